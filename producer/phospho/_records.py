@@ -1,0 +1,153 @@
+"""Queued events -> Avro records of the wire contract (phospho_schemas), in the sender thread.
+
+Typed fields come from the keys phospho defines; every other key of the logged dict goes to
+`metadata_json` (lossless JSON) and `metadata` (flattened string map). Free text is capped at
+`max_field_chars` characters; every coercion is recorded in the record's `errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._ids import uuid4_hex
+from ._jsonsafe import dumps, flatten
+from ._log_queue import Event
+
+__all__ = ["task_record", "feedback_record", "partition_key", "TASK_KEYS", "sanitize_surrogates"]
+
+#: keys of the logged dict that have typed fields (everything else is metadata)
+TASK_KEYS = frozenset(
+    {
+        "client_created_at", "project_id", "session_id", "task_id", "input", "raw_input",
+        "raw_input_type_name", "output", "raw_output", "raw_output_type_name", "version_id",
+        "user_id", "model", "system_prompt", "prompt_tokens", "completion_tokens",
+        "total_tokens", "last_update", "created_at",
+    }
+)
+
+
+def _cap(text: str | None, limit: int, errors: list[str], field: str) -> str | None:
+    if text is not None and len(text) > limit:
+        errors.append(f"{field}: truncated from {len(text)} to {limit} characters")
+        return text[:limit]
+    return text
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _opt_int(value: Any, errors: list[str], field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    try:
+        as_float = float(value)
+        if as_float.is_integer() and abs(as_float) < 2**63:
+            return int(as_float)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    errors.append(f"{field}: {value!r} is not an integer; stored as null")
+    return None
+
+
+def _json_or_none(value: Any, limit: int, errors: list[str], field: str) -> str | None:
+    if value is None:
+        return None
+    return _cap(dumps(value, errors, field), limit, errors, field)
+
+
+def task_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk_version: str) -> dict[str, Any]:
+    content = event.content
+    errors = list(event.errors)
+    extras = {k: v for k, v in content.items() if k not in TASK_KEYS}
+    text_in = content.get("input")
+    text_out = content.get("output")
+    return {
+        "event_id": uuid4_hex(),
+        "project_id": project_id,
+        "task_id": str(content.get("task_id") or event.id),
+        "session_id": str(content.get("session_id")),
+        "session_id_generated": event.session_generated,
+        "user_id": _opt_str(content.get("user_id")),
+        "version_id": _opt_str(content.get("version_id")),
+        "created_at": event.event_ms if event.event_ms is not None else event.ts_ms,
+        "client_created_at": event.ts_ms,
+        "last_update": event.last_ms,
+        "sent_at": sent_ms,
+        "input": _cap(_opt_str(text_in) or "", limit, errors, "input"),
+        "output": _cap(_opt_str(text_out), limit, errors, "output"),
+        "system_prompt": _cap(_opt_str(content.get("system_prompt")), limit, errors, "system_prompt"),
+        "model": _cap(_opt_str(content.get("model")), 1000, errors, "model"),
+        "prompt_tokens": _opt_int(content.get("prompt_tokens"), errors, "prompt_tokens"),
+        "completion_tokens": _opt_int(content.get("completion_tokens"), errors, "completion_tokens"),
+        "total_tokens": _opt_int(content.get("total_tokens"), errors, "total_tokens"),
+        "raw_input": _json_or_none(content.get("raw_input"), limit, errors, "raw_input"),
+        "raw_input_type_name": _opt_str(content.get("raw_input_type_name")),
+        "raw_output": _json_or_none(content.get("raw_output"), limit, errors, "raw_output"),
+        "raw_output_type_name": _opt_str(content.get("raw_output_type_name")),
+        "metadata": {k: _cap(v, limit, errors, f"metadata.{k}") for k, v in flatten(extras, errors).items()},
+        "metadata_json": _cap(dumps(extras, errors, "metadata"), limit, errors, "metadata_json") or "{}",
+        "stream": event.stream,
+        "errors": errors,
+        "sdk_version": sdk_version,
+    }
+
+
+def feedback_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk_version: str) -> dict[str, Any]:
+    content = event.content
+    errors = list(event.errors)
+    return {
+        "event_id": uuid4_hex(),
+        "project_id": project_id,
+        "task_id": str(content["task_id"]),
+        "session_id": _opt_str(content.get("session_id")),
+        "user_id": _opt_str(content.get("user_id")),
+        "flag": _opt_str(content.get("flag")),
+        "raw_flag": _cap(_opt_str(content.get("raw_flag")), limit, errors, "raw_flag"),
+        "notes": _cap(_opt_str(content.get("notes")), limit, errors, "notes"),
+        "source": _opt_str(content.get("source")) or "user",
+        "created_at": event.ts_ms,
+        "sent_at": sent_ms,
+        "errors": errors,
+        "sdk_version": sdk_version,
+    }
+
+
+def partition_key(record: dict[str, Any]) -> str:
+    """The sessionization key: the app's session_id; for tasks logged without one, the user_id
+    when there is one (the pipeline sessionizes those per user); else the generated session_id.
+    One key stays on one partition, in order."""
+    if record.get("session_id_generated") and record.get("user_id"):
+        return record["user_id"]
+    return record.get("session_id") or record["task_id"]
+
+
+def sanitize_surrogates(record: dict[str, Any]) -> list[str]:
+    """Replace lone surrogates (not encodable as UTF-8) with U+FFFD in every string of the
+    record; returns the fields that changed."""
+    changed: list[str] = []
+
+    def clean(value: Any, field: str) -> Any:
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+                return value
+            except UnicodeEncodeError:
+                if field not in changed:
+                    changed.append(field)
+                return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        if isinstance(value, dict):
+            return {clean(k, field): clean(v, field) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, field) for v in value]
+        return value
+
+    for field, value in list(record.items()):
+        record[field] = clean(value, field)
+    if changed:
+        record["errors"] = [*record["errors"], *(f"{f}: lone surrogates replaced with U+FFFD" for f in changed)]
+    return changed

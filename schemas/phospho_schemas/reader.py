@@ -1,0 +1,108 @@
+"""Decode phospho events in both encodings the SDK writes:
+
+* Avro single-object encoding (no registry): the writer schema is found by fingerprint among
+  the schemas this package ships (current and history) plus any registered with `add_schema`;
+* the Confluent wire format (0x00 + 4-byte big-endian schema id + body), with the writer schema
+  fetched once per id from a schema registry.
+
+The body is resolved against the reader's current schema (Avro schema evolution), so an event
+written with an older schema is read with new fields set to their defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from io import BytesIO
+from typing import Any
+
+from fastavro import parse_schema, schemaless_reader
+
+from ._errors import DecodeError, UnknownSchemaError
+from .catalog import EVENT_KINDS, historical_schemas, parsed_schema, raw_schema, schema_fingerprint
+from .single_object import split_single_object
+
+__all__ = ["EventDecoder", "CONFLUENT_MAGIC"]
+
+CONFLUENT_MAGIC = 0
+_KIND_BY_NAME = {f"phospho.events.{raw_schema(k)['name']}": k for k in EVENT_KINDS}
+
+
+def _kind_of(schema: dict[str, Any]) -> str | None:
+    name = schema.get("name", "")
+    if "." not in name and schema.get("namespace"):
+        name = f"{schema['namespace']}.{name}"
+    return _KIND_BY_NAME.get(name)
+
+
+class EventDecoder:
+    """`decode(value) -> (kind, record)` for values written by the phospho SDK.
+
+    `registry` is a confluent_kafka SchemaRegistryClient (or anything with
+    `get_schema(id).schema_str`); without one, Confluent-framed values raise UnknownSchemaError.
+    """
+
+    def __init__(self, registry: Any | None = None) -> None:
+        self._registry = registry
+        self._lock = threading.Lock()
+        self._by_fingerprint: dict[bytes, tuple[str, dict[str, Any]]] = {}
+        self._by_registry_id: dict[int, tuple[str, dict[str, Any]]] = {}
+        for kind in EVENT_KINDS:
+            self.add_schema(raw_schema(kind))
+        for schema in historical_schemas():
+            self.add_schema(schema)
+
+    def add_schema(self, schema: dict[str, Any]) -> bytes:
+        """Make a writer schema known (e.g. an older version); returns its fingerprint."""
+        kind = _kind_of(schema)
+        if kind is None:
+            raise ValueError(f"schema {schema.get('name')!r} is not a phospho event schema")
+        fp = schema_fingerprint(schema)
+        self._by_fingerprint[fp] = (kind, parse_schema(schema))
+        return fp
+
+    def decode(self, value: bytes | None, expected_kind: str | None = None) -> tuple[str, dict[str, Any]]:
+        if not value:
+            raise DecodeError("empty message value")
+        single = split_single_object(value)
+        if single is not None:
+            fp, body = single
+            try:
+                kind, writer = self._by_fingerprint[fp]
+            except KeyError:
+                raise UnknownSchemaError(f"unknown writer schema fingerprint {fp.hex()}") from None
+        elif value[0] == CONFLUENT_MAGIC and len(value) > 5:
+            kind, writer = self._registry_schema(int.from_bytes(value[1:5], "big"))
+            body = memoryview(value)[5:]
+        else:
+            raise DecodeError(f"not a phospho event: unknown framing (first bytes {bytes(value[:4]).hex()})")
+        if expected_kind is not None and kind != expected_kind:
+            raise DecodeError(f"expected a {expected_kind} event, got a {kind} event")
+        buf = BytesIO(body)
+        try:
+            record = schemaless_reader(buf, writer, parsed_schema(kind))
+        except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError...
+            raise DecodeError(f"corrupt {kind} event body: {type(exc).__name__}: {exc}") from exc
+        if buf.tell() != len(body):
+            raise DecodeError(f"{len(body) - buf.tell()} trailing bytes after the {kind} event body")
+        return kind, record
+
+    def _registry_schema(self, schema_id: int) -> tuple[str, dict[str, Any]]:
+        cached = self._by_registry_id.get(schema_id)
+        if cached is not None:
+            return cached
+        if self._registry is None:
+            raise UnknownSchemaError(
+                f"Confluent-framed event (schema id {schema_id}) but no schema registry is configured"
+            )
+        try:
+            schema = json.loads(self._registry.get_schema(schema_id).schema_str)
+        except Exception as exc:
+            raise UnknownSchemaError(f"schema id {schema_id} not found in the registry: {exc}") from exc
+        kind = _kind_of(schema)
+        if kind is None:
+            raise UnknownSchemaError(f"schema id {schema_id} is not a phospho event schema")
+        entry = (kind, parse_schema(schema))
+        with self._lock:
+            self._by_registry_id[schema_id] = entry
+        return entry

@@ -1,0 +1,48 @@
+"""Avro single-object encoding (Avro spec): 0xC3 0x01, the writer schema's 8-byte CRC-64-AVRO
+fingerprint (little-endian), then the Avro binary body. Any reader that knows the writer schema
+by its fingerprint can decode it; no schema registry is needed."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from fastavro import parse_schema, schemaless_writer
+
+from .catalog import schema_fingerprint
+
+__all__ = ["MAGIC", "HEADER_SIZE", "SingleObjectSerializer", "split_single_object"]
+
+MAGIC = b"\xc3\x01"
+HEADER_SIZE = len(MAGIC) + 8
+
+
+class SingleObjectSerializer:
+    """A confluent-kafka style serializer: `serializer(record, ctx) -> bytes`.
+
+    `ctx` (a SerializationContext) is accepted for interface compatibility and ignored: the
+    encoding does not depend on the topic.
+    """
+
+    __slots__ = ("_schema", "_header")
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._schema = parse_schema(schema)
+        self._header = MAGIC + schema_fingerprint(schema)
+
+    @property
+    def fingerprint(self) -> bytes:
+        return self._header[2:]
+
+    def __call__(self, record: dict[str, Any], ctx: object = None) -> bytes:
+        buf = BytesIO()
+        buf.write(self._header)
+        schemaless_writer(buf, self._schema, record)
+        return buf.getvalue()
+
+
+def split_single_object(data: bytes) -> tuple[bytes, memoryview] | None:
+    """(fingerprint, body) when `data` is single-object encoded, else None."""
+    if len(data) < HEADER_SIZE or data[:2] != MAGIC:
+        return None
+    return bytes(data[2:HEADER_SIZE]), memoryview(data)[HEADER_SIZE:]

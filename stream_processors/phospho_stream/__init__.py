@@ -1,0 +1,5 @@
+"""phospho-stream: the pipeline side (embedded broker, stream processors, CLI)."""
+
+from .broker import BrokerError, EmbeddedBroker
+
+__all__ = ["BrokerError", "EmbeddedBroker"]

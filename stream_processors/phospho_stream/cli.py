@@ -1,0 +1,65 @@
+"""`phospho-stream`: the project's command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from .broker import DEFAULT_PARTITIONS, BrokerError, EmbeddedBroker
+
+__all__ = ["main"]
+
+
+def _cmd_broker(args: argparse.Namespace) -> int:
+    broker = EmbeddedBroker(port=args.port, topic_prefix=args.topic_prefix, partitions=args.partitions)
+    try:
+        bootstrap = broker.start()
+    except BrokerError as exc:
+        print(f"phospho-stream broker: {exc}", file=sys.stderr)
+        return 1
+    print(bootstrap, flush=True)
+    print(f"# Tansu broker (memory storage) on {bootstrap}; topics: {', '.join(broker.topics.all())}", file=sys.stderr)
+    print(f"# export PHOSPHO_KAFKA_BOOTSTRAP_SERVERS={bootstrap}   (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(1.0):
+            if not broker.running:
+                print("phospho-stream broker: the broker exited", file=sys.stderr)
+                return 1
+    finally:
+        broker.stop()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(events=args.events)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu) until interrupted")
+    b.add_argument("--port", type=int, default=None, help="loopback port (default: a free one)")
+    b.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
+    b.add_argument("--topic-prefix", default=os.environ.get("PHOSPHO_TOPIC_PREFIX", "phospho."))
+    b.set_defaults(func=_cmd_broker)
+    d = sub.add_parser("demo", help="log realistic traffic with the phospho SDK to an embedded broker and read it back")
+    d.add_argument("--events", type=int, default=200, help="number of conversation turns to log")
+    d.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
