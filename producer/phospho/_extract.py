@@ -60,6 +60,8 @@ def output_to_text(value: Any) -> str | None:
         return value
     if isinstance(value, dict):
         choices = value.get("choices")
+        if choices == [] and str(value.get("object", "")).endswith("chunk"):
+            return ""  # a streamed chunk without choices (e.g. the final usage chunk)
         if isinstance(choices, list) and choices and isinstance(choices[0], dict):
             message = choices[0].get("message")
             if isinstance(message, dict):

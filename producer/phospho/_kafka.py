@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -86,7 +87,7 @@ def make_serializers(settings: Settings) -> dict[str, Callable[[dict[str, Any]],
         ) from exc
     registry_conf = {"url": settings.schema_registry_url}
     registry_conf.update(
-        {k[len("schema.registry.") :]: v for k, v in settings.kafka_config.items() if k.startswith("schema.registry.")}
+        {k[len("schema.registry.") :]: _typed(v) for k, v in settings.kafka_config.items() if k.startswith("schema.registry.")}
     )
     try:
         client = SchemaRegistryClient(registry_conf)
@@ -101,19 +102,44 @@ def make_serializers(settings: Settings) -> dict[str, Callable[[dict[str, Any]],
     return serializers
 
 
+def _typed(value: Any) -> Any:
+    """Environment values are text; the registry client wants numbers and booleans typed."""
+    if not isinstance(value, str):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+#: after a registry failure, events use single-object encoding for this long before retrying
+REGISTRY_RETRY_AFTER = 30.0
+
+
 def _with_fallback(avro: Any, ctx: Any, single: SingleObjectSerializer, kind: str) -> Callable[[dict[str, Any]], bytes]:
-    warned = False
+    retry_at = 0.0  # a circuit breaker: one slow failure, then no registry call for a while
 
     def serialize(record: dict[str, Any]) -> bytes:
-        nonlocal warned
+        nonlocal retry_at
+        if retry_at and time.monotonic() < retry_at:
+            return single(record)
         try:
-            return avro(record, ctx)
+            value = avro(record, ctx)
         except UnicodeEncodeError:
             raise
         except Exception as exc:
-            if not warned:
-                logger.warning("phospho: schema registry unavailable for %s events (%s); using Avro single-object encoding", kind, exc)
-                warned = True
+            if not retry_at:
+                logger.warning("phospho: schema registry unavailable for %s events (%s); using Avro single-object "
+                               "encoding (readers accept both) and retrying in %.0fs", kind, exc, REGISTRY_RETRY_AFTER)
+            retry_at = time.monotonic() + REGISTRY_RETRY_AFTER
             return single(record)
+        if retry_at:
+            logger.warning("phospho: schema registry reachable again for %s events", kind)
+            retry_at = 0.0
+        return value
 
     return serialize

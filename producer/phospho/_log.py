@@ -105,6 +105,7 @@ def _log_stream(
         raw_mode="explicit" if raw_output is not None else ("list" if concatenate else "last"), event_ms=event_ms,
         session_generated=generated, errors=errors,
     )
+    RUNTIME.latest_task_id, RUNTIME.latest_session_id = content["task_id"], content["session_id"]
     if observe(output, stream):
         return content
     if isinstance(output, (list, tuple)):  # already materialized: every item is a chunk

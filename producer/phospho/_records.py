@@ -7,6 +7,8 @@ Typed fields come from the keys phospho defines; every other key of the logged d
 
 from __future__ import annotations
 
+import re
+from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
 from ._ids import uuid4_hex
@@ -14,6 +16,8 @@ from ._jsonsafe import dumps, flatten
 from ._log_queue import Event
 
 __all__ = ["task_record", "feedback_record", "partition_key", "TASK_KEYS", "sanitize_surrogates"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: keys of the logged dict that have typed fields (everything else is metadata)
 TASK_KEYS = frozenset(
@@ -60,41 +64,76 @@ def _json_or_none(value: Any, limit: int, errors: list[str], field: str) -> str 
     return _cap(dumps(value, errors, field), limit, errors, field)
 
 
+def _text_field(value: Any, limit: int, errors: list[str], field: str) -> str | None:
+    if type(value) is not str:
+        if value is None:
+            return None
+        value = str(value)
+    if len(value) > limit:
+        errors.append(f"{field}: truncated from {len(value)} to {limit} characters")
+        return value[:limit]
+    return value
+
+
+def _raw_json(raw: Any, text: Any, limit: int, errors: list[str], field: str) -> str | None:
+    """JSON text of a raw value; null when the raw value is the very string of the text field
+    (a str input/output: nothing to add, and it halves the event)."""
+    if raw is None or (type(raw) is str and raw == text):
+        return None
+    if type(raw) is str:
+        encoded = _encode_str(raw)
+        return encoded if len(encoded) <= limit else _cap(encoded, limit, errors, field)
+    return _json_or_none(raw, limit, errors, field)
+
+
 def task_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk_version: str) -> dict[str, Any]:
     content = event.content
-    errors = list(event.errors)
-    extras = {k: v for k, v in content.items() if k not in TASK_KEYS}
+    errors = list(event.errors) if event.errors else []
+    extras = None if content.keys() <= TASK_KEYS else {k: v for k, v in content.items() if k not in TASK_KEYS}
     text_in = content.get("input")
     text_out = content.get("output")
-    return {
+    get = content.get
+    user_id, version_id, model = get("user_id"), get("version_id"), get("model")
+    session_id = get("session_id")
+    record = {
         "event_id": uuid4_hex(),
         "project_id": project_id,
-        "task_id": str(content.get("task_id") or event.id),
-        "session_id": str(content.get("session_id")),
+        "task_id": event.id,
+        "session_id": session_id if type(session_id) is str else str(session_id),
         "session_id_generated": event.session_generated,
-        "user_id": _opt_str(content.get("user_id")),
-        "version_id": _opt_str(content.get("version_id")),
+        "user_id": user_id if user_id is None or type(user_id) is str else str(user_id),
+        "version_id": version_id if version_id is None or type(version_id) is str else str(version_id),
         "created_at": event.event_ms if event.event_ms is not None else event.ts_ms,
         "client_created_at": event.ts_ms,
         "last_update": event.last_ms,
         "sent_at": sent_ms,
-        "input": _cap(_opt_str(text_in) or "", limit, errors, "input"),
-        "output": _cap(_opt_str(text_out), limit, errors, "output"),
-        "system_prompt": _cap(_opt_str(content.get("system_prompt")), limit, errors, "system_prompt"),
-        "model": _cap(_opt_str(content.get("model")), 1000, errors, "model"),
-        "prompt_tokens": _opt_int(content.get("prompt_tokens"), errors, "prompt_tokens"),
-        "completion_tokens": _opt_int(content.get("completion_tokens"), errors, "completion_tokens"),
-        "total_tokens": _opt_int(content.get("total_tokens"), errors, "total_tokens"),
-        "raw_input": _json_or_none(content.get("raw_input"), limit, errors, "raw_input"),
-        "raw_input_type_name": _opt_str(content.get("raw_input_type_name")),
-        "raw_output": _json_or_none(content.get("raw_output"), limit, errors, "raw_output"),
-        "raw_output_type_name": _opt_str(content.get("raw_output_type_name")),
-        "metadata": {k: _cap(v, limit, errors, f"metadata.{k}") for k, v in flatten(extras, errors).items()},
-        "metadata_json": _cap(dumps(extras, errors, "metadata"), limit, errors, "metadata_json") or "{}",
+        "input": _text_field(text_in, limit, errors, "input") or "",
+        "output": _text_field(text_out, limit, errors, "output"),
+        "system_prompt": _text_field(get("system_prompt"), limit, errors, "system_prompt"),
+        "model": _text_field(model, 1000, errors, "model"),
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "total_tokens": None,
+        "raw_input": _raw_json(get("raw_input"), text_in, limit, errors, "raw_input"),
+        "raw_input_type_name": get("raw_input_type_name"),
+        "raw_output": _raw_json(get("raw_output"), text_out, limit, errors, "raw_output"),
+        "raw_output_type_name": get("raw_output_type_name"),
+        "metadata": {},
+        "metadata_json": "{}",
         "stream": event.stream,
         "errors": errors,
         "sdk_version": sdk_version,
     }
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        if key in content:
+            record[key] = _opt_int(content[key], errors, key)
+    if extras:
+        record["metadata"] = {k: _cap(v, limit, errors, f"metadata.{k}") for k, v in flatten(extras, errors).items()}
+        record["metadata_json"] = _cap(dumps(extras, errors, "metadata"), limit, errors, "metadata_json") or "{}"
+    for key in ("raw_input_type_name", "raw_output_type_name"):
+        if record[key] is not None and type(record[key]) is not str:
+            record[key] = str(record[key])
+    return record
 
 
 def feedback_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk_version: str) -> dict[str, Any]:
@@ -133,13 +172,11 @@ def sanitize_surrogates(record: dict[str, Any]) -> list[str]:
 
     def clean(value: Any, field: str) -> Any:
         if isinstance(value, str):
-            try:
-                value.encode("utf-8")
+            if _SURROGATE.search(value) is None:
                 return value
-            except UnicodeEncodeError:
-                if field not in changed:
-                    changed.append(field)
-                return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            if field not in changed:
+                changed.append(field)
+            return _SURROGATE.sub("\ufffd", value)  # one U+FFFD per lone surrogate
         if isinstance(value, dict):
             return {clean(k, field): clean(v, field) for k, v in value.items()}
         if isinstance(value, list):

@@ -68,13 +68,15 @@ class Runtime:
 
     def wake(self) -> None:
         sender = self.sender
-        if sender is not None:
+        if sender is not None and not sender.awake():
             sender.wake()
 
     def overflow(self, event: Event) -> None:
         sender = self.sender
         if sender is not None:
-            sender.encode_for_spool(event)
+            with self.queue.lock:
+                self.stats.queued += 1
+            sender.send_from_app(event)
         else:
             self.stats.count_failed("the queue is full and phospho.init() was never called")
 

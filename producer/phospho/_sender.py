@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -19,11 +18,11 @@ from phospho_schemas import Topics
 from ._kafka import make_producer, make_serializers
 from ._log_queue import Event, LogQueue
 from ._records import feedback_record, partition_key, sanitize_surrogates, task_record
+from ._runtime import RUNTIME
 from ._settings import Settings
 from ._spool import Spool
 from ._stats import Stats
 from ._streaming import _ABANDONED, finish_open_streams
-from ._runtime import RUNTIME
 
 __all__ = ["Sender"]
 
@@ -32,13 +31,19 @@ _BATCH = 2_000
 _PROBE_EVERY = 1.0
 _KEYS_REMEMBERED = 100_000
 _PERMANENT = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_MSG, KafkaError.INVALID_RECORD}
+#: the broker forgot this producer's id (e.g. it restarted): only a new producer gets through
+_NEEDS_NEW_PRODUCER = {
+    KafkaError.UNKNOWN_PRODUCER_ID, KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    KafkaError.INVALID_PRODUCER_EPOCH, KafkaError.INVALID_PRODUCER_ID_MAPPING,
+}
 
 
 class _FlushRequest:
-    __slots__ = ("deadline", "done", "result")
+    __slots__ = ("deadline", "done", "result", "failed_before")
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, failed_before: int) -> None:
         self.deadline = deadline
+        self.failed_before = failed_before
         self.done = threading.Event()
         self.result = False
 
@@ -50,18 +55,21 @@ class Sender:
         self._spool = spool
         self._stats = stats
         self._sdk_version = sdk_version
-        self._topics = Topics(settings.topic_prefix)
+        topics = Topics(settings.topic_prefix)
+        self._topic_of = {kind: topics.for_kind(kind) for kind in ("task", "span", "feedback")}
         self._serializers = make_serializers(settings)
         self._producer = make_producer(settings, self._on_error, self._on_delivery)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._flush_lock = threading.Lock()
+        self._app_lock = threading.Lock()
         self._flush_requests: list[_FlushRequest] = []
         self._down = False
         self._purge_pending = False
         self._recreate = False
         self._last_probe = 0.0
-        self._keys: OrderedDict[str, tuple[str, str | None, str | None]] = OrderedDict()
+        self._keys: dict[str, tuple[str, str | None, str | None]] = {}
+        self._keys_old: dict[str, tuple[str, str | None, str | None]] = {}
         self._thread = threading.Thread(target=self._run, name="phospho-sender", daemon=True)
 
     # -- app side ------------------------------------------------------------------------------
@@ -71,6 +79,9 @@ class Sender:
     def wake(self) -> None:
         self._wake.set()
 
+    def awake(self) -> bool:
+        return self._wake.is_set()
+
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
@@ -78,7 +89,7 @@ class Sender:
     def in_flight(self) -> int:
         """Messages handed to the producer whose delivery report has not arrived yet."""
         stats = self._stats
-        return stats.produced - stats.delivered - stats.delivery_errors
+        return stats.produced + stats.produced_by_app - stats.delivered - stats.delivery_errors
 
     def spooling(self) -> bool:
         return self._down
@@ -86,7 +97,7 @@ class Sender:
     def flush(self, timeout: float) -> bool:
         if not self.alive:
             return False
-        request = _FlushRequest(time.monotonic() + timeout)
+        request = _FlushRequest(time.monotonic() + timeout, self._stats.failed)
         with self._flush_lock:
             self._flush_requests.append(request)
         self._wake.set()
@@ -102,15 +113,28 @@ class Sender:
         self._thread.join(timeout + 5.0)
         return delivered
 
-    def encode_for_spool(self, event: Event) -> None:
-        """Called in the app's thread when the queue is full: encode and spool right there."""
-        try:
-            encoded = self._encode(event)
-        except Exception as exc:
-            self._stats.count_failed(f"could not encode a {event.kind} event: {exc!r}")
-            return
-        if encoded is not None:
-            self._to_spool(*encoded, reason=f"the in-memory queue is full ({self._queue.maxsize} events)")
+    def send_from_app(self, event: Event) -> None:
+        """Called in the app's thread when the queue is full ("caller runs", as in a thread
+        pool's rejection policy): encode and produce this one event right there (librdkafka's
+        produce is thread-safe and never blocks); spool it when Kafka is down or full. This
+        costs the caller one event's encoding, adds no extra work, and keeps memory bounded."""
+        with self._app_lock:
+            try:
+                encoded = self._encode(event)
+            except Exception as exc:
+                self._stats.count_failed(f"could not encode a {event.kind} event: {exc!r}")
+                return
+            if encoded is None:
+                return
+            topic, key, value = encoded
+            if not self._down:
+                try:
+                    self._producer.produce(topic, value, key)
+                    self._stats.produced_by_app += 1
+                    return
+                except (BufferError, KafkaException):
+                    pass
+            self._to_spool(topic, key, value, reason=f"the in-memory queue is full ({self._queue.maxsize} events) and Kafka is not taking more")
 
     # -- sender thread -------------------------------------------------------------------------
     def _run(self) -> None:
@@ -172,10 +196,11 @@ class Sender:
         limit = self._settings.max_field_chars
         if event.kind == "task":
             record = task_record(event, self._settings.project_id, now_ms, limit, self._sdk_version)
-            self._remember(record)
+            key = partition_key(record)
+            self._remember(record, key)
         elif event.kind == "feedback":
             record = feedback_record(event, self._settings.project_id, now_ms, limit, self._sdk_version)
-            known = self._keys.get(record["task_id"])
+            known = self._known(record["task_id"])
             if known is not None:
                 record["session_id"] = record["session_id"] or known[1]
                 record["user_id"] = record["user_id"] or known[2]
@@ -187,12 +212,10 @@ class Sender:
             value = self._shrink(event.kind, record)
             if value is None:
                 return None
-        if event.kind == "task":
-            key = partition_key(record)
-        else:
-            known = self._keys.get(record.get("task_id") or "")
-            key = known[0] if known else (record.get("task_id") or record.get("trace_id"))
-        return self._topics.for_kind(event.kind), key.encode("utf-8", "surrogatepass"), value
+        if event.kind != "task":
+            known = self._known(record.get("task_id") or "")
+            key = known[0] if known else (record.get("task_id") or record.get("trace_id") or record["event_id"])
+        return self._topic_of[event.kind], key.encode("utf-8", "surrogatepass"), value
 
     def _serialize(self, kind: str, record: dict[str, Any]) -> bytes:
         try:
@@ -220,11 +243,17 @@ class Sender:
         self._stats.count_failed(f"a {kind} event stays larger than max_event_bytes={budget}")
         return None
 
-    def _remember(self, record: dict[str, Any]) -> None:
-        keys = self._keys
-        keys[record["task_id"]] = (partition_key(record), record["session_id"], record["user_id"])
-        if len(keys) > _KEYS_REMEMBERED:
-            keys.popitem(last=False)
+    def _remember(self, record: dict[str, Any], key: str) -> None:
+        """task_id -> (partition key, session, user) of recent tasks, for their feedback. Two
+        generations of plain dicts: O(1) inserts and bulk eviction, no lock (the app's thread
+        may add too, in send_from_app; at worst a racing entry is forgotten)."""
+        young = self._keys
+        young[record["task_id"]] = (key, record["session_id"], record["user_id"])
+        if len(young) >= _KEYS_REMEMBERED:
+            self._keys_old, self._keys = young, {}
+
+    def _known(self, task_id: str) -> tuple[str, str | None, str | None] | None:
+        return self._keys.get(task_id) or self._keys_old.get(task_id)
 
     def _dispatch(self, topic: str, key: bytes, value: bytes) -> None:
         if self._down:
@@ -261,11 +290,13 @@ class Sender:
             return
         if err.code() in (KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
             self._set_down(err)
+        elif err.code() in _NEEDS_NEW_PRODUCER:
+            self._recreate = True
         self._to_spool(msg.topic(), msg.key(), msg.value(), reason=f"delivery failed ({err.str()})")
 
     def _on_error(self, err: KafkaError) -> None:
-        if err.fatal():
-            logger.error("phospho: fatal Kafka producer error, recreating the producer: %s", err.str())
+        if err.fatal() or err.code() in _NEEDS_NEW_PRODUCER:
+            logger.warning("phospho: Kafka producer error, recreating the producer: %s", err.str())
             self._recreate = True
         elif err.code() == KafkaError._ALL_BROKERS_DOWN:
             self._set_down(err)
@@ -291,15 +322,25 @@ class Sender:
         if metadata.brokers:
             self._down = False
             self._stats.spooling_ended()
+            # a broker that restarted has forgotten our idempotent producer id: start afresh
+            # (messages still inside the old producer go to the spool, then are sent again)
+            self._recreate_producer()
             self._spool.roll()
             logger.warning("phospho: Kafka at %s is reachable again; sending the spool", self._settings.bootstrap_servers)
 
     def _recreate_producer(self) -> None:
         self._recreate = False
         old = self._producer
-        old.purge(in_queue=True, in_flight=True, blocking=False)
-        old.poll(0)  # failed messages reach _on_delivery -> spool
         self._producer = make_producer(self._settings, self._on_error, self._on_delivery)
+        was_down, self._down = self._down, True  # purged messages go to the spool, not back in
+        try:
+            old.purge(in_queue=True, in_flight=True, blocking=False)
+            deadline = time.monotonic() + 2.0
+            while self.in_flight() > 0 and time.monotonic() < deadline:
+                old.poll(0.05)  # purged messages reach _on_delivery -> spool
+        finally:
+            self._down = was_down
+        self._spool.roll()
 
     def _drain_spool(self) -> None:
         if not self._spool.has_backlog():
@@ -332,6 +373,7 @@ class Sender:
         if not requests:
             return
         deadline = max(r.deadline for r in requests)
+        failed_before = min(r.failed_before for r in requests)
         self._send_queued(deadline)
         while True:
             remaining = deadline - time.monotonic()
@@ -347,7 +389,7 @@ class Sender:
                 break
             self._send_queued(deadline)
         for request in requests:
-            request.result = clean
+            request.result = clean and self._stats.failed == failed_before
             request.done.set()
 
     def _final_spool(self) -> None:

@@ -16,6 +16,7 @@ class Stats:
         self._lock = threading.Lock()
         self.queued = 0  # events accepted by log / user_feedback (under the queue's lock)
         self.produced = 0  # messages handed to the producer (sender thread only)
+        self.produced_by_app = 0  # ... by the app's threads when the queue was full (under a lock)
         self.delivered = 0  # successful delivery reports (sender thread only)
         self.delivery_errors = 0  # producer delivery reports with an error (then spooled or failed)
         self.spooled = 0  # events written to the spool

@@ -10,6 +10,7 @@ sent too, with a reason in its errors. The app sees every chunk unchanged.
 from __future__ import annotations
 
 import collections
+import gc
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -138,6 +139,8 @@ class StreamLog:
 
 
 def finish_open_streams(runtime: Runtime, only_abandoned: bool) -> None:
+    if runtime.queue.events and runtime.queue.pending_streams():
+        gc.collect()  # streams dropped inside a reference cycle (openai's Stream) are found here
     while _ABANDONED:
         stream = _ABANDONED.popleft()
         stream.end(f"stream dropped by the app after {stream.chunks} chunks")

@@ -12,7 +12,13 @@ from typing import Any
 
 from . import _context
 from ._convert import to_loggable
-from ._extract import detect_model, detect_system_prompt, detect_usage, input_to_text, output_to_text
+from ._extract import (
+    detect_model,
+    detect_system_prompt,
+    detect_usage,
+    input_to_text,
+    output_to_text,
+)
 from ._ids import new_session_id, new_task_id
 from ._log_queue import Event
 from ._runtime import RUNTIME
@@ -20,6 +26,7 @@ from ._runtime import RUNTIME
 __all__ = ["log_task", "merge_contents", "event_time_ms"]
 
 _STR = str
+_MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def event_time_ms(value: Any, errors: list[str]) -> int | None:
@@ -37,8 +44,13 @@ def event_time_ms(value: Any, errors: list[str]) -> int | None:
             raise TypeError(type(value).__name__)
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(repr(value))
-        if seconds > 1e11:  # milliseconds given where seconds were expected: accept them
-            seconds /= 1000.0
+        # unix seconds are expected; milli-, micro- and nanoseconds are recognised by magnitude
+        for limit, divisor in ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3)):
+            if seconds > limit:
+                seconds /= divisor
+                break
+        if seconds > _MAX_SECONDS:
+            raise ValueError(f"{value!r} is after the year 9999")
         return int(round(seconds * 1000))
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         errors.append(f"created_at: {exc} is not unix seconds, a datetime or an ISO date; client time used")

@@ -7,9 +7,8 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
-
 from time import time as _time
+from typing import Any
 
 from ._log import log
 from ._streaming import StreamLog
@@ -39,10 +38,29 @@ def default_stop(item: Any) -> bool:
             if not isinstance(delta, dict) or delta.get("content") is None:
                 return True
         return False
-    try:
-        return item.choices[0].finish_reason is not None
+    try:  # a ChatCompletionChunk object
+        choice = item.choices[0]
+        return choice.finish_reason is not None or choice.delta.content is None
     except Exception:
         return False
+
+
+class _AsyncStreamResult:
+    """What a wrapped call returns when a sync callable gave a coroutine and streams (e.g. an
+    AsyncOpenAI client's create(stream=True)): usable both as `await call(...)` (as the app
+    did before wrapping) and directly as `async for chunk in call(...)` (phospho's form)."""
+
+    def __init__(self, agen: Any) -> None:
+        self._agen = agen
+
+    def __aiter__(self) -> Any:
+        return self._agen.__aiter__()
+
+    def __await__(self) -> Any:
+        async def itself() -> _AsyncStreamResult:
+            return self
+
+        return itself().__await__()
 
 
 def _split(meta: dict[str, Any], call_kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -158,7 +176,9 @@ def _make_wrapper(fn: Callable[..., Any], stream: bool | None, stop: Callable[[A
         params, extras = _split(meta, kwargs)
         if streaming(kwargs) or inspect.isgenerator(output):
             stream_log = _start_stream(args, kwargs, params, extras)
-            if inspect.iscoroutine(output) or hasattr(output, "__aiter__"):
+            if inspect.iscoroutine(output):
+                return _AsyncStreamResult(_async_stream(output, stream_log, stop_fn))
+            if hasattr(output, "__aiter__"):
                 return _async_stream(output, stream_log, stop_fn)
             return _sync_stream(output, stream_log, stop_fn)
         if inspect.iscoroutine(output):  # a sync callable returning a coroutine: log its result

@@ -1,0 +1,37 @@
+# The project's entry points. Everything installs into .venv at the repository root.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test demo broker bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make test: the whole suite (unit + integration against the embedded broker)
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## make demo: realistic traffic through the phospho SDK into the embedded broker, read back
+demo: $(STAMP)
+	$(VENV)/bin/phospho-stream demo
+
+## make broker: the embedded Kafka-protocol broker, until Ctrl-C
+broker: $(STAMP)
+	$(VENV)/bin/phospho-stream broker
+
+## make bench: benchmarks/sdk_overhead.py (rewrites BENCHMARKS.md)
+bench: $(STAMP)
+	$(PY) benchmarks/sdk_overhead.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .bench build *.egg-info

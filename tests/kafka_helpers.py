@@ -1,0 +1,64 @@
+"""Reading events back from the broker in tests (confluent-kafka consumer + EventDecoder)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from phospho_schemas import EventDecoder
+
+
+def end_offsets(bootstrap: str, topic: str) -> int:
+    """Total number of messages in a topic (sum of high watermarks)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"wm-{uuid.uuid4().hex}", "log_level": 0})
+    try:
+        meta = consumer.list_topics(topic, timeout=10)
+        total = 0
+        for p in meta.topics[topic].partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            total += high - low
+        return total
+    finally:
+        consumer.close()
+
+
+def consume(
+    bootstrap: str,
+    topics: list[str],
+    until: Any = None,
+    timeout: float = 30.0,
+    decoder: EventDecoder | None = None,
+) -> list[tuple[str, dict[str, Any], Any]]:
+    """(kind, record, message) for every message of `topics` from the beginning, until
+    `until(results)` is true or `timeout` passes (then returns what it has)."""
+    decoder = decoder or EventDecoder()
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"test-{uuid.uuid4().hex}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "log_level": 0,
+    })
+    # assign (no consumer group to join: faster and independent of the broker's group code)
+    partitions = []
+    for topic in topics:
+        meta = consumer.list_topics(topic, timeout=10)
+        partitions += [TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.topics[topic].partitions]
+    consumer.assign(partitions)
+    out: list[tuple[str, dict[str, Any], Any]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            for msg in consumer.consume(10_000, 0.5):
+                if msg.error():
+                    continue
+                kind, record = decoder.decode(msg.value())
+                out.append((kind, record, msg))
+            if until is not None and until(out):
+                break
+    finally:
+        consumer.close()
+    return out
