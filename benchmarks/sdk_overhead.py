@@ -528,7 +528,7 @@ def format_markdown(report: dict[str, Any], rows: list[list[str]], ratios: dict[
         f"The topic's end offsets (`tests/kafka_helpers.end_offsets`) said {_f(ours.get('topic_end_offsets'), '{:,}')}: "
         "the embedded Tansu broker reports a high watermark short of the last record batch, so the harness counts by reading. Stats: delivered "
         f"{_f(ours.get('stats_delivered'), '{:,}')}, failed {_f(ours.get('stats_failed'), '{:,}')}, spooled "
-        f"{_f(ours.get('stats_spooled'), '{:,}')} (queue overflow written to the spool, then sent).")
+        f"{_f(ours.get('stats_spooled'), '{:,}')} (queue and librdkafka buffer both full: written to the spool, then sent).")
     md.append(
         f"- phospho-stream peak RSS (ru_maxrss): {_f(ours.get('peak_rss_before_sustained_mb'), '{:,.0f}')} MB before the "
         f"sustained run, {_f(ours.get('peak_rss_mb'), '{:,.0f}')} MB after; the broker process peaked at "
@@ -557,8 +557,9 @@ def findings(ours: dict[str, Any]) -> list[str]:
             out.append(
                 f"the sustained caller loop took {secs:.1f} s ({out_of / secs:,.0f} calls/s, i.e. "
                 f"{secs / out_of * 1e6:.1f} us per call on average against a {(ours.get('per_call') or {}).get('median_us', 0):.1f} us "
-                f"median when the queue has room): {stats['spooled']:,} calls found the queue full and were "
-                "encoded and spooled in the caller's thread.")
+                f"median when the queue has room; a call that finds the queue full encodes and produces its "
+                f"event itself): {stats['spooled']:,} events found both the queue and librdkafka's buffer full, "
+                "went through the durable spool, and were sent from it.")
     if stats.get("failed"):
         out.append(
             f"phospho.stats() counts {stats['failed']:,} failed (lost) events after the sustained run "

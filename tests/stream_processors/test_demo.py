@@ -1,0 +1,31 @@
+"""`phospho-stream demo` runs the real SDK end to end and checks what it reads back."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+CLI = Path(sys.executable).parent / "phospho-stream"
+
+
+def test_demo_against_a_given_broker(broker, tmp_path):
+    env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_PROJECT_ID": "demo-test",
+           "PHOSPHO_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([str(CLI), "demo", "--events", "20"], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "demo OK" in done.stdout
+    assert '"failed": 0' in done.stdout
+    assert "read back from Kafka: {'task':" in done.stdout
+
+
+def test_demo_starts_its_own_broker_when_none_is_configured(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS")}
+    env.update(PHOSPHO_DATA_DIR=str(tmp_path), PHOSPHO_PROJECT_ID="demo-test")
+    done = subprocess.run([str(CLI), "demo", "--events", "10"], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "embedded Kafka-protocol broker (Tansu) on 127.0.0.1:" in done.stdout
+    assert "demo OK" in done.stdout
+    assert list((tmp_path / "spool").glob("*.spool")) == []
