@@ -12,7 +12,8 @@ from phospho_schemas import EventDecoder
 
 
 def end_offsets(bootstrap: str, topic: str) -> int:
-    """Total number of messages in a topic (sum of high watermarks)."""
+    """Sum of the partitions' high watermarks. Beware: the embedded Tansu broker reports a high
+    watermark short of its last record batch, so count by reading (`consume`) for exactness."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"wm-{uuid.uuid4().hex}", "log_level": 0})
     try:
         meta = consumer.list_topics(topic, timeout=10)
