@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo broker bench lint clean
+.PHONY: install compose-cli test demo broker bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## make compose-cli: docker-compose (Debian's 1.29), which tests/test_docker_compose.py runs
+compose-cli:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose; \
+	  else \
+	    echo "make: docker-compose is missing and only root can install it here: run 'sudo apt-get install docker-compose' (or 'sudo make compose-cli') and retry" >&2; \
+	    exit 1; \
+	  fi; }
+
 ## make test: the whole suite (unit + integration against the embedded broker)
-test: $(STAMP)
+test: $(STAMP) compose-cli
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## make demo: realistic traffic through the phospho SDK into the embedded broker, read back

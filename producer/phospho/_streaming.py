@@ -155,6 +155,41 @@ def finish_open_streams(runtime: Runtime, only_abandoned: bool) -> None:
                     runtime.stats.queued += 1
 
 
+def _observed_next(stream: StreamLog | None, step: Callable[[], Any]) -> Any:
+    """One step of a followed iterator: report the chunk, the end or the failure, then behave
+    exactly as the step did (same value, same exception)."""
+    try:
+        value = step()
+    except StopIteration:
+        if stream is not None:
+            stream.end()
+        raise
+    except BaseException as exc:
+        if stream is not None:
+            stream.fail(exc)
+        raise
+    if stream is not None:
+        stream.chunk(value)
+    return value
+
+
+async def _observed_anext(stream: StreamLog | None, step: Callable[[], Any]) -> Any:
+    """Async counterpart of _observed_next."""
+    try:
+        value = await step()
+    except StopAsyncIteration:
+        if stream is not None:
+            stream.end()
+        raise
+    except BaseException as exc:
+        if stream is not None:
+            stream.fail(exc)
+        raise
+    if stream is not None:
+        stream.chunk(value)
+    return value
+
+
 class MutableGenerator:
     """phospho's wrapper making a generator loggable: iteration ends when stop(value) is true
     (that value is not yielded)."""
@@ -168,23 +203,14 @@ class MutableGenerator:
     def __iter__(self) -> Iterator[Any]:
         return self
 
-    def __next__(self) -> Any:
-        stream = self._phospho_stream
-        try:
-            value = next(self._it)
-            if self.stop(value):
-                raise StopIteration
-        except StopIteration:
-            if stream is not None:
-                stream.end()
-            raise
-        except BaseException as exc:
-            if stream is not None:
-                stream.fail(exc)
-            raise
-        if stream is not None:
-            stream.chunk(value)
+    def _step(self) -> Any:
+        value = next(self._it)
+        if self.stop(value):
+            raise StopIteration
         return value
+
+    def __next__(self) -> Any:
+        return _observed_next(self._phospho_stream, self._step)
 
 
 class MutableAsyncGenerator:
@@ -198,23 +224,14 @@ class MutableAsyncGenerator:
     def __aiter__(self) -> AsyncIterator[Any]:
         return self
 
-    async def __anext__(self) -> Any:
-        stream = self._phospho_stream
-        try:
-            value = await self.generator.__anext__()
-            if self.stop(value):
-                raise StopAsyncIteration
-        except StopAsyncIteration:
-            if stream is not None:
-                stream.end()
-            raise
-        except BaseException as exc:
-            if stream is not None:
-                stream.fail(exc)
-            raise
-        if stream is not None:
-            stream.chunk(value)
+    async def _step(self) -> Any:
+        value = await self.generator.__anext__()
+        if self.stop(value):
+            raise StopAsyncIteration
         return value
+
+    async def __anext__(self) -> Any:
+        return await _observed_anext(self._phospho_stream, self._step)
 
 
 _OBSERVED: dict[type, type] = {}
@@ -228,20 +245,7 @@ def _observed_class(cls: type) -> type:
     ns: dict[str, Any] = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
     if hasattr(cls, "__next__"):
         def __next__(self: Any) -> Any:
-            stream = self.__dict__.get("_phospho_stream")
-            try:
-                value = cls.__next__(self)
-            except StopIteration:
-                if stream is not None:
-                    stream.end()
-                raise
-            except BaseException as exc:
-                if stream is not None:
-                    stream.fail(exc)
-                raise
-            if stream is not None:
-                stream.chunk(value)
-            return value
+            return _observed_next(self.__dict__.get("_phospho_stream"), lambda: cls.__next__(self))
         ns["__next__"] = __next__
     if hasattr(cls, "__iter__"):
         def __iter__(self: Any) -> Any:
@@ -253,20 +257,7 @@ def _observed_class(cls: type) -> type:
         ns["__iter__"] = __iter__
     if hasattr(cls, "__anext__"):
         async def __anext__(self: Any) -> Any:
-            stream = self.__dict__.get("_phospho_stream")
-            try:
-                value = await cls.__anext__(self)
-            except StopAsyncIteration:
-                if stream is not None:
-                    stream.end()
-                raise
-            except BaseException as exc:
-                if stream is not None:
-                    stream.fail(exc)
-                raise
-            if stream is not None:
-                stream.chunk(value)
-            return value
+            return await _observed_anext(self.__dict__.get("_phospho_stream"), lambda: cls.__anext__(self))
         ns["__anext__"] = __anext__
     if hasattr(cls, "__aiter__"):
         def __aiter__(self: Any) -> Any:

@@ -65,6 +65,19 @@ def _call(fn: Callable[..., Any], args: tuple, errors: list[str], what: str) -> 
         return False, None
 
 
+def _to_text(value: Any, custom: Callable[[Any], Any] | None, default: Callable[[Any], Any],
+             errors: list[str], name: str) -> Any:
+    """The app's extractor when given (its result made a str), else phospho's default rule."""
+    if custom is not None:
+        ok, text = _call(custom, (value,), errors, name)
+        if ok and text is not None:
+            if type(text) is not _STR:
+                text = to_loggable(text, errors, name)
+                text = text if type(text) is _STR else str(text)
+            return text
+    return default(value)
+
+
 def build_content(
     input: Any,
     output: Any,
@@ -86,26 +99,12 @@ def build_content(
         conv_in = text_in = input
     else:
         conv_in = to_loggable(input, errors, "input")
-        text_in = None
-        if input_to_str_function is not None:
-            ok, text_in = _call(input_to_str_function, (conv_in,), errors, "input_to_str_function")
-            if ok and text_in is not None and type(text_in) is not _STR:
-                text_in = to_loggable(text_in, errors, "input_to_str_function")
-                text_in = text_in if type(text_in) is _STR else str(text_in)
-        if text_in is None:
-            text_in = input_to_text(conv_in)
+        text_in = _to_text(conv_in, input_to_str_function, input_to_text, errors, "input_to_str_function")
     if output is None or type(output) is _STR:
         conv_out = text_out = output
     else:
         conv_out = to_loggable(output, errors, "output")
-        text_out = None
-        if output_to_str_function is not None:
-            ok, text_out = _call(output_to_str_function, (conv_out,), errors, "output_to_str_function")
-            if ok and text_out is not None and type(text_out) is not _STR:
-                text_out = to_loggable(text_out, errors, "output_to_str_function")
-                text_out = text_out if type(text_out) is _STR else str(text_out)
-        if text_out is None:
-            text_out = output_to_text(conv_out)
+        text_out = _to_text(conv_out, output_to_str_function, output_to_text, errors, "output_to_str_function")
 
     ctx = _context.current()
     if task_id is None:
