@@ -91,23 +91,60 @@ def generate_traffic(phospho: Any, turns: int, seed: int = 7) -> dict[str, int]:
     return dict(counts)
 
 
-def _read_back(bootstrap: str, topics: Topics, expected: int, timeout: float = 60.0) -> list[tuple[str, dict[str, Any]]]:
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+def _registry_client() -> Any:
+    """A schema registry client when PHOSPHO_SCHEMA_REGISTRY_URL is set (the SDK then writes
+    the Confluent wire format), else None."""
+    url = os.environ.get("PHOSPHO_SCHEMA_REGISTRY_URL")
+    if not url:
+        return None
+    from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "log_level": 0})
-    assignment = []
-    for topic in (topics.tasks, topics.feedback):
-        meta = consumer.list_topics(topic, timeout=10)
-        assignment += [TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.topics[topic].partitions]
-    consumer.assign(assignment)
-    decoder, out, deadline = EventDecoder(), [], time.monotonic() + timeout
-    while len(out) < expected and time.monotonic() < deadline:
+    return SchemaRegistryClient({"url": url})
+
+
+def _consumer(bootstrap: str) -> Any:
+    from confluent_kafka import Consumer
+
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{uuid.uuid4().hex}",
+                     "enable.auto.commit": False, "log_level": 0})
+
+
+def _end_offsets(bootstrap: str, topics: list[str]) -> list[Any]:
+    """Where each partition ends now: the demo reads its own events from there."""
+    from confluent_kafka import TopicPartition
+
+    consumer = _consumer(bootstrap)
+    try:
+        out = []
+        for topic in topics:
+            for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                out.append(TopicPartition(topic, p, max(low, high - 1)))  # Tansu may under-report by a batch
+        return out
+    finally:
+        consumer.close()
+
+
+def _read_back(bootstrap: str, start: list[Any], version_id: str, expected: int, timeout: float = 60.0) -> list[tuple[str, dict[str, Any]]]:
+    """This run's events: tasks with its version_id and the feedback on those tasks."""
+    consumer = _consumer(bootstrap)
+    consumer.assign(start)
+    decoder, deadline = EventDecoder(registry=_registry_client()), time.monotonic() + timeout
+    tasks: dict[str, dict[str, Any]] = {}
+    feedback: list[dict[str, Any]] = []
+    while len(tasks) + len(feedback) < expected and time.monotonic() < deadline:
         for msg in consumer.consume(5_000, 0.5):
-            if not msg.error():
-                out.append(decoder.decode(msg.value()))
+            if msg.error():
+                continue
+            kind, record = decoder.decode(msg.value())
+            if kind == "task" and record["version_id"] == version_id:
+                tasks[record["event_id"]] = record
+            elif kind == "feedback":
+                feedback.append(record)
+        ours = {t["task_id"] for t in tasks.values()}
+        feedback = [f for f in feedback if f["task_id"] in ours]
     consumer.close()
-    return out
+    return [("task", t) for t in tasks.values()] + [("feedback", f) for f in feedback]
 
 
 def run_demo(events: int = 200) -> int:
@@ -121,8 +158,11 @@ def run_demo(events: int = 200) -> int:
         bootstrap = broker.start()
         print(f"embedded Kafka-protocol broker (Tansu) on {bootstrap}")
     try:
+        topics = Topics(os.environ.get("PHOSPHO_TOPIC_PREFIX") or "phospho.")
+        start = _end_offsets(bootstrap, [topics.tasks, topics.feedback])
+        version_id = f"demo-{uuid.uuid4().hex[:12]}"  # tells this run's events from any other's
         phospho.init(project_id=os.environ.get("PHOSPHO_PROJECT_ID", "demo-project"), bootstrap_servers=bootstrap,
-                     spool_dir=os.environ.get("PHOSPHO_SPOOL_DIR", str(data_dir / "spool")))
+                     spool_dir=os.environ.get("PHOSPHO_SPOOL_DIR", str(data_dir / "spool")), version_id=version_id)
         started = time.perf_counter()
         counts = generate_traffic(phospho, events)
         delivered = phospho.flush(60)
@@ -131,8 +171,7 @@ def run_demo(events: int = 200) -> int:
         print(f"logged {counts['tasks']} tasks ({counts['malformed']} malformed) and {counts.get('feedback', 0)} "
               f"feedback events in {elapsed:.2f}s; flush delivered everything: {delivered}")
         print("SDK counters:", json.dumps({k: stats[k] for k in ("queued", "delivered", "spooled", "failed")}))
-        topics = Topics(os.environ.get("PHOSPHO_TOPIC_PREFIX") or "phospho.")
-        records = _read_back(bootstrap, topics, counts["tasks"] + counts.get("feedback", 0))
+        records = _read_back(bootstrap, start, version_id, counts["tasks"] + counts.get("feedback", 0))
         kinds = Counter(kind for kind, _ in records)
         tasks = [r for kind, r in records if kind == "task"]
         print(f"read back from Kafka: {dict(kinds)}")
@@ -143,7 +182,8 @@ def run_demo(events: int = 200) -> int:
                   f"{sum(t['stream'] for t in mine):8d} {sum(t['total_tokens'] or 0 for t in mine):6d}")
         coerced = [t for t in tasks if t["errors"]]
         print(f"{len(coerced)} tasks carry coercion notes, e.g.: {coerced[0]['errors'][:2] if coerced else []}")
-        ok = delivered and stats["failed"] == 0 and len(tasks) == counts["tasks"]
+        ok = (delivered and stats["failed"] == 0 and len(tasks) == counts["tasks"]
+              and kinds["feedback"] == counts.get("feedback", 0))
         print("demo OK" if ok else "demo FAILED: not every event arrived")
         return 0 if ok else 1
     finally:

@@ -29,3 +29,16 @@ def test_demo_starts_its_own_broker_when_none_is_configured(tmp_path):
     assert "embedded Kafka-protocol broker (Tansu) on 127.0.0.1:" in done.stdout
     assert "demo OK" in done.stdout
     assert list((tmp_path / "spool").glob("*.spool")) == []
+
+
+def test_demo_with_a_schema_registry(broker, tmp_path):
+    """As in docker-compose's demo profile: the SDK writes the Confluent wire format and the demo
+    reads it back through the registry."""
+    from schema_registry_server import SchemaRegistryServer
+
+    with SchemaRegistryServer() as registry:
+        env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_PROJECT_ID": "demo-registry",
+               "PHOSPHO_DATA_DIR": str(tmp_path), "PHOSPHO_SCHEMA_REGISTRY_URL": registry.url}
+        done = subprocess.run([str(CLI), "demo", "--events", "10"], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "demo OK" in done.stdout
