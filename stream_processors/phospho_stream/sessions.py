@@ -1,0 +1,194 @@
+"""Session windows on event time, as plain functions (no faust): the faust layer keeps one
+`KeyWindows` per sessionization key in a table and emits what `add_task` returns.
+
+Rules (the pipeline issue):
+- key: the session_id the app gave; for tasks logged without one but with a user_id, the
+  user_id (sessionized per user); tasks with neither are sessions of one task, as in phospho;
+- a key's tasks are cut into windows where the gap between consecutive tasks (event time)
+  exceeds the inactivity timeout (default 30 min): a chat resumed the next day is a new window;
+- a late task extends, splits nothing, or merges the windows it bridges; re-delivery of a task
+  (same task_id) changes nothing, an update of a task (same task_id, new content) replaces it.
+
+Each window is identified by its key and its earliest task, so an id changes only when a task
+earlier than the window's first arrives; the old id is then reported as removed (a tombstone
+downstream). Every emitted row carries a version that grows per key, so storage can keep the
+newest row per window id (ReplacingMergeTree(version, is_deleted)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = [
+    "DEFAULT_GAP_MS",
+    "TaskPoint",
+    "Window",
+    "KeyWindows",
+    "session_key",
+    "add_task",
+    "set_feedback",
+    "window_row",
+]
+
+DEFAULT_GAP_MS = 30 * 60 * 1000
+
+
+def session_key(session_id: str, session_id_generated: bool, user_id: str | None, task_id: str) -> str:
+    """The sessionization key of a task (prefixed so that the kinds never collide)."""
+    if not session_id_generated:
+        return f"s:{session_id}"
+    if user_id:
+        return f"u:{user_id}"
+    return f"t:{task_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPoint:
+    """What a session window needs of a task."""
+
+    task_id: str
+    at_ms: int
+    input: str
+    session_id: str
+    user_id: str | None = None
+    tokens: int = 0
+    flag: str | None = None  # the task's latest feedback: "success" / "failure"
+
+
+@dataclass(slots=True)
+class Window:
+    tasks: dict[str, TaskPoint] = field(default_factory=dict)
+
+    @property
+    def first(self) -> TaskPoint:
+        return min(self.tasks.values(), key=lambda t: (t.at_ms, t.task_id))
+
+    @property
+    def last(self) -> TaskPoint:
+        return max(self.tasks.values(), key=lambda t: (t.at_ms, t.task_id))
+
+    @property
+    def start_ms(self) -> int:
+        return min(t.at_ms for t in self.tasks.values())
+
+    @property
+    def end_ms(self) -> int:
+        return max(t.at_ms for t in self.tasks.values())
+
+    def window_id(self, key: str) -> str:
+        return f"{key}|{self.first.task_id}"
+
+
+@dataclass(slots=True)
+class KeyWindows:
+    """All windows of one key, ordered by start, and the key's version counter."""
+
+    key: str
+    windows: list[Window] = field(default_factory=list)
+    version: int = 0
+
+    def window_of(self, task_id: str) -> Window | None:
+        for window in self.windows:
+            if task_id in window.tasks:
+                return window
+        return None
+
+
+def add_task(state: KeyWindows, task: TaskPoint, gap_ms: int = DEFAULT_GAP_MS) -> tuple[list[Window], list[str]]:
+    """Put `task` in its window. Returns (windows to upsert, ids of windows that no longer
+    exist). Idempotent: adding the same TaskPoint again returns nothing to do."""
+    existing = state.window_of(task.task_id)
+    if existing is not None:
+        if existing.tasks[task.task_id] == task:
+            return [], []
+        before = {id(w): w.window_id(state.key) for w in state.windows}
+        old = existing.tasks.pop(task.task_id)
+        if task.at_ms == old.at_ms:  # same place in time: an update in place
+            existing.tasks[task.task_id] = replace(task, flag=task.flag or old.flag)
+            return _changes(state, before, [existing])
+        task = replace(task, flag=task.flag or old.flag)
+        split = _resplit(state, existing, gap_ms)  # the task moved: its old window may split
+        upserts, removed = _insert(state, task, gap_ms, before)
+        return _merge_changes(state, before, split + upserts, removed)
+    before = {id(w): w.window_id(state.key) for w in state.windows}
+    return _insert(state, task, gap_ms, before)
+
+
+def _insert(state: KeyWindows, task: TaskPoint, gap_ms: int, before: dict[int, str]) -> tuple[list[Window], list[str]]:
+    near = [w for w in state.windows if w.start_ms - gap_ms <= task.at_ms <= w.end_ms + gap_ms]
+    if not near:
+        window = Window({task.task_id: task})
+        state.windows.append(window)
+        state.windows.sort(key=lambda w: w.start_ms)
+        return _changes(state, before, [window])
+    target = near[0]
+    for other in near[1:]:  # the task bridges windows: they become one
+        target.tasks.update(other.tasks)
+        state.windows.remove(other)
+    target.tasks[task.task_id] = task
+    state.windows.sort(key=lambda w: w.start_ms)
+    return _changes(state, before, [target])
+
+
+def _resplit(state: KeyWindows, window: Window, gap_ms: int) -> list[Window]:
+    """After a task left `window`, cut it again where gaps now exceed the timeout."""
+    state.windows.remove(window)
+    if not window.tasks:
+        return []
+    points = sorted(window.tasks.values(), key=lambda t: (t.at_ms, t.task_id))
+    parts: list[Window] = [Window({points[0].task_id: points[0]})]
+    for prev, point in zip(points, points[1:], strict=False):
+        if point.at_ms - prev.at_ms > gap_ms:
+            parts.append(Window())
+        parts[-1].tasks[point.task_id] = point
+    state.windows.extend(parts)
+    state.windows.sort(key=lambda w: w.start_ms)
+    return parts
+
+
+def _changes(state: KeyWindows, before: dict[int, str], touched: list[Window]) -> tuple[list[Window], list[str]]:
+    return _merge_changes(state, before, touched, [])
+
+
+def _merge_changes(
+    state: KeyWindows, before: dict[int, str], touched: list[Window], removed: list[str]
+) -> tuple[list[Window], list[str]]:
+    live = [w for w in state.windows if any(w is t for t in touched)]
+    live_ids = {w.window_id(state.key) for w in state.windows}
+    gone = sorted({wid for wid in list(before.values()) + removed if wid not in live_ids})
+    state.version += 1
+    return live, gone
+
+
+def set_feedback(state: KeyWindows, task_id: str, flag: str) -> list[Window]:
+    """Record the latest feedback flag of a task; returns the window to upsert (or nothing)."""
+    window = state.window_of(task_id)
+    if window is None or window.tasks[task_id].flag == flag:
+        return []
+    window.tasks[task_id] = replace(window.tasks[task_id], flag=flag)
+    state.version += 1
+    return [window]
+
+
+def window_row(state: KeyWindows, window: Window) -> dict[str, Any]:
+    """The `sessions` row of a window."""
+    first, last = window.first, window.last
+    flags = [t.flag for t in window.tasks.values()]
+    users = [t.user_id for t in sorted(window.tasks.values(), key=lambda t: (t.at_ms, t.task_id)) if t.user_id]
+    return {
+        "window_id": window.window_id(state.key),
+        "session_key": state.key,
+        "session_id": first.session_id,
+        "user_id": users[-1] if users else None,
+        "start_ms": first.at_ms,
+        "end_ms": last.at_ms,
+        "duration_ms": last.at_ms - first.at_ms,
+        "task_count": len(window.tasks),
+        "first_input": first.input,
+        "last_input": last.input,
+        "total_tokens": sum(t.tokens for t in window.tasks.values()),
+        "success_count": flags.count("success"),
+        "failure_count": flags.count("failure"),
+        "version": state.version,
+    }
