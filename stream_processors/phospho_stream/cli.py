@@ -42,6 +42,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(events=args.events)
 
 
+def _cmd_query(args: argparse.Namespace) -> int:
+    from phospho_sinks import StoreError
+
+    from .query import run_query
+
+    params = {}
+    for item in args.param or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"phospho-stream query: --param wants name=value, got {item!r}", file=sys.stderr)
+            return 2
+        params[name] = value
+    try:
+        print(run_query(args.sql, args.dsn, args.format, params or None))
+    except StoreError as exc:
+        print(f"phospho-stream query: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="log realistic traffic with the phospho SDK to an embedded broker and read it back")
     d.add_argument("--events", type=int, default=200, help="number of conversation turns to log")
     d.set_defaults(func=_cmd_demo)
+    q = sub.add_parser("query", help="run one read-only SQL statement on the configured ClickHouse (chDB or server)")
+    q.add_argument("sql")
+    q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "
+                   "(default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    q.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="bind a {NAME:Type} placeholder (repeatable); values are never spliced into the SQL")
+    q.set_defaults(func=_cmd_query)
     return parser
 
 

@@ -1,0 +1,22 @@
+"""ClickHouse storage of the pipeline: one store API over chDB and a server, versioned DDL,
+a read-only query path."""
+
+from ._errors import ReadOnlyError, StoreError
+from .migrations import MIGRATIONS, Migration, migrate
+from .statements import check_read_only
+from .store import DSN_ENV, QueryResult, Store, connect, default_dsn, read_only_query
+
+__all__ = [
+    "DSN_ENV",
+    "MIGRATIONS",
+    "Migration",
+    "QueryResult",
+    "ReadOnlyError",
+    "Store",
+    "StoreError",
+    "check_read_only",
+    "connect",
+    "default_dsn",
+    "migrate",
+    "read_only_query",
+]

@@ -1,0 +1,48 @@
+"""`phospho-stream query "SQL"`: run one read-only statement on the configured ClickHouse
+(chDB directory or server) and print a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from phospho_sinks import QueryResult, connect, read_only_query
+
+__all__ = ["run_query", "render"]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def render(result: QueryResult, fmt: str = "table", max_width: int = 60) -> str:
+    if fmt == "json":
+        return json.dumps(result.dicts(), ensure_ascii=False, default=str, indent=1)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(result.columns)
+        writer.writerows([[_cell(v) if v is not None else "" for v in row] for row in result.rows])
+        return out.getvalue().rstrip("\n")
+    cells = [[_cell(v) for v in row] for row in result.rows]
+    cells = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in row] for row in cells]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(result.columns)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(result.columns, widths, strict=True)),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    return "\n".join(lines)
+
+
+def run_query(sql: str, dsn: str | None, fmt: str, params: dict[str, str] | None = None) -> str:
+    store = connect(dsn)
+    try:
+        return render(read_only_query(store, sql, params), fmt)
+    finally:
+        store.close()
