@@ -1,6 +1,6 @@
 """The background sender, in the style of OpenTelemetry's BatchSpanProcessor: one daemon
-thread drains the bounded LogQueue, encodes events (JSON, Avro) and produces them with a plain
-confluent-kafka Producer. When Kafka is unreachable, or a message fails, events go to the
+thread drains the bounded LogQueue, encodes events (EventEncoder) and produces them with a
+plain confluent-kafka Producer. When Kafka is unreachable, or a message fails, events go to the
 durable spool and are sent when the broker is back. flush(timeout) and shutdown(timeout)
 honour their timeouts. Only this thread touches the Producer."""
 
@@ -13,11 +13,9 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
-from phospho_schemas import Topics
-
+from ._encoder import EventEncoder
 from ._kafka import make_producer, make_serializers
 from ._log_queue import Event, LogQueue
-from ._records import feedback_record, partition_key, sanitize_surrogates, task_record
 from ._runtime import RUNTIME
 from ._settings import Settings
 from ._spool import Spool
@@ -29,7 +27,6 @@ __all__ = ["Sender"]
 logger = logging.getLogger("phospho")
 _BATCH = 2_000
 _PROBE_EVERY = 1.0
-_KEYS_REMEMBERED = 100_000
 _PERMANENT = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_MSG, KafkaError.INVALID_RECORD}
 #: the broker forgot this producer's id (e.g. it restarted): only a new producer gets through
 _NEEDS_NEW_PRODUCER = {
@@ -54,10 +51,8 @@ class Sender:
         self._queue = queue
         self._spool = spool
         self._stats = stats
-        self._sdk_version = sdk_version
-        topics = Topics(settings.topic_prefix)
-        self._topic_of = {kind: topics.for_kind(kind) for kind in ("task", "span", "feedback")}
-        self._serializers = make_serializers(settings)
+        self._encoder = EventEncoder(settings, make_serializers(settings), stats, sdk_version)
+        self._encode = self._encoder.encode
         self._producer = make_producer(settings, self._on_error, self._on_delivery)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -68,8 +63,6 @@ class Sender:
         self._purge_pending = False
         self._recreate = False
         self._last_probe = 0.0
-        self._keys: dict[str, tuple[str, str | None, str | None]] = {}
-        self._keys_old: dict[str, tuple[str, str | None, str | None]] = {}
         self._thread = threading.Thread(target=self._run, name="phospho-sender", daemon=True)
 
     # -- app side ------------------------------------------------------------------------------
@@ -190,70 +183,6 @@ class Sender:
             if time.monotonic() > deadline and not self._flush_requests:
                 self._wake.set()  # come back at once, after serving the rest of the loop
                 return
-
-    def _encode(self, event: Event) -> tuple[str, bytes, bytes] | None:
-        now_ms = int(time.time() * 1000)
-        limit = self._settings.max_field_chars
-        if event.kind == "task":
-            record = task_record(event, self._settings.project_id, now_ms, limit, self._sdk_version)
-            key = partition_key(record)
-            self._remember(record, key)
-        elif event.kind == "feedback":
-            record = feedback_record(event, self._settings.project_id, now_ms, limit, self._sdk_version)
-            known = self._known(record["task_id"])
-            if known is not None:
-                record["session_id"] = record["session_id"] or known[1]
-                record["user_id"] = record["user_id"] or known[2]
-        else:
-            record = dict(event.content)
-            record.setdefault("sent_at", now_ms)
-        value = self._serialize(event.kind, record)
-        if len(value) > self._settings.max_event_bytes:
-            value = self._shrink(event.kind, record)
-            if value is None:
-                return None
-        if event.kind != "task":
-            known = self._known(record.get("task_id") or "")
-            key = known[0] if known else (record.get("task_id") or record.get("trace_id") or record["event_id"])
-        return self._topic_of[event.kind], key.encode("utf-8", "surrogatepass"), value
-
-    def _serialize(self, kind: str, record: dict[str, Any]) -> bytes:
-        try:
-            return self._serializers[kind](record)
-        except UnicodeEncodeError:
-            sanitize_surrogates(record)
-            return self._serializers[kind](record)
-
-    def _shrink(self, kind: str, record: dict[str, Any]) -> bytes | None:
-        """Cut the biggest free-text fields until the event fits in max_event_bytes."""
-        budget = self._settings.max_event_bytes
-        fields = ["raw_output", "raw_input", "metadata_json", "output", "input", "system_prompt", "attributes_json", "output_text", "input_text"]
-        for _ in range(12):
-            sizes = [(len(record[f]), f) for f in fields if isinstance(record.get(f), str)]
-            if kind == "task" and record.get("metadata"):
-                record["metadata"] = {}
-                record["errors"].append("metadata map dropped: event larger than max_event_bytes (metadata_json kept)")
-            elif sizes:
-                size, field = max(sizes)
-                record[field] = record[field][: size // 2]
-                record["errors"].append(f"{field}: cut to {size // 2} characters to fit max_event_bytes={budget}")
-            value = self._serialize(kind, record)
-            if len(value) <= budget:
-                return value
-        self._stats.count_failed(f"a {kind} event stays larger than max_event_bytes={budget}")
-        return None
-
-    def _remember(self, record: dict[str, Any], key: str) -> None:
-        """task_id -> (partition key, session, user) of recent tasks, for their feedback. Two
-        generations of plain dicts: O(1) inserts and bulk eviction, no lock (the app's thread
-        may add too, in send_from_app; at worst a racing entry is forgotten)."""
-        young = self._keys
-        young[record["task_id"]] = (key, record["session_id"], record["user_id"])
-        if len(young) >= _KEYS_REMEMBERED:
-            self._keys_old, self._keys = young, {}
-
-    def _known(self, task_id: str) -> tuple[str, str | None, str | None] | None:
-        return self._keys.get(task_id) or self._keys_old.get(task_id)
 
     def _dispatch(self, topic: str, key: bytes, value: bytes) -> None:
         if self._down:
