@@ -1,0 +1,125 @@
+"""Joining spans and feedback to their tasks, as plain functions (no faust).
+
+Spans and feedback may arrive before or after their task. A `TaskJoin` per task_id holds what
+arrived; each call returns the rows to write:
+- a task row enriched with its spans (count, models, summed tokens, LLM latency summed over
+  LLM calls, and their wall-clock span);
+- span rows carrying the task's session and user, once the task is known;
+- feedback rows carrying the task's session and user, once the task is known.
+Spans and feedback still without a task after the grace period are written anyway, marked as
+orphans; if the task shows up later, they are written again, linked, with a higher version.
+Every row carries the join's version, which grows with each change, so storage keeps the newest
+(ReplacingMergeTree(version)). Re-delivered events change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["DEFAULT_GRACE_MS", "TaskJoin", "Rows", "on_task", "on_span", "on_feedback", "expire", "span_summary"]
+
+DEFAULT_GRACE_MS = 5 * 60 * 1000
+
+
+@dataclass
+class Rows:
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.tasks or self.spans or self.feedback)
+
+
+@dataclass
+class TaskJoin:
+    task_id: str
+    first_seen_ms: int
+    task: dict[str, Any] | None = None
+    spans: dict[str, dict[str, Any]] = field(default_factory=dict)  # by span event_id
+    feedback: dict[str, dict[str, Any]] = field(default_factory=dict)  # by feedback event_id
+    orphans_written: bool = False
+    version: int = 0
+
+
+def span_summary(spans: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a task row says of its spans. LLM calls are the spans with a GenAI operation or
+    provider; their latency is summed, and their wall-clock extent measured."""
+    llm = [s for s in spans if s.get("operation") or s.get("provider")]
+    models = sorted({m for s in spans for m in (s.get("response_model") or s.get("request_model"),) if m})
+    return {
+        "span_count": len(spans),
+        "llm_call_count": len(llm),
+        "span_models": models,
+        "span_input_tokens": sum(s.get("input_tokens") or 0 for s in spans),
+        "span_output_tokens": sum(s.get("output_tokens") or 0 for s in spans),
+        "llm_latency_ms": sum(max(0, s["end_time"] - s["start_time"]) for s in llm),
+        "llm_wall_ms": (max(s["end_time"] for s in llm) - min(s["start_time"] for s in llm)) if llm else 0,
+    }
+
+
+def _link(row: dict[str, Any], task: dict[str, Any] | None, version: int, orphan: bool) -> dict[str, Any]:
+    linked = dict(row)
+    if task is not None:
+        linked["session_id"] = task["session_id"]
+        linked["user_id"] = task.get("user_id")
+    linked["orphan"] = orphan
+    linked["version"] = version
+    return linked
+
+
+def _task_row(join: TaskJoin) -> dict[str, Any]:
+    assert join.task is not None
+    return {**join.task, **span_summary(list(join.spans.values())), "version": join.version}
+
+
+def on_task(join: TaskJoin, task: dict[str, Any]) -> Rows:
+    """The task arrived (or a newer event of it): write it enriched, and link what waited."""
+    if join.task is not None and join.task.get("event_id") == task.get("event_id"):
+        return Rows()  # re-delivery
+    if join.task is not None and task.get("sent_at", 0) < join.task.get("sent_at", 0):
+        return Rows()  # an older event of the task: the newer one stays
+    first_link = join.task is None
+    join.task = task
+    join.version += 1
+    rows = Rows(tasks=[_task_row(join)])
+    if first_link or join.orphans_written:
+        rows.spans = [_link(s, task, join.version, False) for s in join.spans.values()]
+        rows.feedback = [_link(f, task, join.version, False) for f in join.feedback.values()]
+    return rows
+
+
+def on_span(join: TaskJoin, span: dict[str, Any]) -> Rows:
+    if span["event_id"] in join.spans:
+        return Rows()
+    join.spans[span["event_id"]] = span
+    if join.task is None:
+        if join.orphans_written:  # late for its task's grace: written at once, as an orphan
+            join.version += 1
+            return Rows(spans=[_link(span, None, join.version, True)])
+        return Rows()
+    join.version += 1
+    return Rows(tasks=[_task_row(join)], spans=[_link(span, join.task, join.version, False)])
+
+
+def on_feedback(join: TaskJoin, feedback: dict[str, Any]) -> Rows:
+    if feedback["event_id"] in join.feedback:
+        return Rows()
+    join.feedback[feedback["event_id"]] = feedback
+    if join.task is None and not join.orphans_written:
+        return Rows()
+    join.version += 1
+    return Rows(feedback=[_link(feedback, join.task, join.version, join.task is None)])
+
+
+def expire(join: TaskJoin, now_ms: int, grace_ms: int = DEFAULT_GRACE_MS) -> Rows:
+    """Past the grace period without a task: write what waited, marked as orphans."""
+    if join.task is not None or join.orphans_written or now_ms - join.first_seen_ms < grace_ms:
+        return Rows()
+    join.orphans_written = True
+    if not join.spans and not join.feedback:
+        return Rows()
+    join.version += 1
+    return Rows(spans=[_link(s, None, join.version, True) for s in join.spans.values()],
+                feedback=[_link(f, None, join.version, True) for f in join.feedback.values()])
