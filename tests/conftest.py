@@ -37,3 +37,13 @@ def sdk(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Ite
     logging.getLogger("phospho").setLevel(logging.INFO)
     yield phospho
     phospho.shutdown(5)
+
+
+@pytest.fixture(scope="session")
+def chdb_store(tmp_path_factory: pytest.TempPathFactory):
+    """The test session's chDB store (chDB opens one data path per process)."""
+    from phospho_sinks import connect
+
+    store = connect(f"chdb://{tmp_path_factory.mktemp('chdb')}")
+    yield store
+    store.close()

@@ -2,7 +2,8 @@
 a read-only query path."""
 
 from ._errors import ReadOnlyError, StoreError
-from .migrations import MIGRATIONS, Migration, migrate
+from .ddl import MIGRATIONS
+from .migrations import Migration, migrate
 from .statements import check_read_only
 from .store import DSN_ENV, QueryResult, Store, connect, default_dsn, read_only_query
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .store import Store
 
-__all__ = ["Migration", "MIGRATIONS", "migrate", "applied_versions"]
+__all__ = ["Migration", "migrate", "applied_versions"]
 
 
 @dataclass(frozen=True)
@@ -17,10 +17,6 @@ class Migration:
     version: int
     description: str
     statements: Sequence[str]
-
-
-#: the pipeline's tables and views are added here, one migration per change
-MIGRATIONS: tuple[Migration, ...] = ()
 
 _BOOTSTRAP = (
     "CREATE DATABASE IF NOT EXISTS phospho",
@@ -34,9 +30,14 @@ def applied_versions(store: Store) -> set[int]:
     return {row[0] for row in store.query("SELECT DISTINCT version FROM phospho.schema_migrations").rows}
 
 
-def migrate(store: Store, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
-    """Apply what is missing; returns the versions applied now. Statements must be idempotent
-    (IF NOT EXISTS / OR REPLACE) so that a migration interrupted midway can run again."""
+def migrate(store: Store, migrations: Sequence[Migration] | None = None) -> list[int]:
+    """Apply what is missing (default: the project's migrations, ddl.MIGRATIONS); returns the
+    versions applied now. Statements must be idempotent (IF NOT EXISTS / OR REPLACE) so that a
+    migration interrupted midway can run again."""
+    if migrations is None:
+        from .ddl import MIGRATIONS
+
+        migrations = MIGRATIONS
     versions = [m.version for m in migrations]
     if versions != sorted(set(versions)):
         raise ValueError(f"migration versions must be unique and increasing: {versions}")

@@ -18,11 +18,9 @@ from phospho_sinks import (
 from phospho_sinks.migrations import applied_versions
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("chdb")
-    opened = connect(f"chdb://{path}")
-    yield opened
+@pytest.fixture
+def store(chdb_store):
+    return chdb_store
 
 
 def test_the_same_path_gives_the_same_store(store):
@@ -62,13 +60,13 @@ def test_errors_are_store_errors(store):
 
 def test_migrations_run_once_in_order(store):
     migrations = (
-        Migration(1, "a table", ["CREATE TABLE IF NOT EXISTS phospho.m1 (x UInt8) ENGINE = MergeTree ORDER BY x"]),
-        Migration(2, "a view", ["CREATE OR REPLACE VIEW phospho.v1 AS SELECT count() AS n FROM phospho.m1"]),
+        Migration(1001, "a table", ["CREATE TABLE IF NOT EXISTS phospho.m1 (x UInt8) ENGINE = MergeTree ORDER BY x"]),
+        Migration(1002, "a view", ["CREATE OR REPLACE VIEW phospho.v1 AS SELECT count() AS n FROM phospho.m1"]),
     )
-    assert migrate(store, migrations[:1]) == [1]
-    assert migrate(store, migrations) == [2]
+    assert migrate(store, migrations[:1]) == [1001]
+    assert migrate(store, migrations) == [1002]
     assert migrate(store, migrations) == []
-    assert applied_versions(store) >= {1, 2}
+    assert applied_versions(store) >= {1001, 1002}
     assert store.query("SELECT n FROM phospho.v1").rows == [(0,)]
     with pytest.raises(ValueError, match="increasing"):
         migrate(store, (migrations[1], migrations[0]))

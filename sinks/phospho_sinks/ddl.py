@@ -1,0 +1,147 @@
+"""Migration 1: the pipeline's storage tables and the analysts' views (database `phospho`).
+
+Storage is idempotent under at-least-once delivery. Each table is a ReplacingMergeTree keyed
+by what identifies a row (task_id, a span's or a feedback's event_id, a session window's id,
+a dead letter's topic/partition/offset), and the row with the highest `version` wins.
+Session windows have `is_deleted` for the tombstones of windows merged away. Timestamps are
+stored as `*_ms Int64` (unambiguous in every input format); the views convert them.
+
+The views show each row once (FINAL inside, so analysts never need it):
+tasks, spans, sessions, users, feedback, dead_letters.
+"""
+
+from __future__ import annotations
+
+from .migrations import Migration
+
+__all__ = ["V1", "MIGRATIONS"]
+
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS phospho.task_rows (
+        task_id String, event_id String, project_id LowCardinality(String),
+        session_id String, session_id_generated Bool, session_key String, window_id String,
+        user_id Nullable(String), version_id Nullable(String),
+        created_at_ms Int64, client_created_at_ms Int64, last_update_ms Nullable(Int64), sent_at_ms Int64,
+        input String, output Nullable(String), system_prompt Nullable(String), model Nullable(String),
+        prompt_tokens Nullable(Int64), completion_tokens Nullable(Int64), total_tokens Nullable(Int64),
+        raw_input Nullable(String), raw_input_type_name Nullable(String),
+        raw_output Nullable(String), raw_output_type_name Nullable(String),
+        metadata Map(String, String), metadata_json String, stream Bool, errors Array(String), sdk_version String,
+        span_count UInt32, llm_call_count UInt32, span_models Array(String),
+        span_input_tokens Int64, span_output_tokens Int64, llm_latency_ms Int64, llm_wall_ms Int64,
+        version UInt64, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY (task_id)""",
+    """CREATE TABLE IF NOT EXISTS phospho.span_rows (
+        event_id String, project_id LowCardinality(String), trace_id String, span_id String,
+        parent_span_id Nullable(String), name String, kind Nullable(String),
+        task_id Nullable(String), session_id Nullable(String), user_id Nullable(String),
+        link_method Nullable(String), step_index Nullable(Int32),
+        start_time_ms Int64, end_time_ms Int64, duration_us Nullable(Int64),
+        status_code LowCardinality(String), status_message Nullable(String),
+        operation Nullable(String), provider Nullable(String), request_model Nullable(String),
+        response_model Nullable(String), input_tokens Nullable(Int64), output_tokens Nullable(Int64),
+        input_text Nullable(String), output_text Nullable(String),
+        attributes Map(String, String), attributes_json String, errors Array(String),
+        orphan Bool, version UInt64, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY (event_id)""",
+    """CREATE TABLE IF NOT EXISTS phospho.feedback_rows (
+        event_id String, project_id LowCardinality(String), task_id String,
+        session_id Nullable(String), user_id Nullable(String),
+        flag LowCardinality(Nullable(String)), raw_flag Nullable(String), notes Nullable(String),
+        source String, created_at_ms Int64, errors Array(String),
+        orphan Bool, version UInt64, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY (event_id)""",
+    """CREATE TABLE IF NOT EXISTS phospho.session_windows (
+        window_id String, session_key String, session_id String, user_id Nullable(String),
+        start_ms Int64, end_ms Int64, duration_ms Int64, task_count UInt32,
+        first_input String, last_input String, total_tokens Int64,
+        version UInt64, is_deleted UInt8, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (window_id)""",
+    """CREATE TABLE IF NOT EXISTS phospho.dead_letter_rows (
+        topic String, partition UInt32, offset UInt64, key_base64 Nullable(String),
+        value_base64 String, reason String, received_at_ms Int64,
+        written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree ORDER BY (topic, partition, offset)""",
+)
+
+# the latest feedback of each task (a task flagged twice counts once, with its last flag)
+_LATEST_FEEDBACK = """(SELECT task_id, toNullable(argMax(flag, created_at_ms)) AS flag,
+        toNullable(argMax(notes, created_at_ms)) AS notes
+    FROM phospho.feedback_rows FINAL GROUP BY task_id)"""
+
+_VIEWS = (
+    f"""CREATE OR REPLACE VIEW phospho.tasks AS
+    SELECT t.task_id AS task_id, t.project_id AS project_id, t.session_id AS session_id,
+        t.window_id AS session_window_id, t.user_id AS user_id, t.version_id AS version_id,
+        fromUnixTimestamp64Milli(t.created_at_ms, 'UTC') AS created_at,
+        fromUnixTimestamp64Milli(t.client_created_at_ms, 'UTC') AS client_created_at,
+        t.input AS input, t.output AS output, t.system_prompt AS system_prompt, t.model AS model,
+        t.prompt_tokens AS prompt_tokens, t.completion_tokens AS completion_tokens, t.total_tokens AS total_tokens,
+        t.raw_input AS raw_input, t.raw_output AS raw_output, t.metadata AS metadata, t.metadata_json AS metadata_json,
+        t.stream AS stream, t.errors AS errors, t.span_count AS span_count, t.llm_call_count AS llm_call_count,
+        t.span_models AS span_models, t.span_input_tokens AS span_input_tokens,
+        t.span_output_tokens AS span_output_tokens, t.llm_latency_ms AS llm_latency_ms, t.llm_wall_ms AS llm_wall_ms,
+        f.flag AS feedback_flag, f.notes AS feedback_notes
+    FROM phospho.task_rows AS t FINAL
+    LEFT JOIN {_LATEST_FEEDBACK} AS f ON f.task_id = t.task_id""",
+    """CREATE OR REPLACE VIEW phospho.spans AS
+    SELECT event_id AS span_event_id, trace_id, span_id, parent_span_id, name, kind, task_id, session_id, user_id,
+        link_method, step_index, fromUnixTimestamp64Milli(start_time_ms, 'UTC') AS start_time,
+        fromUnixTimestamp64Milli(end_time_ms, 'UTC') AS end_time, end_time_ms - start_time_ms AS duration_ms,
+        status_code, status_message, operation, provider, request_model, response_model, input_tokens, output_tokens,
+        input_text, output_text, attributes, attributes_json, errors, orphan
+    FROM phospho.span_rows FINAL""",
+    """CREATE OR REPLACE VIEW phospho.feedback AS
+    SELECT f.event_id AS feedback_id, f.task_id AS task_id,
+        coalesce(f.session_id, t.session_id) AS session_id, coalesce(f.user_id, t.user_id) AS user_id,
+        f.flag AS flag, f.raw_flag AS raw_flag, f.notes AS notes, f.source AS source,
+        fromUnixTimestamp64Milli(f.created_at_ms, 'UTC') AS created_at, t.task_id IS NULL AS orphan
+    FROM phospho.feedback_rows AS f FINAL
+    LEFT JOIN (SELECT task_id, session_id, user_id FROM phospho.task_rows FINAL) AS t ON t.task_id = f.task_id
+    SETTINGS join_use_nulls = 1""",
+    f"""CREATE OR REPLACE VIEW phospho.sessions AS
+    SELECT w.window_id AS window_id, w.session_id AS session_id, w.session_key AS session_key, w.user_id AS user_id,
+        fromUnixTimestamp64Milli(w.start_ms, 'UTC') AS start_time, fromUnixTimestamp64Milli(w.end_ms, 'UTC') AS end_time,
+        w.duration_ms / 1000 AS duration_s, w.task_count AS task_count, w.first_input AS first_input,
+        w.last_input AS last_input, w.total_tokens AS total_tokens,
+        ifNull(c.success_count, 0) AS success_count, ifNull(c.failure_count, 0) AS failure_count
+    FROM phospho.session_windows AS w FINAL
+    LEFT JOIN (
+        SELECT t.window_id AS window_id, countIf(fb.flag = 'success') AS success_count,
+            countIf(fb.flag = 'failure') AS failure_count
+        FROM {_LATEST_FEEDBACK} AS fb
+        INNER JOIN (SELECT task_id, window_id FROM phospho.task_rows FINAL) AS t ON t.task_id = fb.task_id
+        GROUP BY t.window_id
+    ) AS c ON c.window_id = w.window_id
+    WHERE w.is_deleted = 0""",
+    f"""CREATE OR REPLACE VIEW phospho.users AS
+    SELECT u.user_id AS user_id, u.task_count AS task_count, ifNull(s.session_count, 0) AS session_count,
+        s.avg_session_tasks AS avg_session_tasks, s.avg_session_duration_s AS avg_session_duration_s,
+        fromUnixTimestamp64Milli(u.first_seen_ms, 'UTC') AS first_seen,
+        fromUnixTimestamp64Milli(u.last_seen_ms, 'UTC') AS last_seen, u.total_tokens AS total_tokens,
+        ifNull(fb.success_count, 0) AS success_count, ifNull(fb.failure_count, 0) AS failure_count,
+        if(ifNull(fb.success_count, 0) + ifNull(fb.failure_count, 0) = 0, NULL,
+           fb.success_count / (fb.success_count + fb.failure_count)) AS success_ratio
+    FROM (SELECT assumeNotNull(user_id) AS user_id, count() AS task_count, min(created_at_ms) AS first_seen_ms,
+              max(created_at_ms) AS last_seen_ms, sum(ifNull(total_tokens, 0)) AS total_tokens
+          FROM phospho.task_rows FINAL WHERE user_id IS NOT NULL GROUP BY user_id) AS u
+    LEFT JOIN (SELECT assumeNotNull(user_id) AS user_id, count() AS session_count,
+                   toNullable(avg(task_count)) AS avg_session_tasks, toNullable(avg(duration_ms) / 1000) AS avg_session_duration_s
+               FROM phospho.session_windows FINAL WHERE is_deleted = 0 AND user_id IS NOT NULL GROUP BY user_id) AS s
+        ON s.user_id = u.user_id
+    LEFT JOIN (SELECT assumeNotNull(t.user_id) AS user_id, countIf(f.flag = 'success') AS success_count,
+                   countIf(f.flag = 'failure') AS failure_count
+               FROM {_LATEST_FEEDBACK} AS f
+               INNER JOIN (SELECT task_id, user_id FROM phospho.task_rows FINAL WHERE user_id IS NOT NULL) AS t
+                   ON t.task_id = f.task_id
+               GROUP BY t.user_id) AS fb ON fb.user_id = u.user_id""",
+    """CREATE OR REPLACE VIEW phospho.dead_letters AS
+    SELECT topic, partition, offset, key_base64, value_base64, reason,
+        fromUnixTimestamp64Milli(received_at_ms, 'UTC') AS received_at
+    FROM phospho.dead_letter_rows FINAL""",
+)
+
+V1 = Migration(1, "pipeline storage tables and analyst views", _TABLES + _VIEWS)
+
+#: every migration of the project, in order
+MIGRATIONS: tuple[Migration, ...] = (V1,)
