@@ -11,7 +11,8 @@ DEFAULT_TOPIC_PREFIX = "phospho."
 
 @dataclass(frozen=True)
 class Topics:
-    """`Topics("acme.")` -> acme.tasks, acme.spans, acme.feedback, acme.dead_letters."""
+    """`Topics("acme.")` -> acme.tasks, acme.spans, acme.feedback (the SDK's events),
+    acme.dead_letters, and acme.rows.* (the workers' output rows, one topic per table)."""
 
     prefix: str = DEFAULT_TOPIC_PREFIX
 
@@ -31,6 +32,26 @@ class Topics:
     def dead_letters(self) -> str:
         return f"{self.prefix}dead_letters"
 
+    # the stream workers' output (JSON rows for the sink), one topic per storage table
+    @property
+    def task_rows(self) -> str:
+        return f"{self.prefix}rows.tasks"
+
+    @property
+    def span_rows(self) -> str:
+        return f"{self.prefix}rows.spans"
+
+    @property
+    def feedback_rows(self) -> str:
+        return f"{self.prefix}rows.feedback"
+
+    @property
+    def session_rows(self) -> str:
+        return f"{self.prefix}rows.sessions"
+
+    def row_topics(self) -> tuple[str, str, str, str]:
+        return (self.task_rows, self.span_rows, self.feedback_rows, self.session_rows)
+
     def for_kind(self, kind: str) -> str:
         """The topic of an event kind: 'task', 'span' or 'feedback'."""
         return {"task": self.tasks, "span": self.spans, "feedback": self.feedback}[kind]
@@ -43,4 +64,4 @@ class Topics:
         return (self.tasks, self.spans, self.feedback)
 
     def all(self) -> tuple[str, ...]:
-        return (*self.event_topics(), self.dead_letters)
+        return (*self.event_topics(), self.dead_letters, *self.row_topics())

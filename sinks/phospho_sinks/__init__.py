@@ -4,10 +4,15 @@ a read-only query path."""
 from ._errors import ReadOnlyError, StoreError
 from .ddl import MIGRATIONS
 from .migrations import Migration, migrate
+from .runner import SinkRunner, SinkStats
 from .statements import check_read_only
 from .store import DSN_ENV, QueryResult, Store, connect, default_dsn, read_only_query
+from .writer import BatchWriter
 
 __all__ = [
+    "BatchWriter",
+    "SinkRunner",
+    "SinkStats",
     "DSN_ENV",
     "MIGRATIONS",
     "Migration",

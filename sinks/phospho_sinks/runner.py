@@ -1,0 +1,194 @@
+"""The sink: consumes the workers' row topics and the dead-letter topic, writes batches of
+about 10k rows or 1 s to the store, and commits Kafka offsets only after the write succeeded.
+While the store is down it pauses consumption (the group membership stays), backs off
+exponentially, and retries the same batch: nothing is dropped. Delivery is at least once and
+storage is idempotent. One sink owns the store; any number of workers feed it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from phospho_schemas import Topics
+
+from ._errors import StoreError
+from .store import Store
+from .writer import BatchWriter
+
+__all__ = ["SinkRunner", "SinkStats", "TABLES"]
+
+logger = logging.getLogger("phospho.sink")
+
+#: row topic suffix -> storage table
+TABLES = {
+    "rows.tasks": "phospho.task_rows",
+    "rows.spans": "phospho.span_rows",
+    "rows.feedback": "phospho.feedback_rows",
+    "rows.sessions": "phospho.session_windows",
+}
+_DEAD_LETTERS_TABLE = "phospho.dead_letter_rows"
+_MAX_BACKOFF = 30.0
+
+
+@dataclass
+class SinkStats:
+    messages_in: int = 0
+    rows_written: int = 0
+    batches_written: int = 0
+    failed_writes: int = 0
+    paused: bool = False
+    last_error: str | None = None
+
+
+def _header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:
+    for key, value in headers or []:
+        if key == name and value is not None:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def dead_letter_row(msg: Any, reason: str | None = None) -> dict[str, Any]:
+    """A dead_letter_rows row: the source coordinates from the worker's headers (else the
+    message's own), the bytes in base64, and why."""
+    headers = msg.headers()
+    key = msg.key()
+    return {
+        "topic": _header(headers, "source_topic") or msg.topic(),
+        "partition": int(_header(headers, "source_partition") or msg.partition()),
+        "offset": int(_header(headers, "source_offset") or msg.offset()),
+        "key_base64": None if key is None else base64.b64encode(key).decode("ascii"),
+        "value_base64": base64.b64encode(msg.value() or b"").decode("ascii"),
+        "reason": reason or _header(headers, "reason") or "unknown",
+        "received_at_ms": int(time.time() * 1000),
+    }
+
+
+class SinkRunner:
+    def __init__(
+        self,
+        bootstrap: str,
+        store: Store,
+        topics: Topics,
+        group_id: str = "phospho-sink",
+        max_rows: int = 10_000,
+        max_seconds: float = 1.0,
+        kafka_config: dict[str, Any] | None = None,
+    ) -> None:
+        self.stats = SinkStats()
+        self._topics = topics
+        self._table_of = {f"{topics.prefix}{suffix}": table for suffix, table in TABLES.items()}
+        self._writer = BatchWriter(store, max_rows, max_seconds)
+        self._offsets: dict[tuple[str, int], int] = {}
+        self._backoff = 0.5
+        self._retry_at = 0.0
+        conf = {
+            "bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False,
+            "auto.offset.reset": "earliest", "log_level": 0, "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 1000,
+        }
+        conf.update(kafka_config or {})
+        self._consumer = Consumer(conf)
+        self._consumer.subscribe([*self._table_of, topics.dead_letters], on_assign=self._on_assign,
+                                 on_revoke=self._on_revoke)
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                self.step()
+            self._flush()  # last batch (best effort: on failure it is consumed again later)
+        finally:
+            self._consumer.close()
+
+    def step(self, timeout: float = 0.2) -> None:
+        if self.stats.paused:
+            msg = self._consumer.poll(min(timeout, 0.1))  # keeps the group membership
+            if msg is not None and not msg.error():  # a partition not paused yet: keep the row
+                self._accept(msg)
+            if time.monotonic() >= self._retry_at:
+                self._flush()
+            return
+        room = max(1, self._writer.max_rows - len(self._writer))
+        for msg in self._consumer.consume(min(room, 5_000), timeout):
+            if msg.error():
+                logger.warning("phospho sink: consumer error: %s", msg.error())
+                continue
+            self._accept(msg)
+        if self._writer.due():
+            self._flush()
+
+    def _accept(self, msg: Any) -> None:
+        self.stats.messages_in += 1
+        self._add(msg)
+        self._offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
+
+    def _add(self, msg: Any) -> None:
+        table = self._table_of.get(msg.topic())
+        if table is None:  # the dead-letter topic
+            self._writer.add(_DEAD_LETTERS_TABLE, [dead_letter_row(msg)])
+            return
+        try:
+            rows = json.loads(msg.value())
+            rows = rows if isinstance(rows, list) else [rows]
+            if not all(isinstance(r, dict) for r in rows):
+                raise ValueError("rows must be JSON objects")
+        except ValueError as exc:
+            self._writer.add(_DEAD_LETTERS_TABLE, [dead_letter_row(msg, f"sink: unreadable row message: {exc}")])
+            return
+        self._writer.add(table, rows)
+
+    def _flush(self) -> bool:
+        if not len(self._writer) and not self._offsets:
+            return True
+        try:
+            rows = self._writer.flush()
+        except StoreError as exc:
+            self.stats.failed_writes += 1
+            self.stats.last_error = str(exc)
+            self._pause(exc)
+            return False
+        if self._offsets:
+            offsets = [TopicPartition(t, p, o) for (t, p), o in self._offsets.items()]
+            try:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as exc:  # rows are idempotent: they will be written again
+                logger.warning("phospho sink: offset commit failed (%s); the rows will be consumed again", exc)
+            self._offsets.clear()
+        self.stats.rows_written += rows
+        self.stats.batches_written += 1 if rows else 0
+        if self.stats.paused:
+            self._consumer.resume(self._consumer.assignment())
+            self.stats.paused = False
+            logger.warning("phospho sink: the store is back; consuming again")
+        self._backoff = 0.5
+        return True
+
+    def _pause(self, exc: Exception) -> None:
+        if not self.stats.paused:
+            self._consumer.pause(self._consumer.assignment())
+            self.stats.paused = True
+            logger.warning("phospho sink: store write failed (%s); consumption paused, retrying with backoff", exc)
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, _MAX_BACKOFF)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if self.stats.paused:  # the store is still down: new partitions wait too
+            consumer.pause(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Before partitions go to another sink: write and commit; failing that, forget the
+        batch and rewind to the committed offsets (the rows are consumed again)."""
+        if self._flush():
+            return
+        self._writer.clear()
+        self._offsets.clear()
+        assigned = consumer.assignment()
+        for tp in consumer.committed(assigned, timeout=10):
+            if tp.offset >= 0:
+                consumer.seek(tp)

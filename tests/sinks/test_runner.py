@@ -1,0 +1,131 @@
+"""The sink against the real broker and chDB: rows and dead letters land once; offsets are
+committed only after a successful write; a store that fails pauses consumption, backs off, and
+loses nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from phospho_schemas import Topics
+from phospho_sinks import SinkRunner, StoreError, migrate
+
+from store_rows import feedback, span, task, window
+
+pytestmark = pytest.mark.integration
+
+
+class FailingStore:
+    """Fault injection around the real store: the first `failures` inserts fail."""
+
+    def __init__(self, store, failures: int) -> None:
+        self.store, self.failures = store, failures
+
+    def insert_json_rows(self, table, rows):
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreError("injected: the store is down")
+        return self.store.insert_json_rows(table, rows)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+@pytest.fixture
+def topics(broker):
+    topics = Topics(f"sink{uuid.uuid4().hex[:8]}.")
+    broker.create_topics(topics.all())
+    return topics
+
+
+def produce(broker, messages):
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "log_level": 0})
+    for topic, value, headers in messages:
+        producer.produce(topic, value, headers=headers)
+    assert producer.flush(10) == 0
+
+
+def run_until(runner, condition, timeout=60.0, watch=None):
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not condition():
+            if watch:
+                watch()
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert condition(), runner.stats
+
+
+def committed(broker, topics, group):
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "log_level": 0})
+    try:
+        parts = [TopicPartition(t, p) for t in (*topics.row_topics(), topics.dead_letters)
+                 for p in consumer.list_topics(t, timeout=10).topics[t].partitions]
+        return sum(tp.offset for tp in consumer.committed(parts, timeout=10) if tp.offset > 0)
+    finally:
+        consumer.close()
+
+
+def test_rows_and_dead_letters_land_once_and_offsets_follow(broker, chdb_store, topics):
+    migrate(chdb_store)
+    tag = topics.prefix
+    rows = [task(f"{tag}t{i}", f"{tag}ann", f"{tag}chat", f"s:{tag}chat|{tag}t0", i * 1000, 1, 1) for i in range(3)]
+    produce(broker, [
+        (topics.task_rows, json.dumps(rows), None),  # a batch in one message
+        (topics.task_rows, json.dumps(rows[0]), None),  # re-delivered
+        (topics.feedback_rows, json.dumps(feedback(f"{tag}f1", f"{tag}t1", "success", 5)), None),
+        (topics.session_rows, json.dumps(window(f"s:{tag}chat|{tag}t0", f"{tag}chat", f"{tag}ann", 0, 2000, 3, "x", 1)), None),
+        (topics.span_rows, json.dumps({**span(1, False, f"{tag}chat"), "event_id": f"{tag}s1"}), None),
+        (topics.dead_letters, b"\x00garbage", [("reason", b"not a phospho event"), ("source_topic", b"phospho.tasks"),
+                                                ("source_partition", b"2"), ("source_offset", b"41")]),
+        (topics.task_rows, b"{not json", None),
+    ])
+    group = f"sink-{uuid.uuid4().hex}"
+    runner = SinkRunner(broker.bootstrap, chdb_store, topics, group_id=group, max_seconds=0.2)
+
+    def landed():
+        n = chdb_store.query("SELECT count() FROM phospho.tasks WHERE session_id = {s:String}", {"s": f"{tag}chat"}).rows[0][0]
+        d = chdb_store.query("SELECT count() FROM phospho.dead_letters WHERE reason LIKE 'sink:%' OR offset = 41").rows[0][0]
+        return n == 3 and d >= 2 and runner.stats.messages_in == 7 and not len(runner._writer)
+
+    run_until(runner, landed)
+    session = chdb_store.query("SELECT task_count, success_count FROM phospho.sessions WHERE session_id = {s:String}",
+                               {"s": f"{tag}chat"}).rows
+    assert session == [(3, 1)]
+    letter = chdb_store.query("SELECT topic, partition, reason FROM phospho.dead_letters WHERE offset = 41").rows
+    assert ("phospho.tasks", 2, "not a phospho event") in letter
+    assert committed(broker, topics, group) == 7  # every message, and only after its write
+
+
+def test_a_failing_store_pauses_consumption_and_loses_nothing(broker, chdb_store, topics):
+    migrate(chdb_store)
+    tag = topics.prefix
+    rows = [task(f"{tag}t{i}", f"{tag}bob", f"{tag}s", f"s:{tag}s|{tag}t0", i, 1, 1) for i in range(50)]
+    produce(broker, [(topics.task_rows, json.dumps(r), None) for r in rows])
+    group = f"sink-{uuid.uuid4().hex}"
+    flaky = FailingStore(chdb_store, failures=3)
+    runner = SinkRunner(broker.bootstrap, flaky, topics, group_id=group, max_seconds=0.1)
+    seen = {"paused": False, "committed_while_failing": 0}
+
+    def watch():
+        if runner.stats.paused:
+            seen["paused"] = True
+
+    def landed():
+        return chdb_store.query("SELECT count() FROM phospho.tasks WHERE session_id = {s:String}",
+                                {"s": f"{tag}s"}).rows[0][0] == 50 and not runner.stats.paused
+
+    run_until(runner, landed, watch=watch)
+    assert seen["paused"] and runner.stats.failed_writes == 3 and flaky.failures == 0
+    assert runner.stats.rows_written >= 50
+    assert committed(broker, topics, group) == 50
