@@ -15,9 +15,10 @@ Every row carries the join's version, which grows with each change, so storage k
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-__all__ = ["DEFAULT_GRACE_MS", "TaskJoin", "Rows", "on_task", "on_span", "on_feedback", "expire", "span_summary"]
+__all__ = ["DEFAULT_GRACE_MS", "TaskJoin", "Rows", "on_task", "on_span", "on_feedback", "expire", "span_summary", "to_ms"]
 
 DEFAULT_GRACE_MS = 5 * 60 * 1000
 
@@ -43,6 +44,15 @@ class TaskJoin:
     version: int = 0
 
 
+def to_ms(value: Any) -> int | None:
+    """Milliseconds since the epoch, from a decoded timestamp (datetime) or an int."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return int(round(value.timestamp() * 1000))
+    return int(value)
+
+
 def span_summary(spans: list[dict[str, Any]]) -> dict[str, Any]:
     """What a task row says of its spans. LLM calls are the spans with a GenAI operation or
     provider; their latency is summed, and their wall-clock extent measured."""
@@ -54,8 +64,8 @@ def span_summary(spans: list[dict[str, Any]]) -> dict[str, Any]:
         "span_models": models,
         "span_input_tokens": sum(s.get("input_tokens") or 0 for s in spans),
         "span_output_tokens": sum(s.get("output_tokens") or 0 for s in spans),
-        "llm_latency_ms": sum(max(0, s["end_time"] - s["start_time"]) for s in llm),
-        "llm_wall_ms": (max(s["end_time"] for s in llm) - min(s["start_time"] for s in llm)) if llm else 0,
+        "llm_latency_ms": sum(max(0, to_ms(s["end_time"]) - to_ms(s["start_time"])) for s in llm),
+        "llm_wall_ms": (max(to_ms(s["end_time"]) for s in llm) - min(to_ms(s["start_time"]) for s in llm)) if llm else 0,
     }
 
 

@@ -1,0 +1,147 @@
+"""The stream worker's logic without faust: decoded events in, storage rows out.
+
+State is kept per Kafka message key: the SDK keys a task, its spans and its feedback alike
+(the sessionization key), so they meet on one partition and in one `KeyState`. A KeyState
+holds the session windows of each session key it has seen, and a `TaskJoin` per task. The
+faust layer loads the KeyStates a batch touches, calls `process`, saves them back once per
+key, and sends the rows (one message per table per batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .joins import (
+    DEFAULT_GRACE_MS,
+    Rows,
+    TaskJoin,
+    expire,
+    on_feedback,
+    on_span,
+    on_task,
+    span_summary,
+    to_ms,
+)
+from .sessions import DEFAULT_GAP_MS, KeyWindows, TaskPoint, add_task, session_key, window_row
+
+__all__ = ["KeyState", "Output", "process", "expire_state", "to_ms"]
+
+
+@dataclass
+class KeyState:
+    windows: dict[str, KeyWindows] = field(default_factory=dict)  # by session key
+    joins: dict[str, TaskJoin] = field(default_factory=dict)  # by task_id
+    window_of_task: dict[str, str] = field(default_factory=dict)  # task_id -> window_id last written
+    max_event_ms: int = 0
+
+
+@dataclass
+class Output:
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+
+    def extend(self, rows: Rows, state: KeyState) -> None:
+        self.tasks += [_task_row(r, state) for r in rows.tasks]
+        self.spans += [_span_row(r) for r in rows.spans]
+        self.feedback += [_feedback_row(r) for r in rows.feedback]
+
+
+_TASK_MS = {"created_at": "created_at_ms", "client_created_at": "client_created_at_ms",
+            "last_update": "last_update_ms", "sent_at": "sent_at_ms"}
+
+
+def _task_row(row: dict[str, Any], state: KeyState) -> dict[str, Any]:
+    out = {k: v for k, v in row.items() if k not in _TASK_MS}
+    for name, column in _TASK_MS.items():
+        out[column] = to_ms(row.get(name))
+    skey = session_key(row["session_id"], row["session_id_generated"], row["user_id"], row["task_id"])
+    out["session_key"] = skey
+    out["window_id"] = state.window_of_task.get(row["task_id"], f"{skey}|{row['task_id']}")
+    return out
+
+
+def _span_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in row.items() if k not in ("start_time", "end_time", "sent_at", "sdk_version")}
+    out["start_time_ms"], out["end_time_ms"] = to_ms(row["start_time"]), to_ms(row["end_time"])
+    return out
+
+
+def _feedback_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in row.items() if k not in ("created_at", "sent_at", "sdk_version")}
+    out["created_at_ms"] = to_ms(row["created_at"])
+    return out
+
+
+def _window_rows(windows: KeyWindows, upserts: list, removed: list[str], state: KeyState, out: Output) -> list[str]:
+    """Session rows, tombstones, and the tasks whose window id changed (to write again)."""
+    moved = []
+    for window in upserts:
+        row = window_row(windows, window)
+        out.sessions.append({**{k: row[k] for k in (
+            "window_id", "session_key", "session_id", "user_id", "start_ms", "end_ms", "duration_ms", "task_count",
+            "first_input", "last_input", "total_tokens", "version")}, "is_deleted": 0})
+        for task_id in window.tasks:
+            if state.window_of_task.get(task_id) != row["window_id"]:
+                state.window_of_task[task_id] = row["window_id"]
+                moved.append(task_id)
+    for window_id in removed:
+        out.sessions.append({"window_id": window_id, "session_key": windows.key, "session_id": "", "user_id": None,
+                             "start_ms": 0, "end_ms": 0, "duration_ms": 0, "task_count": 0, "first_input": "",
+                             "last_input": "", "total_tokens": 0, "version": windows.version, "is_deleted": 1})
+    return moved
+
+
+def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: int,
+            gap_ms: int = DEFAULT_GAP_MS) -> Output:
+    """Apply one key's events of a batch (in arrival order)."""
+    out = Output()
+    for kind, record in events:
+        if kind == "task":
+            _on_task(state, record, now_ms, gap_ms, out)
+        elif kind == "span":
+            task_id = record.get("task_id")
+            if not task_id:  # no task to wait for: written at once, as an orphan
+                out.spans.append(_span_row({**record, "orphan": True, "version": 1}))
+                continue
+            join = state.joins.setdefault(task_id, TaskJoin(task_id, now_ms))
+            out.extend(on_span(join, record), state)
+        elif kind == "feedback":
+            join = state.joins.setdefault(record["task_id"], TaskJoin(record["task_id"], now_ms))
+            out.extend(on_feedback(join, record), state)
+    return out
+
+
+def _on_task(state: KeyState, record: dict[str, Any], now_ms: int, gap_ms: int, out: Output) -> None:
+    task_id = record["task_id"]
+    skey = session_key(record["session_id"], record["session_id_generated"], record["user_id"], task_id)
+    at_ms = to_ms(record["created_at"])
+    state.max_event_ms = max(state.max_event_ms, at_ms)
+    join = state.joins.setdefault(task_id, TaskJoin(task_id, now_ms))
+    rows = on_task(join, record)
+    if not rows:
+        return  # re-delivered or older: nothing changes
+    windows = state.windows.setdefault(skey, KeyWindows(skey))
+    point = TaskPoint(task_id, at_ms, record["input"], record["session_id"], record["user_id"],
+                      record.get("total_tokens") or 0)
+    upserts, removed = add_task(windows, point, gap_ms)
+    moved = _window_rows(windows, upserts, removed, state, out)
+    out.extend(rows, state)
+    written = {task_id}
+    for other in moved:  # tasks that changed window: written again with the new window id
+        if other not in written and state.joins.get(other) and state.joins[other].task is not None:
+            other_join = state.joins[other]
+            other_join.version += 1
+            summary = span_summary(list(other_join.spans.values()))
+            out.extend(Rows(tasks=[{**other_join.task, **summary, "version": other_join.version}]), state)
+            written.add(other)
+
+
+def expire_state(state: KeyState, now_ms: int, grace_ms: int = DEFAULT_GRACE_MS) -> Output:
+    """The timer's work: orphans past the grace period."""
+    out = Output()
+    for join in state.joins.values():
+        out.extend(expire(join, now_ms, grace_ms), state)
+    return out

@@ -1,0 +1,102 @@
+"""The worker's logic without faust: real wire events (encoded by the contract's serializer,
+decoded by EventDecoder) through `process`, the rows written to chDB, read back in the views."""
+
+from __future__ import annotations
+
+import uuid
+
+from phospho_schemas import EventDecoder, SingleObjectSerializer, raw_schema
+from phospho_sinks import migrate
+from phospho_stream.processing import KeyState, expire_state, process
+
+MIN = 60_000
+T0 = 1_763_700_000_000
+DECODER = EventDecoder()
+
+
+def wire(kind: str, **fields) -> dict:
+    """Encode with the contract's serializer and decode as a worker would."""
+    record = {"event_id": uuid.uuid4().hex, "project_id": "p", "sent_at": T0, **fields}
+    got_kind, decoded = DECODER.decode(SingleObjectSerializer(raw_schema(kind))(_defaults(kind, record)))
+    assert got_kind == kind
+    return decoded
+
+
+def _defaults(kind: str, record: dict) -> dict:
+    out = {}
+    for f in raw_schema(kind)["fields"]:
+        out[f["name"]] = record.get(f["name"], f.get("default"))
+    return out
+
+
+def task(task_id, at, session="chat", user="ann", tokens=10, generated=False):
+    return wire("task", task_id=task_id, session_id=session, session_id_generated=generated, user_id=user,
+                created_at=T0 + at, client_created_at=T0 + at, input=f"q {task_id}", output=f"a {task_id}",
+                total_tokens=tokens, version_id="v")
+
+
+def span(event_id, task_id, model="gpt-4o-mini", start=0, dur=200):
+    return wire("span", event_id=event_id, trace_id="0" * 32, span_id=event_id[-16:].rjust(16, "0"), name="openai.chat",
+                task_id=task_id, start_time=T0 + start, end_time=T0 + start + dur, operation="chat", provider="openai",
+                response_model=model, input_tokens=12, output_tokens=3)
+
+
+def feedback(task_id, flag):
+    return wire("feedback", task_id=task_id, flag=flag, created_at=T0)
+
+
+def write(store, out):
+    store.insert_json_rows("phospho.task_rows", out.tasks)
+    store.insert_json_rows("phospho.span_rows", out.spans)
+    store.insert_json_rows("phospho.feedback_rows", out.feedback)
+    store.insert_json_rows("phospho.session_windows", out.sessions)
+
+
+def test_events_to_views(chdb_store):
+    migrate(chdb_store)
+    tag = uuid.uuid4().hex[:8]
+    chat, t = f"chat-{tag}", lambda i: f"{tag}-t{i}"
+    state = KeyState()
+    batches = [
+        [("span", span(f"{tag}-s1", t(1))), ("task", task(t(1), 0, chat)), ("task", task(t(3), 50 * MIN, chat))],
+        [("feedback", feedback(t(1), "failure")), ("task", task(t(2), 25 * MIN, chat)),  # bridges t1 and t3
+         ("span", span(f"{tag}-s2", t(1), model="claude", start=100)), ("task", task(t(2), 25 * MIN, chat))],
+        [("task", task(t(9), 0, f"session_{tag}", user=f"{tag}-bob", generated=True, tokens=0)),
+         ("span", span(f"{tag}-s9", None))],
+    ]
+    for events in batches:
+        write(chdb_store, process(state, events, now_ms=T0))
+    write(chdb_store, expire_state(state, now_ms=T0 + 10 * MIN))
+
+    tasks = chdb_store.query(
+        "SELECT task_id, session_window_id, span_count, span_models, feedback_flag FROM phospho.tasks "
+        "WHERE task_id LIKE {p:String} ORDER BY task_id", {"p": f"{tag}-%"}).rows
+    window = f"s:{chat}|{t(1)}"
+    assert tasks == [
+        (t(1), window, 2, ["claude", "gpt-4o-mini"], "failure"),
+        (t(2), window, 0, [], None),
+        (t(3), window, 0, [], None),  # was alone in its window until t2 bridged the gap: moved
+        (t(9), f"u:{tag}-bob|{t(9)}", 0, [], None),
+    ]
+    sessions = chdb_store.query(
+        "SELECT window_id, task_count, duration_s, first_input, last_input, failure_count, user_id FROM phospho.sessions "
+        "WHERE session_key IN ({a:String}, {b:String}) ORDER BY window_id", {"a": f"s:{chat}", "b": f"u:{tag}-bob"}).rows
+    assert sessions == [
+        (window, 3, 50 * 60, f"q {t(1)}", f"q {t(3)}", 1, "ann"),
+        (f"u:{tag}-bob|{t(9)}", 1, 0, f"q {t(9)}", f"q {t(9)}", 0, f"{tag}-bob"),
+    ]
+    spans = chdb_store.query("SELECT span_event_id, orphan, session_id FROM phospho.spans WHERE span_event_id LIKE {p:String} "
+                             "ORDER BY span_event_id", {"p": f"{tag}-%"}).rows
+    assert spans == [(f"{tag}-s1", False, chat), (f"{tag}-s2", False, chat), (f"{tag}-s9", True, None)]
+    users = chdb_store.query("SELECT task_count, session_count FROM phospho.users WHERE user_id = {u:String}",
+                             {"u": f"{tag}-bob"}).rows
+    assert users == [(1, 1)]
+
+
+def test_redelivered_batch_writes_nothing_new():
+    state = KeyState()
+    events = [("task", task("r1", 0)), ("span", span("rs1", "r1")), ("feedback", feedback("r1", "success"))]
+    first = process(state, events, now_ms=T0)
+    assert first.tasks and first.sessions
+    again = process(state, events, now_ms=T0)
+    assert (again.tasks, again.spans, again.feedback, again.sessions) == ([], [], [], [])
