@@ -29,7 +29,7 @@ def _defaults(kind: str, record: dict) -> dict:
     return out
 
 
-def task(task_id, at, session="chat", user="ann", tokens=10, generated=False):
+def task(task_id, at, session="chat", user="redelivery-user", tokens=10, generated=False):
     return wire("task", task_id=task_id, session_id=session, session_id_generated=generated, user_id=user,
                 created_at=T0 + at, client_created_at=T0 + at, input=f"q {task_id}", output=f"a {task_id}",
                 total_tokens=tokens, version_id="v")
@@ -55,12 +55,12 @@ def write(store, out):
 def test_events_to_views(chdb_store):
     migrate(chdb_store)
     tag = uuid.uuid4().hex[:8]
-    chat, t = f"chat-{tag}", lambda i: f"{tag}-t{i}"
+    chat, t, ann = f"chat-{tag}", lambda i: f"{tag}-t{i}", f"{tag}-ann"
     state = KeyState()
     batches = [
-        [("span", span(f"{tag}-s1", t(1))), ("task", task(t(1), 0, chat)), ("task", task(t(3), 50 * MIN, chat))],
-        [("feedback", feedback(t(1), "failure")), ("task", task(t(2), 25 * MIN, chat)),  # bridges t1 and t3
-         ("span", span(f"{tag}-s2", t(1), model="claude", start=100)), ("task", task(t(2), 25 * MIN, chat))],
+        [("span", span(f"{tag}-s1", t(1))), ("task", task(t(1), 0, chat, ann)), ("task", task(t(3), 50 * MIN, chat, ann))],
+        [("feedback", feedback(t(1), "failure")), ("task", task(t(2), 25 * MIN, chat, ann)),  # bridges t1 and t3
+         ("span", span(f"{tag}-s2", t(1), model="claude", start=100)), ("task", task(t(2), 25 * MIN, chat, ann))],
         [("task", task(t(9), 0, f"session_{tag}", user=f"{tag}-bob", generated=True, tokens=0)),
          ("span", span(f"{tag}-s9", None))],
     ]
@@ -82,7 +82,7 @@ def test_events_to_views(chdb_store):
         "SELECT window_id, task_count, duration_s, first_input, last_input, failure_count, user_id FROM phospho.sessions "
         "WHERE session_key IN ({a:String}, {b:String}) ORDER BY window_id", {"a": f"s:{chat}", "b": f"u:{tag}-bob"}).rows
     assert sessions == [
-        (window, 3, 50 * 60, f"q {t(1)}", f"q {t(3)}", 1, "ann"),
+        (window, 3, 50 * 60, f"q {t(1)}", f"q {t(3)}", 1, ann),
         (f"u:{tag}-bob|{t(9)}", 1, 0, f"q {t(9)}", f"q {t(9)}", 0, f"{tag}-bob"),
     ]
     spans = chdb_store.query("SELECT span_event_id, orphan, session_id FROM phospho.spans WHERE span_event_id LIKE {p:String} "
