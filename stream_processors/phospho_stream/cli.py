@@ -62,6 +62,21 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bootstrap_or_exit() -> str:
+    bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        print("phospho-stream: set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS (a worker joins an existing pipeline)", file=sys.stderr)
+        raise SystemExit(2)
+    return bootstrap
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from .worker import WorkerSettings, run_worker
+
+    run_worker(WorkerSettings.from_env(_bootstrap_or_exit(), partitions=args.partitions), loglevel=args.loglevel)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="log realistic traffic with the phospho SDK to an embedded broker and read it back")
     d.add_argument("--events", type=int, default=200, help="number of conversation turns to log")
     d.set_defaults(func=_cmd_demo)
+    w = sub.add_parser("worker", help="run one more stream worker (joins the group: this is how operators scale)")
+    w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
+    w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
+    w.set_defaults(func=_cmd_worker)
     q = sub.add_parser("query", help="run one read-only SQL statement on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "

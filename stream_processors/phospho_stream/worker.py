@@ -1,0 +1,147 @@
+"""The faust layer, kept thin: one agent over the three co-partitioned input topics.
+
+Per batch (`take_events`): decode each event (undecodable ones go to the dead-letter topic with
+headers saying why and where they came from); group by Kafka key; load each key's `KeyState`
+from the table once, apply `processing.process`, store it once; send the rows as one JSON
+message per table. A timer writes spans and feedback whose task never came (orphans). faust
+flushes its producer before committing input offsets: rows are delivered at least once, and
+storage is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from phospho_schemas import DecodeError, EventDecoder, Topics
+
+from .processing import KeyState, Output, expire_state, process
+
+__all__ = ["WorkerSettings", "build_app"]
+
+logger = logging.getLogger("phospho.worker")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    bootstrap: str
+    topic_prefix: str = "phospho."
+    app_id: str = "phospho-pipeline"
+    partitions: int = 4
+    batch_size: int = 2_000
+    batch_seconds: float = 0.5
+    gap_ms: int = 30 * 60 * 1000
+    grace_ms: int = 5 * 60 * 1000
+    expire_every: float = 5.0
+
+    @classmethod
+    def from_env(cls, bootstrap: str, **overrides: Any) -> WorkerSettings:
+        env = os.environ
+        values: dict[str, Any] = {
+            "topic_prefix": env.get("PHOSPHO_TOPIC_PREFIX") or "phospho.",
+            "app_id": env.get("PHOSPHO_APP_ID") or "phospho-pipeline",
+            "partitions": int(env.get("PHOSPHO_TOPIC_PARTITIONS") or 4),
+            "gap_ms": int(float(env.get("PHOSPHO_SESSION_TIMEOUT_MINUTES") or 30) * 60_000),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(bootstrap=bootstrap, **values)
+
+
+def _json(rows: list[dict[str, Any]]) -> bytes:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def build_app(settings: WorkerSettings, registry: Any = None) -> faust.App:
+    topics = Topics(settings.topic_prefix)
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=6,
+        broker_rebalance_timeout=6,
+        broker_heartbeat_interval=1,
+        stream_wait_empty=False,
+    )
+    inputs = app.topic(topics.tasks, topics.spans, topics.feedback, key_serializer="raw", value_serializer="raw")
+    # keys are the input messages' key bytes, unchanged: the changelog partition of a key is then
+    # the partition its events arrive on (murmur2 of the same bytes), across rebalances too
+    # values are KeyStates pickled here (bytes, raw serializer): explicit, whatever faust's codecs
+    states = app.Table("phospho-state", default=None, partitions=settings.partitions, use_partitioner=True,
+                       schema=faust.Schema(key_serializer="raw", value_serializer="raw"))
+
+    def load(key: bytes) -> KeyState:
+        blob = states.get(key)
+        return pickle.loads(blob) if blob else KeyState()
+    outputs = {name: app.topic(getattr(topics, f"{name}_rows"), value_serializer="raw", key_serializer="raw")
+               for name in ("task", "span", "feedback", "session")}
+    dead_letters = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw")
+    decoder = EventDecoder(registry=registry)
+
+    async def send(out: Output) -> None:
+        for name, rows in (("task", out.tasks), ("span", out.spans), ("feedback", out.feedback), ("session", out.sessions)):
+            if rows:
+                await outputs[name].send(value=_json(rows))
+
+    @app.agent(inputs)
+    async def pipeline(stream: Any) -> None:
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+            by_key: dict[bytes, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+            for event in events:
+                message = event.message
+                kind = topics.kind_of(message.topic)
+                try:
+                    _, record = decoder.decode(event.value, expected_kind=kind)
+                except DecodeError as exc:
+                    await dead_letters.send(key=message.key, value=event.value or b"", headers={
+                        "reason": str(exc).encode(), "source_topic": message.topic.encode(),
+                        "source_partition": str(message.partition).encode(),
+                        "source_offset": str(message.offset).encode()})
+                    continue
+                key = message.key or (record.get("task_id") or "").encode("utf-8")
+                by_key[key].append((kind, record))
+            out, now_ms = Output(), int(time.time() * 1000)
+            for key, keyed in by_key.items():
+                state = load(key)
+                part = process(state, keyed, now_ms, settings.gap_ms)
+                states[key] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)  # one write per key per batch
+                out.tasks += part.tasks
+                out.spans += part.spans
+                out.feedback += part.feedback
+                out.sessions += part.sessions
+            await send(out)
+
+    @app.timer(interval=settings.expire_every)
+    async def orphans() -> None:
+        out, now_ms = Output(), int(time.time() * 1000)
+        for key in list(states.keys()):
+            state = load(key)
+            part = expire_state(state, now_ms, settings.grace_ms)
+            if part.spans or part.feedback:
+                states[key] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+                out.spans += part.spans
+                out.feedback += part.feedback
+        await send(out)
+
+    return app
+
+
+def run_worker(settings: WorkerSettings, loglevel: str = "warn") -> None:
+    """Run one worker until interrupted (faust's own worker: signals, rebalancing, recovery)."""
+    import sys
+
+    app = build_app(settings)
+    sys.argv = [sys.argv[0], "worker", "-l", loglevel]
+    app.main()
