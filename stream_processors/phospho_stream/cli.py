@@ -77,6 +77,26 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_up(args: argparse.Namespace) -> int:
+    from .up import run_up
+
+    return run_up(args.dsn, demo_events=args.events if args.demo else None, keep_running=args.keep_running)
+
+
+def _cmd_insights(args: argparse.Namespace) -> int:
+    from phospho_sinks import StoreError
+
+    from .insights import run_insights
+    from .query import execute, render
+
+    try:
+        print(run_insights(lambda sql: execute(sql, args.dsn), lambda r: render(r, args.format)))
+    except StoreError as exc:
+        print(f"phospho-stream insights: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)
+    u = sub.add_parser("up", help="the whole pipeline: embedded broker if none is configured, worker, sink, status line")
+    u.add_argument("--dsn", default=None, help="ClickHouse DSN (default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")
+    u.add_argument("--demo", action="store_true", help="log the demo traffic, wait until it is queryable, print the insights, stop")
+    u.add_argument("--events", type=int, default=200, help="demo conversation turns")
+    u.add_argument("--keep-running", action="store_true", help="with --demo: keep the pipeline running afterwards")
+    u.set_defaults(func=_cmd_up)
+    i = sub.add_parser("insights", help="session and user insights (tasks per session, durations, ending messages, power and struggling users)")
+    i.add_argument("--dsn", default=None)
+    i.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    i.set_defaults(func=_cmd_insights)
     q = sub.add_parser("query", help="run one read-only SQL statement on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "

@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import urllib.error
+import urllib.request
 from typing import Any
 
-from phospho_sinks import QueryResult, connect, read_only_query
+from phospho_sinks import QueryResult, StoreError, connect, read_only_query
 
-__all__ = ["run_query", "render"]
+__all__ = ["run_query", "render", "execute"]
 
 
 def _cell(value: Any) -> str:
@@ -40,9 +42,27 @@ def render(result: QueryResult, fmt: str = "table", max_width: int = 60) -> str:
     return "\n".join(lines)
 
 
-def run_query(sql: str, dsn: str | None, fmt: str, params: dict[str, str] | None = None) -> str:
+def execute(sql: str, dsn: str | None, params: dict[str, Any] | None = None) -> QueryResult:
+    """One read-only statement: asked of the running `up` when it holds this store (chDB opens
+    its directory in one process only), else run on the store directly."""
+    from .up import running_pipeline
+
+    running = running_pipeline(dsn)
+    if running is not None:
+        request = urllib.request.Request(running["url"], data=json.dumps({"sql": sql, "params": params}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise StoreError(json.loads(exc.read()).get("error", str(exc))) from None
+        return QueryResult(payload["columns"], [tuple(r) for r in payload["rows"]])
     store = connect(dsn)
     try:
-        return render(read_only_query(store, sql, params), fmt)
+        return read_only_query(store, sql, params)
     finally:
         store.close()
+
+
+def run_query(sql: str, dsn: str | None, fmt: str, params: dict[str, str] | None = None) -> str:
+    return render(execute(sql, dsn, params), fmt)

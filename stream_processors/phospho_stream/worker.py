@@ -59,10 +59,12 @@ def _json(rows: list[dict[str, Any]]) -> bytes:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
-def build_app(settings: WorkerSettings, registry: Any = None) -> faust.App:
+def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | None = None) -> faust.App:
     topics = Topics(settings.topic_prefix)
+    extra = {"datadir": datadir} if datadir else {}
     app = faust.App(
         settings.app_id,
+        **extra,
         broker=f"kafka://{settings.bootstrap}",
         value_serializer="raw",
         key_serializer="raw",
@@ -74,6 +76,7 @@ def build_app(settings: WorkerSettings, registry: Any = None) -> faust.App:
         broker_rebalance_timeout=6,
         broker_heartbeat_interval=1,
         stream_wait_empty=False,
+        worker_redirect_stdouts=False,  # the CLI's own output stays on stdout
     )
     inputs = app.topic(topics.tasks, topics.spans, topics.feedback, key_serializer="raw", value_serializer="raw")
     # keys are the input messages' key bytes, unchanged: the changelog partition of a key is then
@@ -143,5 +146,5 @@ def run_worker(settings: WorkerSettings, loglevel: str = "warn") -> None:
     import sys
 
     app = build_app(settings)
-    sys.argv = [sys.argv[0], "worker", "-l", loglevel]
+    sys.argv = [sys.argv[0], "--quiet", "worker", "-l", loglevel]
     app.main()

@@ -72,3 +72,16 @@ def test_spans_and_dead_letters_once(store):
 def test_migrating_again_changes_nothing(store):
     assert migrate(store) == []
     assert store.query("SELECT count() FROM phospho.tasks WHERE task_id IN ('t1', 't2', 't3')").rows == [(3,)]
+
+
+def test_every_insight_runs_on_the_views(store):
+    from phospho_sinks import read_only_query
+    from phospho_stream.insights import INSIGHTS, run_insights
+    from phospho_stream.query import render
+
+    for title, sql in INSIGHTS:
+        result = read_only_query(store, sql)
+        assert result.columns, title
+    text = run_insights(lambda sql: read_only_query(store, sql), render)
+    assert "== Messages that end sessions ==" in text and "input of t2" in text
+    assert "== Struggling users" in text and "ann" in text

@@ -1,0 +1,48 @@
+"""`phospho-stream insights`: the session and user insights of the phospho docs, as SQL on the
+analysts' views. How long users chat before leaving, how many messages a session has, what
+kind of message ends a session; power users, struggling users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from phospho_sinks import QueryResult
+
+__all__ = ["INSIGHTS", "run_insights"]
+
+#: (title, SQL) pairs; each reads only the views
+INSIGHTS: tuple[tuple[str, str], ...] = (
+    ("Overview", """SELECT (SELECT count() FROM phospho.tasks) AS tasks, (SELECT count() FROM phospho.sessions) AS sessions,
+        (SELECT count() FROM phospho.users) AS users, (SELECT count() FROM phospho.feedback) AS feedback,
+        (SELECT count() FROM phospho.dead_letters) AS dead_letters"""),
+    ("Tasks per session", """SELECT round(avg(task_count), 2) AS avg_tasks, quantileExact(0.5)(task_count) AS median,
+        quantileExact(0.9)(task_count) AS p90, max(task_count) AS max FROM phospho.sessions"""),
+    ("Session length distribution (tasks)", """SELECT task_count AS tasks, count() AS sessions
+        FROM phospho.sessions GROUP BY task_count ORDER BY task_count LIMIT 20"""),
+    ("Session duration (seconds)", """SELECT round(avg(duration_s), 1) AS avg_s, round(quantile(0.5)(duration_s), 1) AS median_s,
+        round(quantile(0.9)(duration_s), 1) AS p90_s, round(max(duration_s), 1) AS max_s
+        FROM phospho.sessions WHERE task_count > 1"""),
+    ("Messages that end sessions", """SELECT last_input AS last_message, count() AS sessions_ended,
+        round(avg(task_count), 1) AS avg_session_tasks FROM phospho.sessions
+        GROUP BY last_input ORDER BY sessions_ended DESC, last_message LIMIT 10"""),
+    ("Power users", """SELECT user_id, task_count, session_count, round(avg_session_tasks, 1) AS avg_session_tasks,
+        round(avg_session_duration_s, 1) AS avg_session_s, total_tokens FROM phospho.users
+        ORDER BY task_count DESC, user_id LIMIT 10"""),
+    ("Struggling users (most negative feedback, then errors)", """SELECT u.user_id AS user_id, u.failure_count AS failures,
+        u.success_count AS successes, round(u.success_ratio, 2) AS success_ratio, e.tasks_with_errors AS tasks_with_errors
+        FROM phospho.users AS u
+        LEFT JOIN (SELECT user_id, countIf(length(errors) > 0) AS tasks_with_errors FROM phospho.tasks GROUP BY user_id) AS e
+            ON e.user_id = u.user_id
+        WHERE u.failure_count > 0 OR e.tasks_with_errors > 0
+        ORDER BY u.failure_count DESC, e.tasks_with_errors DESC, u.user_id LIMIT 10"""),
+)
+
+
+def run_insights(query: Callable[[str], QueryResult], render: Callable[[QueryResult], str]) -> str:
+    """Every insight, each as a titled table; `query` runs one read-only statement."""
+    parts: list[str] = []
+    for title, sql in INSIGHTS:
+        result: Any = query(sql)
+        parts.append(f"== {title} ==\n{render(result)}")
+    return "\n\n".join(parts)
