@@ -83,6 +83,25 @@ def _cmd_up(args: argparse.Namespace) -> int:
     return run_up(args.dsn, demo_events=args.events if args.demo else None, keep_running=args.keep_running)
 
 
+def _cmd_sink(args: argparse.Namespace) -> int:
+    """The sink alone (one per store): row topics -> ClickHouse, until SIGINT/SIGTERM."""
+    from phospho_schemas import Topics
+    from phospho_sinks import SinkRunner, connect, migrate
+
+    store = connect(args.dsn)
+    migrate(store)
+    topics = Topics(os.environ.get("PHOSPHO_TOPIC_PREFIX") or "phospho.")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"phospho-stream sink: {topics.prefix}rows.* -> {store.dsn}", file=sys.stderr, flush=True)
+    try:
+        SinkRunner(_bootstrap_or_exit(), store, topics).run(stop)
+    finally:
+        store.close()
+    return 0
+
+
 def _cmd_insights(args: argparse.Namespace) -> int:
     from phospho_sinks import StoreError
 
@@ -118,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--events", type=int, default=200, help="demo conversation turns")
     u.add_argument("--keep-running", action="store_true", help="with --demo: keep the pipeline running afterwards")
     u.set_defaults(func=_cmd_up)
+    s = sub.add_parser("sink", help="the sink alone: the workers' row topics into ClickHouse (one sink per store)")
+    s.add_argument("--dsn", default=None)
+    s.set_defaults(func=_cmd_sink)
     i = sub.add_parser("insights", help="session and user insights (tasks per session, durations, ending messages, power and struggling users)")
     i.add_argument("--dsn", default=None)
     i.add_argument("--format", choices=("table", "csv", "json"), default="table")

@@ -89,3 +89,45 @@ def test_worker_turns_sdk_events_into_rows_and_poison_into_dead_letters(broker, 
             worker.wait(30)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def test_worker_and_sink_as_separate_processes_fill_the_store(broker, tmp_path):
+    """How operators deploy it: workers and one sink, each its own process."""
+    prefix = f"ws{uuid.uuid4().hex[:8]}."
+    broker.create_topics(Topics(prefix).all())
+    env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_TOPIC_PREFIX": prefix,
+           "PHOSPHO_APP_ID": f"app-{prefix}", "PHOSPHO_PROJECT_ID": "ws-test", "PHOSPHO_SPOOL_DIR": str(tmp_path / "spool"),
+           "PHOSPHO_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'chdb'}"}
+    procs = [subprocess.Popen([str(CLI), cmd], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for cmd in ("worker", "sink")]
+    try:
+        subprocess.run([sys.executable, "-c", textwrap.dedent("""
+            import phospho
+            phospho.init()
+            for i in range(20):
+                phospho.log(input=f"q{i}", session_id=f"s{i % 4}", user_id=f"u{i % 2}")
+            assert phospho.flush(30)
+        """)], env=env, check=True, timeout=60)
+        import time
+
+        deadline, n = time.monotonic() + 90, 0
+        while time.monotonic() < deadline and n < 20:
+            time.sleep(1)
+            if procs[1].poll() is not None:
+                break
+            # the sink holds the chDB directory while it runs: watch the rows topic, query once it stopped
+            n = len({r["task_id"] for r in rows_of([(0, 0, m) for m in raw_consume(
+                broker.bootstrap, Topics(prefix).task_rows, until=lambda ms: False, timeout=1)])})
+        assert n == 20
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    assert procs[1].returncode == 0, procs[1].stderr.read()[-2000:]
+    done = subprocess.run([str(CLI), "query", "SELECT count() AS n, uniqExact(session_window_id) AS w FROM phospho.tasks",
+                           "--format", "json"], env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout) == [{"n": 20, "w": 4}], done.stderr
