@@ -277,12 +277,12 @@ def test_the_image_installs_the_project() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", dockerfile, re.MULTILINE)
     assert re.search(r"^FROM \$\{PYTHON_IMAGE\}", dockerfile, re.MULTILINE)
-    assert re.search(r"pip install \"?/tmp/src\[registry\]", dockerfile)
+    assert re.search(r"pip install \"?/tmp/src\[registry,pipeline\]", dockerfile)  # SDK + registry + the pipeline
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
     assert {".venv", ".bench", ".git"} <= ignored
     assert "**/__pycache__" in ignored
     # what the image needs is not ignored
-    assert not {"pyproject.toml", "producer", "schemas", "stream_processors"} & ignored
+    assert not {"pyproject.toml", "producer", "schemas", "stream_processors", "sinks"} & ignored
 
 
 # --- topics -----------------------------------------------------------------------------------

@@ -96,6 +96,13 @@ def _status(stop: threading.Event, sink: SinkRunner, bootstrap: str, topics: Top
 
 
 def _demo(events: int, store: Any, done: threading.Event) -> None:
+    try:
+        _run_demo(events, store, done)
+    except StoreError as exc:  # e.g. `up` is stopping and closed the store
+        print(f"\nphospho-stream up --demo: {exc}", file=sys.stderr)
+
+
+def _run_demo(events: int, store: Any, done: threading.Event) -> None:
     import phospho
 
     from .demo import generate_traffic
@@ -151,7 +158,7 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
     for thread in threads:
         thread.start()
     app = build_app(settings, datadir=str(data_dir / "faust"))
-    argv, sys.argv = sys.argv, [sys.argv[0], "--quiet", "worker", "-l", "warn"]
+    argv, sys.argv = sys.argv, [sys.argv[0], "--quiet", "worker", "-l", "warn", "--without-web"]
     try:
         app.main()
     except SystemExit:

@@ -81,9 +81,10 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
     inputs = app.topic(topics.tasks, topics.spans, topics.feedback, key_serializer="raw", value_serializer="raw")
     # keys are the input messages' key bytes, unchanged: the changelog partition of a key is then
     # the partition its events arrive on (murmur2 of the same bytes), across rebalances too
-    # values are KeyStates pickled here (bytes, raw serializer): explicit, whatever faust's codecs
+    # values are KeyStates pickled here; bytes keys and values make faust use the raw codec both
+    # when it writes the changelog and when it recovers from it (a schema= alone does not)
     states = app.Table("phospho-state", default=None, partitions=settings.partitions, use_partitioner=True,
-                       schema=faust.Schema(key_serializer="raw", value_serializer="raw"))
+                       key_type=bytes, value_type=bytes)
 
     def load(key: bytes) -> KeyState:
         blob = states.get(key)
@@ -146,5 +147,5 @@ def run_worker(settings: WorkerSettings, loglevel: str = "warn") -> None:
     import sys
 
     app = build_app(settings)
-    sys.argv = [sys.argv[0], "--quiet", "worker", "-l", loglevel]
+    sys.argv = [sys.argv[0], "--quiet", "worker", "-l", loglevel, "--without-web"]  # the flag beats web_enabled
     app.main()

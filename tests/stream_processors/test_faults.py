@@ -1,0 +1,107 @@
+"""Pipeline faults on the real broker: two workers sharing one group must give every task once
+and exact session totals. (A worker restarted mid-stream: see stream_processors/DESIGN.md, its
+state recovery is the open problem.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from phospho_schemas import Topics
+
+pytestmark = pytest.mark.integration
+CLI = Path(sys.executable).parent / "phospho-stream"
+
+LOG = textwrap.dedent("""
+    import sys, time, phospho
+    phospho.init()
+    start, count, pause = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    for i in range(start, start + count):
+        phospho.log(input=f"q{i}", output="a", session_id=f"s{i % 25}", user_id=f"u{i % 5}", created_at=1_763_700_000 + i)
+        if pause:
+            time.sleep(pause)
+    assert phospho.flush(60)
+""")
+
+
+def setup(broker, tmp_path):
+    prefix = f"f{uuid.uuid4().hex[:8]}."
+    broker.create_topics(Topics(prefix).all())
+    env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_TOPIC_PREFIX": prefix,
+           "PHOSPHO_APP_ID": f"app-{prefix}", "PHOSPHO_PROJECT_ID": "faults", "PHOSPHO_SPOOL_DIR": str(tmp_path / "spool"),
+           "PHOSPHO_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'chdb'}", "PHOSPHO_DATA_DIR": str(tmp_path / "data")}
+    return env
+
+
+def start(cmd, env):
+    return subprocess.Popen([str(CLI), cmd], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def log(env, start_at, count, pause=0.0):
+    subprocess.run([sys.executable, "-c", LOG, str(start_at), str(count), str(pause)], env=env, check=True, timeout=300)
+
+
+def stop(*procs):
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def totals(env):
+    done = subprocess.run([str(CLI), "query", """SELECT (SELECT count() FROM phospho.tasks) AS tasks,
+        (SELECT uniqExact(task_id) FROM phospho.tasks) AS distinct_tasks,
+        (SELECT sum(task_count) FROM phospho.sessions) AS in_sessions,
+        (SELECT count() FROM phospho.sessions) AS sessions,
+        (SELECT sum(task_count) FROM phospho.users) AS by_users""", "--format", "json"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)[0]
+
+
+def wait_for_task_rows(env, expected, timeout=120.0):
+    """Until the workers have written a row for `expected` distinct tasks (then give the sink
+    a moment: it writes on its 1 s cadence, and flushes when stopped)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    topic = Topics(env["PHOSPHO_TOPIC_PREFIX"]).task_rows
+    consumer = Consumer({"bootstrap.servers": env["PHOSPHO_KAFKA_BOOTSTRAP_SERVERS"], "group.id": uuid.uuid4().hex,
+                         "log_level": 0})
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
+                     for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions])
+    seen, deadline = set(), time.monotonic() + timeout
+    try:
+        while len(seen) < expected and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, 0.5):
+                if not msg.error():
+                    seen |= {row["task_id"] for row in json.loads(msg.value())}
+    finally:
+        consumer.close()
+    time.sleep(2)
+    return len(seen)
+
+
+def test_two_workers_on_one_group_keep_exact_totals(broker, tmp_path):
+    env = setup(broker, tmp_path)
+    sink, workers = start("sink", env), [start("worker", env), start("worker", env)]
+    try:
+        time.sleep(8)  # both joined: partitions shared
+        log(env, 0, 400)
+        assert wait_for_task_rows(env, 400) == 400
+    finally:
+        stop(*workers, sink)
+    assert totals(env) == {"tasks": 400, "distinct_tasks": 400, "in_sessions": 400, "sessions": 25, "by_users": 400}
