@@ -41,6 +41,10 @@ class WorkerSettings:
     gap_ms: int = 30 * 60 * 1000
     grace_ms: int = 5 * 60 * 1000
     expire_every: float = 5.0
+    # bytes per producer batch; 1 puts every record in a batch of its own, which the embedded
+    # Tansu broker needs: its high watermark stops at its last batch's first record, and faust's
+    # changelog recovery reads up to the high watermark (real Kafka: keep the default)
+    producer_batch_bytes: int = 16_384
 
     @classmethod
     def from_env(cls, bootstrap: str, **overrides: Any) -> WorkerSettings:
@@ -50,6 +54,7 @@ class WorkerSettings:
             "app_id": env.get("PHOSPHO_APP_ID") or "phospho-pipeline",
             "partitions": int(env.get("PHOSPHO_TOPIC_PARTITIONS") or 4),
             "gap_ms": int(float(env.get("PHOSPHO_SESSION_TIMEOUT_MINUTES") or 30) * 60_000),
+            "producer_batch_bytes": int(env.get("PHOSPHO_WORKER_PRODUCER_BATCH_BYTES") or 16_384),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(bootstrap=bootstrap, **values)
@@ -77,6 +82,7 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
         broker_heartbeat_interval=1,
         stream_wait_empty=False,
         worker_redirect_stdouts=False,  # the CLI's own output stays on stdout
+        producer_max_batch_size=settings.producer_batch_bytes,
     )
     inputs = app.topic(topics.tasks, topics.spans, topics.feedback, key_serializer="raw", value_serializer="raw")
     # keys are the input messages' key bytes, unchanged: the changelog partition of a key is then
