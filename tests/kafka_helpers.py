@@ -63,3 +63,30 @@ def consume(
     finally:
         consumer.close()
     return out
+
+
+def consume_raw(bootstrap: str, topic: str, until: Any = None, timeout: float = 90.0) -> list[Any]:
+    """Every message of a topic that holds no phospho events (row JSON, dead letters), from the
+    beginning, until `until(messages)` is true or `timeout` passes."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"raw-{uuid.uuid4().hex}", "log_level": 0})
+    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+    got: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not (until is not None and until(got)):
+            got += [m for m in consumer.consume(1000, 0.5) if not m.error()]
+    finally:
+        consumer.close()
+    return got
+
+
+def json_rows(messages: list[Any]) -> list[dict[str, Any]]:
+    """The rows of row-topic messages (each a JSON object or a JSON list of objects)."""
+    import json
+
+    rows: list[dict[str, Any]] = []
+    for msg in messages:
+        value = json.loads(msg.value())
+        rows += value if isinstance(value, list) else [value]
+    return rows

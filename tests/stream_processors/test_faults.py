@@ -18,6 +18,8 @@ import pytest
 
 from phospho_schemas import Topics
 
+from kafka_helpers import consume_raw, json_rows
+
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"
 
@@ -77,23 +79,11 @@ def totals(env):
 def wait_for_task_rows(env, expected, timeout=120.0):
     """Until the workers have written a row for `expected` distinct tasks (then give the sink
     a moment: it writes on its 1 s cadence, and flushes when stopped)."""
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
     topic = Topics(env["PHOSPHO_TOPIC_PREFIX"]).task_rows
-    consumer = Consumer({"bootstrap.servers": env["PHOSPHO_KAFKA_BOOTSTRAP_SERVERS"], "group.id": uuid.uuid4().hex,
-                         "log_level": 0})
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING)
-                     for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions])
-    seen, deadline = set(), time.monotonic() + timeout
-    try:
-        while len(seen) < expected and time.monotonic() < deadline:
-            for msg in consumer.consume(1000, 0.5):
-                if not msg.error():
-                    seen |= {row["task_id"] for row in json.loads(msg.value())}
-    finally:
-        consumer.close()
+    got = consume_raw(env["PHOSPHO_KAFKA_BOOTSTRAP_SERVERS"], topic, timeout=timeout,
+                      until=lambda ms: len({r["task_id"] for r in json_rows(ms)}) >= expected)
     time.sleep(2)
-    return len(seen)
+    return len({r["task_id"] for r in json_rows(got)})
 
 
 def test_a_worker_killed_mid_stream_and_restarted_loses_and_doubles_nothing(broker, tmp_path):

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -17,32 +18,10 @@ from confluent_kafka import Producer
 
 from phospho_schemas import Topics
 
+from kafka_helpers import consume_raw, json_rows
+
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"
-
-
-def rows_of(messages):
-    out = []
-    for _, _, msg in messages:
-        value = json.loads(msg.value())
-        out += value if isinstance(value, list) else [value]
-    return out
-
-
-def raw_consume(bootstrap, topic, until, timeout=90):
-    """Messages of a topic that are not phospho events (row JSON, dead letters)."""
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "log_level": 0})
-    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-    import time
-
-    got, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline and not until(got):
-        got += [m for m in consumer.consume(1000, 0.5) if not m.error()]
-    consumer.close()
-    return got
 
 
 def test_worker_turns_sdk_events_into_rows_and_poison_into_dead_letters(broker, tmp_path):
@@ -67,21 +46,20 @@ def test_worker_turns_sdk_events_into_rows_and_poison_into_dead_letters(broker, 
         producer.produce(topics.tasks, b"\xc3\x01 not avro at all", key=b"chat-1")
         producer.flush(10)
 
-        tasks = raw_consume(broker.bootstrap, topics.task_rows, until=lambda ms: len({r["task_id"] for r in rows_of([(0, 0, m) for m in ms])}) >= 4)
-        task_rows = rows_of([(0, 0, m) for m in tasks])
+        tasks = consume_raw(broker.bootstrap, topics.task_rows, until=lambda ms: len({r["task_id"] for r in json_rows(ms)}) >= 4)
+        task_rows = json_rows(tasks)
         chat = [r for r in task_rows if r["session_id"] == "chat-1"]
         assert len({r["task_id"] for r in chat}) == 3
         assert {r["window_id"] for r in chat} == {f"s:chat-1|{min(chat, key=lambda r: r['created_at_ms'])['task_id']}"}
         bob = [r for r in task_rows if r["user_id"] == "bob"]
         assert bob and bob[0]["session_key"] == "u:bob"
-        sessions = rows_of([(0, 0, m) for m in raw_consume(broker.bootstrap, topics.session_rows,
-                                               until=lambda ms: len(rows_of([(0, 0, m) for m in ms])) >= 2)])
+        sessions = json_rows(consume_raw(broker.bootstrap, topics.session_rows, until=lambda ms: len(json_rows(ms)) >= 2))
         newest = max((s for s in sessions if s["session_key"] == "s:chat-1"), key=lambda s: s["version"])
         assert (newest["task_count"], newest["duration_ms"]) == (3, 120_000)
-        letters = raw_consume(broker.bootstrap, topics.dead_letters, until=lambda ms: len(ms) >= 1)
+        letters = consume_raw(broker.bootstrap, topics.dead_letters, until=lambda ms: len(ms) >= 1)
         headers = dict(letters[0].headers())
         assert headers["source_topic"] == topics.tasks.encode() and b"fingerprint" in headers["reason"]
-        feedback = rows_of([(0, 0, m) for m in raw_consume(broker.bootstrap, topics.feedback_rows, until=lambda ms: len(ms) >= 1)])
+        feedback = json_rows(consume_raw(broker.bootstrap, topics.feedback_rows, until=lambda ms: len(ms) >= 1))
         assert feedback[0]["flag"] == "success" and feedback[0]["session_id"] == "chat-1"
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -108,17 +86,11 @@ def test_worker_and_sink_as_separate_processes_fill_the_store(broker, tmp_path):
                 phospho.log(input=f"q{i}", session_id=f"s{i % 4}", user_id=f"u{i % 2}")
             assert phospho.flush(30)
         """)], env=env, check=True, timeout=60)
-        import time
-
-        deadline, n = time.monotonic() + 90, 0
-        while time.monotonic() < deadline and n < 20:
-            time.sleep(1)
-            if procs[1].poll() is not None:
-                break
-            # the sink holds the chDB directory while it runs: watch the rows topic, query once it stopped
-            n = len({r["task_id"] for r in rows_of([(0, 0, m) for m in raw_consume(
-                broker.bootstrap, Topics(prefix).task_rows, until=lambda ms: False, timeout=1)])})
-        assert n == 20
+        # the sink holds the chDB directory while it runs: watch the rows topic, query once it stopped
+        got = consume_raw(broker.bootstrap, Topics(prefix).task_rows, timeout=90,
+                          until=lambda ms: len({r["task_id"] for r in json_rows(ms)}) >= 20)
+        assert len({r["task_id"] for r in json_rows(got)}) == 20
+        time.sleep(2)  # the sink writes on a 1 s cadence (and flushes when stopped)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
