@@ -114,27 +114,28 @@ _VIEWS = (
         GROUP BY t.window_id
     ) AS c ON c.window_id = w.window_id
     WHERE w.is_deleted = 0""",
+    # inner aliases are `uid`: an alias named like the column would shadow it in WHERE clauses
     f"""CREATE OR REPLACE VIEW phospho.users AS
-    SELECT u.user_id AS user_id, u.task_count AS task_count, ifNull(s.session_count, 0) AS session_count,
+    SELECT u.uid AS user_id, u.task_count AS task_count, ifNull(s.session_count, 0) AS session_count,
         s.avg_session_tasks AS avg_session_tasks, s.avg_session_duration_s AS avg_session_duration_s,
         fromUnixTimestamp64Milli(u.first_seen_ms, 'UTC') AS first_seen,
         fromUnixTimestamp64Milli(u.last_seen_ms, 'UTC') AS last_seen, u.total_tokens AS total_tokens,
         ifNull(fb.success_count, 0) AS success_count, ifNull(fb.failure_count, 0) AS failure_count,
         if(ifNull(fb.success_count, 0) + ifNull(fb.failure_count, 0) = 0, NULL,
            fb.success_count / (fb.success_count + fb.failure_count)) AS success_ratio
-    FROM (SELECT assumeNotNull(user_id) AS user_id, count() AS task_count, min(created_at_ms) AS first_seen_ms,
+    FROM (SELECT assumeNotNull(user_id) AS uid, count() AS task_count, min(created_at_ms) AS first_seen_ms,
               max(created_at_ms) AS last_seen_ms, sum(ifNull(total_tokens, 0)) AS total_tokens
-          FROM phospho.task_rows FINAL WHERE user_id IS NOT NULL GROUP BY user_id) AS u
-    LEFT JOIN (SELECT assumeNotNull(user_id) AS user_id, count() AS session_count,
+          FROM phospho.task_rows FINAL WHERE isNotNull(user_id) GROUP BY uid) AS u
+    LEFT JOIN (SELECT assumeNotNull(user_id) AS uid, count() AS session_count,
                    toNullable(avg(task_count)) AS avg_session_tasks, toNullable(avg(duration_ms) / 1000) AS avg_session_duration_s
-               FROM phospho.session_windows FINAL WHERE is_deleted = 0 AND user_id IS NOT NULL GROUP BY user_id) AS s
-        ON s.user_id = u.user_id
-    LEFT JOIN (SELECT assumeNotNull(t.user_id) AS user_id, countIf(f.flag = 'success') AS success_count,
+               FROM phospho.session_windows FINAL WHERE is_deleted = 0 AND isNotNull(user_id) GROUP BY uid) AS s
+        ON s.uid = u.uid
+    LEFT JOIN (SELECT assumeNotNull(t.user_id) AS uid, countIf(f.flag = 'success') AS success_count,
                    countIf(f.flag = 'failure') AS failure_count
                FROM {_LATEST_FEEDBACK} AS f
-               INNER JOIN (SELECT task_id, user_id FROM phospho.task_rows FINAL WHERE user_id IS NOT NULL) AS t
+               INNER JOIN (SELECT task_id, user_id FROM phospho.task_rows FINAL WHERE isNotNull(user_id)) AS t
                    ON t.task_id = f.task_id
-               GROUP BY t.user_id) AS fb ON fb.user_id = u.user_id""",
+               GROUP BY uid) AS fb ON fb.uid = u.uid""",
     """CREATE OR REPLACE VIEW phospho.dead_letters AS
     SELECT topic, partition, offset, key_base64, value_base64, reason,
         fromUnixTimestamp64Milli(received_at_ms, 'UTC') AS received_at
