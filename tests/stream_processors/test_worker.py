@@ -44,6 +44,8 @@ def test_worker_turns_sdk_events_into_rows_and_poison_into_dead_letters(broker, 
         subprocess.run([sys.executable, "-c", log], env=env, check=True, timeout=60)
         producer = Producer({"bootstrap.servers": broker.bootstrap, "log_level": 0})
         producer.produce(topics.tasks, b"\xc3\x01 not avro at all", key=b"chat-1")
+        producer.produce(topics.spans, b"\x00\x00\x00\x00\x07 a registry id nobody knows", key=b"chat-1")
+        producer.produce(topics.feedback, b"{\"json\": \"is not avro\"}", key=b"chat-1")
         producer.flush(10)
 
         tasks = consume_raw(broker.bootstrap, topics.task_rows, until=lambda ms: len({r["task_id"] for r in json_rows(ms)}) >= 4)
@@ -56,9 +58,13 @@ def test_worker_turns_sdk_events_into_rows_and_poison_into_dead_letters(broker, 
         sessions = json_rows(consume_raw(broker.bootstrap, topics.session_rows, until=lambda ms: len(json_rows(ms)) >= 2))
         newest = max((s for s in sessions if s["session_key"] == "s:chat-1"), key=lambda s: s["version"])
         assert (newest["task_count"], newest["duration_ms"]) == (3, 120_000)
-        letters = consume_raw(broker.bootstrap, topics.dead_letters, until=lambda ms: len(ms) >= 1)
-        headers = dict(letters[0].headers())
-        assert headers["source_topic"] == topics.tasks.encode() and b"fingerprint" in headers["reason"]
+        letters = consume_raw(broker.bootstrap, topics.dead_letters, until=lambda ms: len(ms) >= 3)
+        by_topic = {dict(m.headers())["source_topic"].decode(): dict(m.headers()) for m in letters}
+        assert set(by_topic) == {topics.tasks, topics.spans, topics.feedback}  # poison on each topic
+        assert b"fingerprint" in by_topic[topics.tasks]["reason"]
+        assert b"schema registry" in by_topic[topics.spans]["reason"]
+        assert b"framing" in by_topic[topics.feedback]["reason"]
+        assert all(h["source_offset"].isdigit() and h["source_partition"].isdigit() for h in by_topic.values())
         feedback = json_rows(consume_raw(broker.bootstrap, topics.feedback_rows, until=lambda ms: len(ms) >= 1))
         assert feedback[0]["flag"] == "success" and feedback[0]["session_id"] == "chat-1"
     finally:
