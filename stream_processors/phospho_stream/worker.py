@@ -55,6 +55,8 @@ class WorkerSettings:
             "partitions": int(env.get("PHOSPHO_TOPIC_PARTITIONS") or 4),
             "gap_ms": int(float(env.get("PHOSPHO_SESSION_TIMEOUT_MINUTES") or 30) * 60_000),
             "producer_batch_bytes": int(env.get("PHOSPHO_WORKER_PRODUCER_BATCH_BYTES") or 16_384),
+            "grace_ms": int(float(env.get("PHOSPHO_JOIN_GRACE_SECONDS") or 300) * 1000),
+            "expire_every": float(env.get("PHOSPHO_JOIN_EXPIRE_EVERY_SECONDS") or 5),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(bootstrap=bootstrap, **values)
@@ -95,6 +97,18 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
     def load(key: bytes) -> KeyState:
         blob = states.get(key)
         return pickle.loads(blob) if blob else KeyState()
+
+    # keys whose state holds spans or feedback waiting for their task: the only ones the orphan
+    # timer needs to look at (None: not known yet after a start, so the first pass scans all)
+    waiting: set[bytes] | None = None
+
+    def note_waiting(key: bytes, state: KeyState) -> None:
+        if waiting is None:
+            return
+        if any(j.task is None and not j.orphans_written for j in state.joins.values()):
+            waiting.add(key)
+        else:
+            waiting.discard(key)
     outputs = {name: app.topic(getattr(topics, f"{name}_rows"), value_serializer="raw", key_serializer="raw")
                for name in ("task", "span", "feedback", "session")}
     dead_letters = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw")
@@ -127,6 +141,7 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
                 state = load(key)
                 part = process(state, keyed, now_ms, settings.gap_ms)
                 states[key] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)  # one write per key per batch
+                note_waiting(key, state)
                 out.tasks += part.tasks
                 out.spans += part.spans
                 out.feedback += part.feedback
@@ -135,14 +150,19 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
 
     @app.timer(interval=settings.expire_every)
     async def orphans() -> None:
+        nonlocal waiting
+        keys = list(states.keys()) if waiting is None else list(waiting)
+        if waiting is None:
+            waiting = set()
         out, now_ms = Output(), int(time.time() * 1000)
-        for key in list(states.keys()):
+        for key in keys:
             state = load(key)
             part = expire_state(state, now_ms, settings.grace_ms)
             if part.spans or part.feedback:
                 states[key] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
                 out.spans += part.spans
                 out.feedback += part.feedback
+            note_waiting(key, state)
         await send(out)
 
     return app

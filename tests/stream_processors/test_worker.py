@@ -109,3 +109,31 @@ def test_worker_and_sink_as_separate_processes_fill_the_store(broker, tmp_path):
     done = subprocess.run([str(CLI), "query", "SELECT count() AS n, uniqExact(session_window_id) AS w FROM phospho.tasks",
                            "--format", "json"], env=env, capture_output=True, text=True, timeout=60)
     assert json.loads(done.stdout) == [{"n": 20, "w": 4}], done.stderr
+
+
+def test_spans_whose_task_never_comes_are_written_as_orphans_after_the_grace(broker, tmp_path):
+    from phospho_schemas import SingleObjectSerializer, raw_schema
+
+    prefix = f"wo{uuid.uuid4().hex[:8]}."
+    topics = Topics(prefix)
+    broker.create_topics(topics.all())
+    env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_TOPIC_PREFIX": prefix,
+           "PHOSPHO_APP_ID": f"app-{prefix}", "PHOSPHO_JOIN_GRACE_SECONDS": "1", "PHOSPHO_JOIN_EXPIRE_EVERY_SECONDS": "1"}
+    serialize = SingleObjectSerializer(raw_schema("span"))
+    fields = {f["name"]: f.get("default") for f in raw_schema("span")["fields"]}
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "log_level": 0})
+    for i in range(3):
+        span = {**fields, "event_id": f"{prefix}s{i}", "project_id": "p", "trace_id": "0" * 32, "span_id": f"{i:016x}",
+                "name": "openai.chat", "task_id": "task-that-never-comes", "start_time": 1_763_700_000_000,
+                "end_time": 1_763_700_000_250, "sent_at": 1_763_700_000_300, "operation": "chat"}
+        producer.produce(topics.spans, serialize(span), key=b"some-session")
+    producer.flush(10)
+    worker = subprocess.Popen([str(CLI), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        rows = json_rows(consume_raw(broker.bootstrap, topics.span_rows, timeout=90,
+                                     until=lambda ms: len({r["event_id"] for r in json_rows(ms)}) >= 3))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+    assert {r["event_id"] for r in rows} == {f"{prefix}s{i}" for i in range(3)}
+    assert all(r["orphan"] and r["session_id"] is None and r["task_id"] == "task-that-never-comes" for r in rows)
