@@ -25,7 +25,10 @@ from .joins import (
 )
 from .sessions import DEFAULT_GAP_MS, KeyWindows, TaskPoint, add_task, session_key, window_row
 
-__all__ = ["KeyState", "Output", "process", "expire_state", "to_ms"]
+__all__ = ["KeyState", "Output", "process", "expire_state", "evict", "to_ms", "DEFAULT_RETENTION_MS"]
+
+#: session windows that ended this long (event time) before the key's newest task leave the state
+DEFAULT_RETENTION_MS = 24 * 3600 * 1000
 
 
 @dataclass
@@ -94,9 +97,33 @@ def _window_rows(windows: KeyWindows, upserts: list, removed: list[str], state: 
     return moved
 
 
+def evict(state: KeyState, now_ms: int, retention_ms: int = DEFAULT_RETENTION_MS) -> int:
+    """Forget closed history, so that a key's state stays bounded: windows that ended more than
+    `retention_ms` (event time) before the key's newest task, with their tasks' joins, and
+    orphans written more than `retention_ms` (wall time) ago. Their rows are final in storage.
+    A task arriving later than that for a forgotten window opens a new window. Returns how many
+    tasks were forgotten."""
+    horizon, forgotten = state.max_event_ms - retention_ms, 0
+    for windows in state.windows.values():
+        keep = []
+        for window in windows.windows:
+            if window.end_ms < horizon:
+                for task_id in window.tasks:
+                    state.joins.pop(task_id, None)
+                    state.window_of_task.pop(task_id, None)
+                    forgotten += 1
+            else:
+                keep.append(window)
+        windows.windows = keep  # the KeyWindows (and its version counter) stays
+    for task_id in [t for t, j in state.joins.items()
+                    if j.task is None and j.orphans_written and now_ms - j.first_seen_ms > retention_ms]:
+        del state.joins[task_id]
+    return forgotten
+
+
 def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: int,
-            gap_ms: int = DEFAULT_GAP_MS) -> Output:
-    """Apply one key's events of a batch (in arrival order)."""
+            gap_ms: int = DEFAULT_GAP_MS, retention_ms: int = DEFAULT_RETENTION_MS) -> Output:
+    """Apply one key's events of a batch (in arrival order), then forget closed history."""
     out = Output()
     for kind, record in events:
         if kind == "task":
@@ -111,6 +138,7 @@ def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: i
         elif kind == "feedback":
             join = state.joins.setdefault(record["task_id"], TaskJoin(record["task_id"], now_ms))
             out.extend(on_feedback(join, record), state)
+    evict(state, now_ms, retention_ms)
     return out
 
 

@@ -41,6 +41,7 @@ class WorkerSettings:
     gap_ms: int = 30 * 60 * 1000
     grace_ms: int = 5 * 60 * 1000
     expire_every: float = 5.0
+    retention_ms: int = 24 * 3600 * 1000
     # bytes per producer batch; 1 puts every record in a batch of its own, which the embedded
     # Tansu broker needs: its high watermark stops at its last batch's first record, and faust's
     # changelog recovery reads up to the high watermark (real Kafka: keep the default)
@@ -57,6 +58,7 @@ class WorkerSettings:
             "producer_batch_bytes": int(env.get("PHOSPHO_WORKER_PRODUCER_BATCH_BYTES") or 16_384),
             "grace_ms": int(float(env.get("PHOSPHO_JOIN_GRACE_SECONDS") or 300) * 1000),
             "expire_every": float(env.get("PHOSPHO_JOIN_EXPIRE_EVERY_SECONDS") or 5),
+            "retention_ms": int(float(env.get("PHOSPHO_STATE_RETENTION_HOURS") or 24) * 3600 * 1000),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(bootstrap=bootstrap, **values)
@@ -139,7 +141,7 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
             out, now_ms = Output(), int(time.time() * 1000)
             for key, keyed in by_key.items():
                 state = load(key)
-                part = process(state, keyed, now_ms, settings.gap_ms)
+                part = process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms)
                 states[key] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)  # one write per key per batch
                 note_waiting(key, state)
                 out.tasks += part.tasks

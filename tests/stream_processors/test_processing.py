@@ -100,3 +100,19 @@ def test_redelivered_batch_writes_nothing_new():
     assert first.tasks and first.sessions
     again = process(state, events, now_ms=T0)
     assert (again.tasks, again.spans, again.feedback, again.sessions) == ([], [], [], [])
+
+
+def test_state_forgets_closed_history_and_stays_bounded():
+    from phospho_stream.processing import evict
+
+    state, day = KeyState(), 24 * 60 * MIN
+    for d in range(5):  # one task a day on one chat: five windows
+        process(state, [("task", task(f"e{d}", d * day, "long-chat"))], now_ms=T0 + d * day, retention_ms=day)
+    # only the windows ending within a day of the newest task are kept
+    assert len(state.windows["s:long-chat"].windows) == 2 and set(state.joins) == {"e3", "e4"}
+    assert state.windows["s:long-chat"].version >= 5  # the key's version counter survives
+    # a late task for a forgotten window opens a new one; a fresh one joins its window as usual
+    out = process(state, [("task", task("late", 0, "long-chat"))], now_ms=T0 + 5 * day, retention_ms=day)
+    assert out.sessions and out.sessions[0]["window_id"] == "s:long-chat|late"
+    assert "late" not in state.joins  # and forgotten at once by process(): its window ended long ago
+    assert evict(state, T0 + 5 * day, day) == 0  # nothing left to forget

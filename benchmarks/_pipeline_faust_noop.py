@@ -1,0 +1,48 @@
+"""Baseline A of benchmarks/pipeline.py: a faust agent that does nothing.
+
+The same faust App settings as phospho_stream.worker.build_app (raw serializers, memory store,
+session timeout 6 s, ...) and the same input topics and batching (`take_events(2000, within=0.5)`),
+but the agent only counts events. When the count reaches N it writes
+{"first_batch_at", "first_batch_events", "done_at", "count"} (time.time()) to RESULT and keeps
+idling until the harness stops it.
+
+    python _pipeline_faust_noop.py BOOTSTRAP PREFIX APP_ID N RESULT
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import faust
+
+from phospho_schemas import Topics
+
+bootstrap, prefix, app_id, n, result_path = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+topics = Topics(prefix)
+app = faust.App(
+    app_id, broker=f"kafka://{bootstrap}", value_serializer="raw", key_serializer="raw", store="memory://",
+    web_enabled=False, topic_partitions=4, consumer_auto_offset_reset="earliest", broker_session_timeout=6,
+    broker_rebalance_timeout=6, broker_heartbeat_interval=1, stream_wait_empty=False, worker_redirect_stdouts=False,
+)
+inputs = app.topic(topics.tasks, topics.spans, topics.feedback, key_serializer="raw", value_serializer="raw")
+state = {"count": 0, "first_batch_at": None, "first_batch_events": 0, "done": False}
+
+
+@app.agent(inputs)
+async def noop(stream):  # noqa: ANN001
+    async for events in stream.take_events(2000, within=0.5):
+        now = time.time()
+        if state["first_batch_at"] is None:
+            state["first_batch_at"], state["first_batch_events"] = now, len(events)
+        state["count"] += len(events)
+        if state["count"] >= n and not state["done"]:
+            state["done"] = True
+            with open(result_path, "w") as f:
+                json.dump({**state, "done_at": now}, f)
+
+
+if __name__ == "__main__":
+    sys.argv = [sys.argv[0], "--quiet", "worker", "-l", "warn", "--without-web"]
+    app.main()
