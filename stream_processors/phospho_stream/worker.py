@@ -173,7 +173,9 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
 def run_worker(settings: WorkerSettings, loglevel: str = "warn") -> None:
     """Run one worker until interrupted (faust's own worker: signals, rebalancing, recovery)."""
     import sys
+    from pathlib import Path
 
-    app = build_app(settings)
+    # faust keeps some files per app: under the data directory, not in the current directory
+    app = build_app(settings, datadir=str(Path(os.environ.get("PHOSPHO_DATA_DIR", ".phospho")).resolve() / "faust"))
     sys.argv = [sys.argv[0], "--quiet", "worker", "-l", loglevel, "--without-web"]  # the flag beats web_enabled
     app.main()
