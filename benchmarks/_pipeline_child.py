@@ -51,12 +51,13 @@ def preload(cfg: dict[str, Any]) -> dict[str, Any]:
     for i in range(n):
         h = (i * 2654435761) & 0xFFFFFFFF
         user = f"user-{h % users}"
-        at = T0 + (h % 86_400) * 5 + i // 1000
-        if h % 10 < 7:
+        if h % 10 < 7:  # a session's turns a minute or two apart; sessions start over ~5 days
             s = h % sessions
+            at = T0 + (s * 7919) % 432_000 + (i // sessions) * 90
             phospho.log(input=INPUTS[i % len(INPUTS)], output="Sure, here is what I found: " + INPUTS[(i + 3) % len(INPUTS)],
                         session_id=f"chat-{s}", user_id=f"user-{s % users}", created_at=at)
-        else:
+        else:  # no session_id: sessionized by user, a few minutes apart
+            at = T0 + (h % users) * 97 % 432_000 + (i // users) * 240
             phospho.log(input=INPUTS[i % len(INPUTS)], output="Let me check that for you.", user_id=user, created_at=at)
     logged = time.time()
     ok = phospho.flush(300)

@@ -25,7 +25,7 @@ from phospho_schemas import DecodeError, EventDecoder, Topics
 
 from .processing import KeyState, Output, expire_state, process
 
-__all__ = ["WorkerSettings", "build_app"]
+__all__ = ["WorkerSettings", "build_app", "json_messages"]
 
 logger = logging.getLogger("phospho.worker")
 
@@ -64,8 +64,25 @@ class WorkerSettings:
         return cls(bootstrap=bootstrap, **values)
 
 
-def _json(rows: list[dict[str, Any]]) -> bytes:
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+#: bytes of JSON rows per output message; a batch's rows are split to stay under it (Kafka's
+#: default message limit is 1 MB), and a single larger row goes alone (up to MAX_REQUEST_BYTES)
+MESSAGE_BYTES = 512 * 1024
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+
+def json_messages(rows: list[dict[str, Any]], budget: int = MESSAGE_BYTES) -> list[bytes]:
+    """The rows as JSON-array messages of at most `budget` bytes each (a larger row alone)."""
+    messages, parts, size = [], [], 2
+    for row in rows:
+        part = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+        if parts and size + len(part) + 1 > budget:
+            messages.append(b"[" + b",".join(parts) + b"]")
+            parts, size = [], 2
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        messages.append(b"[" + b",".join(parts) + b"]")
+    return messages
 
 
 def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | None = None) -> faust.App:
@@ -87,6 +104,7 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
         stream_wait_empty=False,
         worker_redirect_stdouts=False,  # the CLI's own output stays on stdout
         producer_max_batch_size=settings.producer_batch_bytes,
+        producer_max_request_size=MAX_REQUEST_BYTES,
     )
     inputs = app.topic(topics.tasks, topics.spans, topics.feedback, key_serializer="raw", value_serializer="raw")
     # keys are the input messages' key bytes, unchanged: the changelog partition of a key is then
@@ -118,8 +136,8 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
 
     async def send(out: Output) -> None:
         for name, rows in (("task", out.tasks), ("span", out.spans), ("feedback", out.feedback), ("session", out.sessions)):
-            if rows:
-                await outputs[name].send(value=_json(rows))
+            for message in json_messages(rows):
+                await outputs[name].send(value=message)
 
     @app.agent(inputs)
     async def pipeline(stream: Any) -> None:

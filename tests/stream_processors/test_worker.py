@@ -137,3 +137,40 @@ def test_spans_whose_task_never_comes_are_written_as_orphans_after_the_grace(bro
         worker.wait(30)
     assert {r["event_id"] for r in rows} == {f"{prefix}s{i}" for i in range(3)}
     assert all(r["orphan"] and r["session_id"] is None and r["task_id"] == "task-that-never-comes" for r in rows)
+
+
+def test_rows_are_split_into_messages_under_the_budget():
+    from phospho_stream.worker import json_messages
+
+    rows = [{"i": i, "text": "x" * 1000} for i in range(50)]
+    messages = json_messages(rows, budget=10_000)
+    assert all(len(m) <= 10_000 for m in messages) and len(messages) >= 5
+    assert [r for m in messages for r in json.loads(m)] == rows
+    big = [{"huge": "y" * 50_000}]
+    assert json_messages(big, budget=10_000) == [json.dumps(big, separators=(",", ":")).encode()]
+    assert json_messages([]) == []
+
+
+def test_a_backlog_with_big_batches_is_processed(broker, tmp_path):
+    """Regression: a 2,000-event batch of task rows is over 1 MB of JSON; it used to crash the agent."""
+    prefix = f"wb{uuid.uuid4().hex[:8]}."
+    topics = Topics(prefix)
+    broker.create_topics(topics.all())
+    env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_TOPIC_PREFIX": prefix,
+           "PHOSPHO_APP_ID": f"app-{prefix}", "PHOSPHO_PROJECT_ID": "backlog", "PHOSPHO_SPOOL_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import phospho
+        phospho.init()
+        for i in range(3000):
+            phospho.log(input=f"q{i} " + "words " * 200, output="a" * 500, session_id=f"s{i % 300}")
+        assert phospho.flush(60)
+    """)], env=env, check=True, timeout=120)
+    worker = subprocess.Popen([str(CLI), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        got = consume_raw(broker.bootstrap, topics.task_rows, timeout=120,
+                          until=lambda ms: len({r["task_id"] for r in json_rows(ms)}) >= 3000)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+    assert len({r["task_id"] for r in json_rows(got)}) == 3000
+    assert max(len(m.value()) for m in got) <= 600_000
