@@ -160,6 +160,7 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         threading.Thread(target=lambda: demo_done.wait() and os.kill(os.getpid(), signal.SIGINT), daemon=True).start()
     for thread in threads:
         thread.start()
+    (data_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust does not create it
     app = build_app(settings, datadir=str(data_dir / "faust"))
     argv, sys.argv = sys.argv, [sys.argv[0], "--quiet", "worker", "-l", "warn", "--without-web"]
     try:

@@ -194,6 +194,8 @@ def run_worker(settings: WorkerSettings, loglevel: str = "warn") -> None:
     from pathlib import Path
 
     # faust keeps some files per app: under the data directory, not in the current directory
-    app = build_app(settings, datadir=str(Path(os.environ.get("PHOSPHO_DATA_DIR", ".phospho")).resolve() / "faust"))
+    datadir = Path(os.environ.get("PHOSPHO_DATA_DIR", ".phospho")).resolve() / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)  # faust does not create it
+    app = build_app(settings, datadir=str(datadir))
     sys.argv = [sys.argv[0], "--quiet", "worker", "-l", loglevel, "--without-web"]  # the flag beats web_enabled
     app.main()
