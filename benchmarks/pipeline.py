@@ -60,6 +60,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from _markdown import rewrite_section  # benchmarks/ is on sys.path when a script runs
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BENCH_DIR = REPO / ".bench"
@@ -738,14 +740,7 @@ def format_markdown(report: dict[str, Any], ratios: dict[str, Any], targets: lis
 
 
 def write_markdown(section: str) -> None:
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        # after the sdk_overhead section and its notes: at the end of the file
-        text = text.rstrip("\n") + "\n\n" + section
-    BENCHMARKS_MD.write_text(text)
+    rewrite_section(BENCHMARKS_MD, START, END, section)
 
 
 # -- main ---------------------------------------------------------------------------------------

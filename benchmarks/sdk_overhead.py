@@ -45,6 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _markdown import rewrite_section  # benchmarks/ is on sys.path when a script runs
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BENCH_DIR = REPO / ".bench"
@@ -579,17 +581,7 @@ def args_secs(ours: dict[str, Any]) -> str:
 
 
 def write_markdown(section: str) -> None:
-    if BENCHMARKS_MD.exists():
-        text = BENCHMARKS_MD.read_text()
-    else:
-        text = ("# Benchmarks\n\nEach section below is written by its own script; a script rewrites only "
-                "its own section (between its `<!-- name:start -->` and `<!-- name:end -->` markers).\n\n")
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    BENCHMARKS_MD.write_text(text)
+    rewrite_section(BENCHMARKS_MD, START, END, section)
 
 
 # -- main ---------------------------------------------------------------------------------------
