@@ -327,9 +327,8 @@ def run_noop(bootstrap: str, prefix: str, n: int, workdir: Path, args: argparse.
 
 def run_worker_and_sink(bootstrap: str, topics: Any, env: dict[str, str], n: int, workdir: Path,
                         args: argparse.Namespace) -> dict[str, Any]:
-    """The sink, then the stock `phospho-stream worker`; if its agent crashes (or stalls for
-    --stall s), the attempt is recorded and, unless --no-fallback, benchmarks/_pipeline_worker.py
-    (the same worker with faust's producer_max_request_size raised) is measured instead."""
+    """The sink, then `phospho-stream worker`; if its agent crashes (or stalls for --stall s),
+    the attempt is recorded with its error."""
     out: dict[str, Any] = {"attempts": []}
     chdb_dir = workdir / "chdb-sink"
     cwd = workdir / "worker"
@@ -338,13 +337,10 @@ def run_worker_and_sink(bootstrap: str, topics: Any, env: dict[str, str], n: int
     progress("throughput: starting the sink, then ONE worker")
     sink = spawn([cli(), "sink", "--dsn", f"chdb://{chdb_dir}"], env, cwd, BENCH_DIR / "pipeline-sink.log")
     attempts = [("phospho-stream worker", [cli(), "worker"])]
-    if not args.no_fallback:
-        attempts.append((f"worker, faust producer_max_request_size={args.fallback_max_request:,}",
-                         [sys.executable, str(HERE / "_pipeline_worker.py"), str(args.fallback_max_request)]))
     try:
         time.sleep(args.sink_head_start)  # the sink joins its group before rows exist
         for label, cmd in attempts:
-            log = BENCH_DIR / f"pipeline-worker{'' if label.startswith('phospho-stream') else '-fallback'}.log"
+            log = BENCH_DIR / "pipeline-worker.log"
             res = _worker_attempt(label, cmd, bootstrap, topics, {**env, "PHOSPHO_APP_ID": f"bench-{uuid.uuid4().hex[:8]}"},
                                   n, cwd, log, args)
             out["attempts"].append(res)
@@ -756,10 +752,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--producer-batch-bytes", type=int, default=1,
                    help="PHOSPHO_WORKER_PRODUCER_BATCH_BYTES for the worker (1: what the embedded broker needs)")
     p.add_argument("--stall", type=float, default=60.0, help="seconds without a new task row before a worker attempt is given up")
-    p.add_argument("--no-fallback", action="store_true",
-                   help="do not measure the patched worker (benchmarks/_pipeline_worker.py) when the stock one fails")
-    p.add_argument("--fallback-max-request", type=int, default=16 * 1024 * 1024,
-                   help="faust producer_max_request_size of the fallback worker (bytes)")
     p.add_argument("--sink-head-start", type=float, default=3.0, help="seconds the sink runs before the worker starts")
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--skip-baselines", action="store_true", help="no baseline A / B")
@@ -791,10 +783,6 @@ def observations(report: dict[str, Any]) -> list[str]:
         out.append(f"the worker wrote {w['task_rows_seen']:,} task rows for {n:,} distinct tasks "
                    f"({w['task_rows_seen'] - n:,} re-writes: task rows are re-sent when a task's session window changes, "
                    "or re-delivered).")
-    for a in w.get("attempts", [])[:-1] if len(w.get("attempts", [])) > 1 else []:
-        out.append(f"`{a['label']}` failed after {a.get('distinct_task_ids_seen', 0):,} of {n:,} tasks: {a['error']}. "
-                   f"The worker figures are of the fallback ({w.get('variant')}), the same code with only that faust "
-                   "setting changed.")
     for a in w.get("attempts", []):
         if a.get("sigterm_ignored"):
             out.append(f"`{a['label']}` did not exit within 30 s of SIGTERM{' after its agent crashed' if a.get('error') else ''}; "
@@ -818,7 +806,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ensure_project_python()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    for name in ("pipeline-noop.log", "pipeline-worker.log", "pipeline-worker-fallback.log", "pipeline-sink.log", "pipeline-up.log"):
+    for name in ("pipeline-noop.log", "pipeline-worker.log", "pipeline-sink.log", "pipeline-up.log"):
         (BENCH_DIR / name).unlink(missing_ok=True)
     report: dict[str, Any] = {
         "benchmark": "pipeline", "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
