@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install compose-cli test demo broker bench lint clean
+.PHONY: install compose-cli browser test demo dashboard broker bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,28 @@ compose-cli:
 	    exit 1; \
 	  fi; }
 
-## make test: the whole suite (unit + integration against the embedded broker)
-test: $(STAMP) compose-cli
+## make browser: Debian's chromium and chromium-driver, which the dashboard's browser tests drive
+browser:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+	  else \
+	    echo "make: chromium/chromedriver are missing and only root can install them here: run 'sudo apt-get install chromium chromium-driver' (or 'sudo make browser') and retry" >&2; \
+	    exit 1; \
+	  fi; }
+
+## make test: the whole suite (unit + integration against the embedded broker, browser tests of the dashboard)
+test: $(STAMP) compose-cli browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## make demo: the pipeline on the embedded defaults (broker, worker, sink, chDB) with realistic
 ## SDK traffic; prints the insights and leaves the data for `phospho-stream query`
 demo: $(STAMP)
 	$(VENV)/bin/phospho-stream up --demo
+
+## make dashboard: the dashboard on the store `make demo` filled (its URL is printed)
+dashboard: $(STAMP)
+	$(VENV)/bin/phospho-stream dashboard
 
 ## make broker: the embedded Kafka-protocol broker, until Ctrl-C
 broker: $(STAMP)

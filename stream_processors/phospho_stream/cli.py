@@ -82,7 +82,14 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 def _cmd_up(args: argparse.Namespace) -> int:
     from .up import run_up
 
-    return run_up(args.dsn, demo_events=args.events if args.demo else None, keep_running=args.keep_running)
+    return run_up(args.dsn, demo_events=args.events if args.demo else None, keep_running=args.keep_running,
+                  host=args.host, port=args.port)
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from .dashboard import run_dashboard
+
+    return run_dashboard(args.dsn, args.host, args.port)
 
 
 def _cmd_sink(args: argparse.Namespace) -> int:
@@ -138,10 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--demo", action="store_true", help="log the demo traffic, wait until it is queryable, print the insights, stop")
     u.add_argument("--events", type=int, default=200, help="demo conversation turns")
     u.add_argument("--keep-running", action="store_true", help="with --demo: keep the pipeline running afterwards")
+    u.add_argument("--host", default="127.0.0.1", help="the dashboard's address (default: loopback)")
+    u.add_argument("--port", type=int, default=0, help="the dashboard's port (default: a free one, printed)")
     u.set_defaults(func=_cmd_up)
     s = sub.add_parser("sink", help="the sink alone: the workers' row topics into ClickHouse (one sink per store)")
     s.add_argument("--dsn", default=None)
     s.set_defaults(func=_cmd_sink)
+    db = sub.add_parser("dashboard", help="the dashboard alone (tasks, sessions, users, insights) on a store, e.g. a ClickHouse server")
+    db.add_argument("--dsn", default=None, help="clickhouse://user:pass@host:port/db or chdb://<dir> "
+                    "(default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb; through `up` while it holds it)")
+    db.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    db.add_argument("--port", type=int, default=0, help="port (default: a free one; the URL is stdout's first line)")
+    db.set_defaults(func=_cmd_dashboard)
     i = sub.add_parser("insights", help="session and user insights (tasks per session, durations, ending messages, power and struggling users)")
     i.add_argument("--dsn", default=None)
     i.add_argument("--format", choices=("table", "csv", "json"), default="table")

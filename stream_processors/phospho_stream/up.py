@@ -49,9 +49,7 @@ def running_pipeline(dsn: str | None) -> dict[str, Any] | None:
     return info
 
 
-def _query_server(store: Any) -> ThreadingHTTPServer:
-    lock = threading.Lock()
-
+def _query_server(store: Any, lock: threading.Lock) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             try:
@@ -126,7 +124,9 @@ def _run_demo(events: int, store: Any, done: threading.Event) -> None:
     done.set()
 
 
-def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool = False) -> int:
+def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool = False,
+           host: str = "127.0.0.1", port: int = 0) -> int:
+    from .dashboard import dashboard_url, start_dashboard
     from .worker import WorkerSettings, build_app
 
     data_dir = _data_dir()
@@ -145,7 +145,16 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
     settings = WorkerSettings.from_env(bootstrap)
     stop, demo_done = threading.Event(), threading.Event()
     sink = SinkRunner(bootstrap, store, topics)
-    server = _query_server(store)
+    lock = threading.Lock()  # one read at a time: the query endpoint and the dashboard share the store
+    server = _query_server(store, lock)
+    try:
+        dashboard = start_dashboard(store, lock, host, port)
+    except OSError as exc:
+        print(f"phospho-stream up: the dashboard cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        store.close()
+        if broker is not None:
+            broker.stop()
+        return 1
     threads = [threading.Thread(target=sink.run, args=(stop,), name="phospho-sink", daemon=True),
                threading.Thread(target=server.serve_forever, name="phospho-query", daemon=True),
                threading.Thread(target=_status, args=(stop, sink, bootstrap, topics, settings.app_id), daemon=True)]
@@ -153,9 +162,10 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         threads.append(threading.Thread(target=_demo, args=(demo_events, store, demo_done), daemon=True))
     info_path = data_dir / QUERY_FILE
     info_path.write_text(json.dumps({"pid": os.getpid(), "url": f"http://127.0.0.1:{server.server_address[1]}/query",
-                                     "dsn": store.dsn, "bootstrap": bootstrap}))
+                                     "dsn": store.dsn, "bootstrap": bootstrap, "dashboard": dashboard_url(dashboard)}))
     print(f"phospho-stream up: Kafka {bootstrap}, store {store.dsn}, query endpoint on 127.0.0.1:{server.server_address[1]}",
           file=sys.stderr, flush=True)
+    print(f"phospho-stream up: dashboard on {dashboard_url(dashboard)}", file=sys.stderr, flush=True)
     if demo_events and not keep_running:
         threading.Thread(target=lambda: demo_done.wait() and os.kill(os.getpid(), signal.SIGINT), daemon=True).start()
     for thread in threads:
@@ -172,6 +182,7 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         stop.set()
         threads[0].join(30)
         server.shutdown()
+        dashboard.shutdown()
         info_path.unlink(missing_ok=True)
         store.close()
         if broker is not None:

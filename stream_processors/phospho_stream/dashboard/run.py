@@ -1,0 +1,64 @@
+"""Serving the dashboard: in a thread of `phospho-stream up` (on up's store and lock), or alone
+(`phospho-stream dashboard`) on a ClickHouse server, a chDB directory, or through a running `up`."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from .server import build_server, remote_reader, store_reader
+
+__all__ = ["start_dashboard", "dashboard_url", "run_dashboard"]
+
+
+def dashboard_url(server: ThreadingHTTPServer) -> str:
+    host, port = server.server_address[:2]
+    return f"http://{host}:{port}/"
+
+
+def start_dashboard(store: Any, lock: threading.Lock | None, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """The dashboard on `store`, serving from a daemon thread; `shutdown()` stops it."""
+    server = build_server(store_reader(store, lock), host, port)
+    threading.Thread(target=server.serve_forever, name="phospho-dashboard", daemon=True).start()
+    return server
+
+
+def run_dashboard(dsn: str | None, host: str = "127.0.0.1", port: int = 0) -> int:
+    """`phospho-stream dashboard`: serve until SIGINT/SIGTERM. While `up` holds this store (a chDB
+    directory opens in one process only) the reads go through up's query endpoint."""
+    from phospho_sinks import StoreError, connect
+
+    from ..up import running_pipeline
+
+    store = None
+    if running_pipeline(dsn) is not None:
+        read, source = remote_reader(dsn), "the running `phospho-stream up`"
+    else:
+        try:
+            store = connect(dsn)
+        except StoreError as exc:
+            print(f"phospho-stream dashboard: {exc}", file=sys.stderr)
+            return 1
+        read, source = store_reader(store), store.dsn.split("@")[-1]
+    try:
+        server = build_server(read, host, port)
+    except OSError as exc:
+        print(f"phospho-stream dashboard: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=server.serve_forever, name="phospho-dashboard", daemon=True).start()
+    print(dashboard_url(server), flush=True)  # stdout's first line: the URL, for scripts
+    print(f"phospho-stream dashboard: {dashboard_url(server)} (reading {source}; Ctrl-C stops it)", file=sys.stderr, flush=True)
+    try:
+        stop.wait()
+    finally:
+        server.shutdown()
+        server.server_close()
+        if store is not None:
+            store.close()
+    return 0
