@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _span_links as span_links
 from ._context import trace, tracer
 from ._errors import ConfigurationError, PhosphoError
 from ._feedback import user_feedback
@@ -78,17 +79,22 @@ def shutdown(timeout: float | None = None) -> bool:
 
 def stats() -> dict[str, Any]:
     """Where the events went: queued, delivered, spooled, failed (counters since start), and
-    pending (in memory), in_flight (in the producer), spool_backlog_bytes, spooling."""
+    pending (in memory), in_flight (in the producer), spool_backlog_bytes, spooling, and
+    spans_waiting (finished spans waiting for the phospho.log of their thread or tracer block)."""
     sender, spool = RUNTIME.sender, RUNTIME.spool
-    return RUNTIME.stats.snapshot(
+    snapshot = RUNTIME.stats.snapshot(
         pending=len(RUNTIME.queue),
         in_flight=sender.in_flight() if sender is not None else 0,
         spool_backlog_bytes=spool.total_bytes() if spool is not None else 0,
         spooling=sender.spooling() if sender is not None else False,
     )
+    snapshot["spans_waiting"] = span_links.waiting()
+    return snapshot
 
 
 def __getattr__(name: str) -> Any:
+    if name == "instrumentations":  # the OpenTelemetry instrumentations init(tracing=True) enabled
+        return RUNTIME.instrumentations
     if name in ("latest_task_id", "latest_session_id", "default_version_id"):
         return getattr(RUNTIME, name if name != "default_version_id" else "version_id")
     raise AttributeError(f"module 'phospho' has no attribute {name!r}")

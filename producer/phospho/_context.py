@@ -2,7 +2,8 @@
 
 Built on a ContextVar, so it is correct across threads and asyncio tasks, nests, and restores
 the outer context even when the block raises (phospho leaves the ids set: our choice is to
-restore). Span export arrives with the tracing issue; the context is what logs use today.
+restore). Spans started inside a block belong to its task (see _span_links); when a block ends
+without logging its task, the spans it holds are sent under its own session.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from ._ids import new_session_id, new_task_id, uuid4_hex
 from ._runtime import RUNTIME
+from ._span_links import Link, context_closed, context_link
 
 __all__ = ["TraceContext", "current", "tracer", "trace"]
 
@@ -28,6 +30,7 @@ class TraceContext:
     session_generated: bool
     metadata: dict[str, Any] | None
     name: str
+    link: Link
 
 
 _CURRENT: ContextVar[TraceContext | None] = ContextVar("phospho_trace_context", default=None)
@@ -39,12 +42,15 @@ def _new_context(task_id: str | None, session_id: str | None, metadata: dict[str
         raise ValueError("Call phospho.init() before calling phospho.tracer()")
     if not RUNTIME.tracing:
         raise ValueError("To use tracing, you need to call phospho.init(tracing=True) first")
+    task_id = task_id or new_task_id()
+    session = session_id or new_session_id()
     return TraceContext(
-        task_id=task_id or new_task_id(),
-        session_id=session_id or new_session_id(),
+        task_id=task_id,
+        session_id=session,
         session_generated=not session_id,
         metadata=dict(metadata) if metadata else None,
         name=f"local_context{uuid4_hex()}",
+        link=context_link(task_id, session, not session_id),
     )
 
 
@@ -60,6 +66,7 @@ def tracer(
         yield ctx.name
     finally:
         _CURRENT.reset(token)
+        context_closed(ctx.link)
 
 
 def trace(
@@ -77,15 +84,18 @@ def trace(
                 ctx = _new_context(task_id, session_id, metadata)
                 agen = func(*args, **kwargs)
                 value = None
-                while True:
-                    token = _CURRENT.set(ctx)
-                    try:
-                        item = await agen.asend(value)
-                    except StopAsyncIteration:
-                        return
-                    finally:
-                        _CURRENT.reset(token)
-                    value = yield item
+                try:
+                    while True:
+                        token = _CURRENT.set(ctx)
+                        try:
+                            item = await agen.asend(value)
+                        except StopAsyncIteration:
+                            return
+                        finally:
+                            _CURRENT.reset(token)
+                        value = yield item
+                finally:
+                    context_closed(ctx.link)
 
             return agen_wrapper
         if inspect.isgeneratorfunction(func):
@@ -95,15 +105,18 @@ def trace(
                 ctx = _new_context(task_id, session_id, metadata)
                 gen = func(*args, **kwargs)
                 value = None
-                while True:
-                    token = _CURRENT.set(ctx)
-                    try:
-                        item = gen.send(value)
-                    except StopIteration as stop:
-                        return stop.value
-                    finally:
-                        _CURRENT.reset(token)
-                    value = yield item
+                try:
+                    while True:
+                        token = _CURRENT.set(ctx)
+                        try:
+                            item = gen.send(value)
+                        except StopIteration as stop:
+                            return stop.value
+                        finally:
+                            _CURRENT.reset(token)
+                        value = yield item
+                finally:
+                    context_closed(ctx.link)
 
             return gen_wrapper
         if inspect.iscoroutinefunction(func):

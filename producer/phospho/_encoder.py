@@ -12,6 +12,7 @@ from phospho_schemas import Topics
 from ._log_queue import Event
 from ._records import feedback_record, partition_key, sanitize_surrogates, task_record
 from ._settings import Settings
+from ._span_records import span_record
 from ._stats import Stats
 
 __all__ = ["EventEncoder"]
@@ -48,14 +49,16 @@ class EventEncoder:
                 record["session_id"] = record["session_id"] or known[1]
                 record["user_id"] = record["user_id"] or known[2]
         else:
-            record = dict(event.content)
-            record.setdefault("sent_at", now_ms)
+            record = span_record(event.content, event.errors, self._settings.project_id, now_ms, limit,
+                                 self._sdk_version)
         value = self._serialize(event.kind, record)
         if len(value) > self._settings.max_event_bytes:
             value = self._shrink(event.kind, record)
             if value is None:
                 return None
-        if event.kind != "task":
+        if event.kind == "span" and event.content["link"].key is not None:
+            key = event.content["link"].key  # the task's key, computed where the span was linked
+        elif event.kind != "task":
             known = self._known(record.get("task_id") or "")
             key = known[0] if known else (record.get("task_id") or record.get("trace_id") or record["event_id"])
         return self._topic_of[event.kind], key.encode("utf-8", "surrogatepass"), value
@@ -72,9 +75,10 @@ class EventEncoder:
         budget = self._settings.max_event_bytes
         for _ in range(12):
             sizes = [(len(record[f]), f) for f in _SHRINKABLE if isinstance(record.get(f), str)]
-            if kind == "task" and record.get("metadata"):
-                record["metadata"] = {}
-                record["errors"].append("metadata map dropped: event larger than max_event_bytes (metadata_json kept)")
+            mapping = "metadata" if kind == "task" else "attributes"
+            if kind != "feedback" and record.get(mapping):
+                record[mapping] = {}
+                record["errors"].append(f"{mapping} map dropped: event larger than max_event_bytes ({mapping}_json kept)")
             elif sizes:
                 size, field = max(sizes)
                 record[field] = record[field][: size // 2]

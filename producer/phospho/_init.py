@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from . import _tracing
 from ._errors import ConfigurationError
 from ._runtime import RUNTIME
 from ._settings import resolve_settings
@@ -37,6 +38,7 @@ def init(
     max_field_chars: int | None = None,
     max_event_bytes: int | None = None,
     spool_max_bytes: int | None = None,
+    trace_link_timeout: float | None = None,
 ) -> None:
     """Configure the SDK and start its background sender. Raises ConfigurationError (a
     ValueError) for a missing project id or an invalid setting; nothing else ever raises.
@@ -53,15 +55,17 @@ def init(
         schema_registry_url=schema_registry_url, topic_prefix=topic_prefix, spool_dir=spool_dir,
         version_id=version_id, max_queue_size=max_queue_size, flush_interval=tick,
         exit_timeout=exit_timeout, max_field_chars=max_field_chars, max_event_bytes=max_event_bytes,
-        spool_max_bytes=spool_max_bytes, kafka_config=kafka_config,
+        spool_max_bytes=spool_max_bytes, trace_link_timeout=trace_link_timeout, kafka_config=kafka_config,
     )
     if auto_log:
         logger.warning("phospho.init(auto_log=True) is not supported; use phospho.wrap or init(tracing=True)")
     if base_url is not None:
         logger.info("phospho.init(base_url=...) is ignored: events go to Kafka at %s", settings.bootstrap_servers)
-    if tracing:
-        logger.info("phospho: tracing contexts are on; span export arrives with the tracing release")
+    enabled = _tracing.enable() if tracing else []  # may raise ConfigurationError (no OpenTelemetry)
     RUNTIME.start(settings, tracing=tracing, sdk_version=__version__)
+    RUNTIME.instrumentations = tuple(enabled)
+    if not tracing:
+        _tracing.disable()
 
 
 def init_from_environment() -> None:

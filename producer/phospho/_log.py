@@ -10,6 +10,7 @@ from typing import Any
 
 from ._convert import to_loggable
 from ._runtime import RUNTIME
+from ._steps import log_steps
 from ._streaming import StreamLog, observe
 from ._tasks import build_content, event_time_ms, log_task
 
@@ -58,8 +59,6 @@ def log(
         _ensure_init()
     if output_to_str_function is None and "output_to_str_fucntion" in kwargs:
         output_to_str_function = kwargs.pop("output_to_str_fucntion")  # the seeds' spelling
-    if steps is not None:
-        kwargs["steps"] = steps  # kept as metadata until tracing turns steps into spans
     if stream:
         if inspect.isasyncgen(output):
             raise ValueError(_WRAP_HINT.format(kind=type(output), instance="AsyncGenerator", wrapper="MutableAsyncGenerator"))
@@ -70,7 +69,7 @@ def log(
                 return _log_stream(
                     input, output, session_id, task_id, version_id, user_id, raw_input, raw_output,
                     input_to_str_function, output_to_str_function, concatenate_raw_outputs_if_task_id_exists,
-                    input_output_to_usage_function, kwargs,
+                    input_output_to_usage_function, kwargs, steps,
                 )
             except Exception:
                 logger.exception("phospho: could not follow the stream; logging it as a plain task")
@@ -80,7 +79,7 @@ def log(
         return log_task(
             input, output, session_id, task_id, version_id, user_id, raw_input, raw_output,
             input_to_str_function, output_to_str_function, concatenate_raw_outputs_if_task_id_exists,
-            input_output_to_usage_function, kwargs,
+            input_output_to_usage_function, kwargs, steps=steps,
         )
     except Exception as exc:  # a bug of ours must not break the app: record it and go on
         logger.exception("phospho: could not log a task")
@@ -91,7 +90,7 @@ def log(
 def _log_stream(
     input: Any, output: Any, session_id: Any, task_id: Any, version_id: Any, user_id: Any,
     raw_input: Any, raw_output: Any, input_to_str_function: Any, output_to_str_function: Any,
-    concatenate: bool, usage_function: Any, kwargs: dict[str, Any],
+    concatenate: bool, usage_function: Any, kwargs: dict[str, Any], steps: Any,
 ) -> dict[str, Any]:
     errors: list[str] = []
     content, generated = build_content(
@@ -106,6 +105,8 @@ def _log_stream(
         session_generated=generated, errors=errors,
     )
     RUNTIME.latest_task_id, RUNTIME.latest_session_id = content["task_id"], content["session_id"]
+    if steps is not None:
+        log_steps(steps, content, generated)
     if observe(output, stream):
         return content
     if isinstance(output, (list, tuple)):  # already materialized: every item is a chunk

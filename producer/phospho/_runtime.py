@@ -13,6 +13,7 @@ import os
 import threading
 from typing import Any
 
+from . import _span_links as span_links
 from ._log_queue import Event, LogQueue
 from ._settings import Settings
 from ._stats import Stats
@@ -33,6 +34,7 @@ class Runtime:
         self.project_id: str | None = None
         self.version_id: str | None = None
         self.tracing = False
+        self.instrumentations: tuple[str, ...] = ()  # the OpenTelemetry instrumentations enabled
         self.initialized = False
         self.latest_task_id: str | None = None
         self.latest_session_id: str | None = None
@@ -110,6 +112,7 @@ class Runtime:
             sender = self.sender
             if sender is None:
                 return len(self.queue) == 0
+            span_links.sweep(0, 0, final=True)  # spans still waiting for a log go now
             budget = self.settings.exit_timeout if timeout is None else timeout
             return sender.shutdown(budget)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
+from . import _span_links as span_links
 from ._encoder import EventEncoder
 from ._kafka import make_producer, make_serializers
 from ._log_queue import Event, LogQueue
@@ -27,6 +28,7 @@ __all__ = ["Sender"]
 logger = logging.getLogger("phospho")
 _BATCH = 2_000
 _PROBE_EVERY = 1.0
+_SWEEP_EVERY = 0.2
 _PERMANENT = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_MSG, KafkaError.INVALID_RECORD}
 #: the broker forgot this producer's id (e.g. it restarted): only a new producer gets through
 _NEEDS_NEW_PRODUCER = {
@@ -63,6 +65,7 @@ class Sender:
         self._purge_pending = False
         self._recreate = False
         self._last_probe = 0.0
+        self._next_sweep = 0.0
         self._thread = threading.Thread(target=self._run, name="phospho-sender", daemon=True)
 
     # -- app side ------------------------------------------------------------------------------
@@ -147,6 +150,9 @@ class Sender:
     def _iteration(self) -> None:
         if _ABANDONED:
             finish_open_streams(RUNTIME, only_abandoned=True)
+        if span_links.waiting() and time.monotonic() >= self._next_sweep:  # spans waiting for a log
+            self._next_sweep = time.monotonic() + _SWEEP_EVERY
+            span_links.sweep(self._settings.trace_link_timeout, self._settings.max_queue_size)
         self._poll(0)
         if self._down:
             self._probe()

@@ -31,6 +31,7 @@ ENV: dict[str, tuple[str, ...]] = {
     "max_field_chars": ("PHOSPHO_MAX_FIELD_CHARS",),
     "max_event_bytes": ("PHOSPHO_MAX_EVENT_BYTES",),
     "spool_max_bytes": ("PHOSPHO_SPOOL_MAX_BYTES",),
+    "trace_link_timeout": ("PHOSPHO_TRACE_LINK_TIMEOUT",),
 }
 
 #: named defaults (spool_dir and version_id are computed, see below)
@@ -43,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "max_field_chars": 200_000,
     "max_event_bytes": 900_000,
     "spool_max_bytes": 1 << 30,
+    # tracing: how long a finished span waits for a phospho.log in its thread / asyncio task
+    "trace_link_timeout": 30.0,
 }
 
 _KAFKA_ENV_PREFIX = "PHOSPHO_KAFKA_"
@@ -79,6 +82,7 @@ class Settings:
     max_field_chars: int
     max_event_bytes: int
     spool_max_bytes: int
+    trace_link_timeout: float = DEFAULTS["trace_link_timeout"]
     kafka_config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -117,6 +121,7 @@ def resolve_settings(
     max_field_chars: int | None = None,
     max_event_bytes: int | None = None,
     spool_max_bytes: int | None = None,
+    trace_link_timeout: float | None = None,
     kafka_config: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
@@ -163,5 +168,6 @@ def resolve_settings(
         max_field_chars=_number("max_field_chars", _pick("max_field_chars", max_field_chars, env), int, 1000),
         max_event_bytes=_number("max_event_bytes", _pick("max_event_bytes", max_event_bytes, env), int, 10_000),
         spool_max_bytes=_number("spool_max_bytes", _pick("spool_max_bytes", spool_max_bytes, env), int, 1 << 20),
+        trace_link_timeout=_number("trace_link_timeout", _pick("trace_link_timeout", trace_link_timeout, env), float, 0),
         kafka_config=kconf,
     )

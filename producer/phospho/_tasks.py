@@ -22,6 +22,8 @@ from ._extract import (
 from ._ids import new_session_id, new_task_id
 from ._log_queue import Event
 from ._runtime import RUNTIME
+from ._span_links import task_logged
+from ._steps import log_steps
 
 __all__ = ["log_task", "merge_contents", "event_time_ms"]
 
@@ -137,6 +139,9 @@ def build_content(
             content[key] = to_loggable(value, errors, key)
     if ctx is not None and ctx.metadata:
         content.update(ctx.metadata)
+    if RUNTIME.tracing:  # this execution context's spans (and its tracer block's) go to this task
+        task_logged(_STR(content["task_id"]), content["session_id"], content.get("user_id"), generated,
+                    ctx.link if ctx is not None else None, ctx.task_id if ctx is not None else None)
     return content, generated
 
 
@@ -209,6 +214,7 @@ def log_task(
     kwargs: dict[str, Any] | None = None,
     to_log: bool = True,
     stream: bool = False,
+    steps: Any = None,
 ) -> dict[str, Any]:
     errors: list[str] = []
     now = _time()
@@ -220,10 +226,13 @@ def log_task(
     event_ms = None
     if kwargs and "created_at" in kwargs:
         event_ms = event_time_ms(kwargs["created_at"], errors)
-    return submit_task(
+    content = submit_task(
         content, to_log, concatenate_raw_outputs_if_task_id_exists, int(now * 1000), event_ms,
         generated, errors, stream,
     )
+    if steps is not None:
+        log_steps(steps, content, generated)
+    return content
 
 
 def submit_task(

@@ -38,6 +38,7 @@ CASES: dict[str, tuple[Any, str, Any]] = {
     "max_field_chars": (5_000, "6000", 6000),
     "max_event_bytes": (20_000, "30000", 30000),
     "spool_max_bytes": (2 << 20, str(3 << 20), 3 << 20),
+    "trace_link_timeout": (4.0, "7.5", 7.5),
 }
 
 
