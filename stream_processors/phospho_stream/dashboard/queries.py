@@ -136,11 +136,11 @@ TASKS_BY_DAY = """SELECT toString(toDate(created_at)) AS day, count() AS tasks,
     sum(ifNull(total_tokens, ifNull(prompt_tokens, 0) + ifNull(completion_tokens, 0)) + span_input_tokens + span_output_tokens) AS tokens
     FROM phospho.tasks GROUP BY day ORDER BY day"""
 # tokens per model: the task's model, else its spans' models (a task without either is '(none)')
-TOKENS_BY_MODEL = """SELECT if(model IS NULL OR model = '', if(empty(span_models), '(none)', arrayStringConcat(span_models, ', ')), model) AS model_name,
-    count() AS tasks, sum(ifNull(prompt_tokens, 0)) AS prompt_tokens, sum(ifNull(completion_tokens, 0)) AS completion_tokens,
-    sum(ifNull(total_tokens, ifNull(prompt_tokens, 0) + ifNull(completion_tokens, 0))) AS total_tokens,
-    sum(span_input_tokens + span_output_tokens) AS span_tokens
-    FROM phospho.tasks GROUP BY model_name ORDER BY total_tokens + span_tokens DESC, tasks DESC, model_name LIMIT 50"""
+TOKENS_BY_MODEL = """SELECT if(t.model IS NULL OR t.model = '', if(empty(t.span_models), '(none)', arrayStringConcat(t.span_models, ', ')), t.model) AS model_name,
+    count() AS tasks, sum(ifNull(t.prompt_tokens, 0)) AS prompt_tokens, sum(ifNull(t.completion_tokens, 0)) AS completion_tokens,
+    sum(ifNull(t.total_tokens, ifNull(t.prompt_tokens, 0) + ifNull(t.completion_tokens, 0))) AS total_tokens,
+    sum(t.span_input_tokens + t.span_output_tokens) AS span_tokens
+    FROM phospho.tasks AS t GROUP BY model_name ORDER BY total_tokens + span_tokens DESC, tasks DESC, model_name LIMIT 50"""
 # sessions per day, the length histogram and the duration distribution, in one scan
 SESSION_SHAPES = """SELECT count() AS sessions, avg(task_count) AS avg_tasks, avg(duration_s) AS avg_duration_s,
     sumMap([toString(toDate(start_time))], [toUInt64(1)]) AS per_day,

@@ -1,5 +1,5 @@
-// DOM helpers: elements are built with textContent only (never innerHTML), so logged text
-// can never become markup.
+// DOM helpers: elements are built from text nodes and attributes only, so logged text can
+// never become markup.
 
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
