@@ -66,7 +66,7 @@ def compose(template: str, filters: Mapping[str, str] | None = None, active: Ite
 # -- tasks ---------------------------------------------------------------------------------------
 
 _TASK_LIST_COLUMNS = """task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id, session_window_id,
-    version_id, model, leftUTF8(input, 240) AS input, leftUTF8(ifNull(output, ''), 240) AS output, total_tokens,
+    version_id, model, span_models, leftUTF8(input, 240) AS input, leftUTF8(ifNull(output, ''), 240) AS output, total_tokens,
     feedback_flag, span_count, length(errors) AS error_count"""
 
 # one page of task ids, newest first, and how many tasks match (one scan)
@@ -95,7 +95,7 @@ SPANS_OF_TASKS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
     ORDER BY task_id, start_time, step_index NULLS LAST, span_event_id"""
 # a session window's transcript, in order
 SESSION_TASKS = """SELECT task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id,
-    session_window_id, version_id, model, input, output, system_prompt, total_tokens, feedback_flag, feedback_notes,
+    session_window_id, version_id, model, span_models, input, output, system_prompt, total_tokens, feedback_flag, feedback_notes,
     span_count, length(errors) AS error_count
     FROM phospho.tasks WHERE session_window_id = {window_id:String}
     ORDER BY created_at, task_id LIMIT {limit:UInt32}"""

@@ -38,6 +38,7 @@ async function route() {
   view.replaceChildren(...target.childNodes);
   view.dataset.page = page;
   status.textContent = "";
+  document.body.dataset.rendered = String(mine); // for tests: which navigation the page shows
   document.body.dataset.state = "ready";
   window.scrollTo(0, 0);
 }

@@ -30,10 +30,14 @@ function days({ days: rows }) {
   ];
 }
 
+// an axis label: 45s, 1.1m, 4.3h, 2.5d
+const short = (sec) => (sec < 60 ? `${sec}s` : sec < 3600 ? `${+(sec / 60).toFixed(1)}m`
+  : sec < 86400 ? `${+(sec / 3600).toFixed(1)}h` : `${+(sec / 86400).toFixed(1)}d`);
+
 function sessions(d) {
   const pairs = (xs) => xs.map(([k, v]) => ({ k, v }));
   const buckets = d.duration_buckets.map(([lo, hi, n]) => ({
-    k: hi === 0 ? "0 s" : lo === 0 ? `≤ ${fmtDuration(hi)}` : `${fmtDuration(lo)} – ${fmtDuration(hi)}`, v: n }));
+    k: hi === 0 ? "0 s" : lo === 0 ? `≤ ${short(hi)}` : `${short(lo)}–${short(hi)}`, v: n }));
   return [
     cards([
       ["Sessions", fmtNum(d.sessions), "insight-sessions"], ["Tasks / session", fmtNum(d.avg_tasks, 2)],

@@ -2,7 +2,7 @@
 
 import { timeline } from "./charts.js";
 import { api, clear, flagBadge, fmtDuration, fmtNum, fmtTime, h, hashFor, link } from "./dom.js";
-import { stepsTable } from "./tasks.js";
+import { modelOf, stepsTable } from "./tasks.js";
 import { cards, filterForm, heading, pager, table } from "./widgets.js";
 
 const FILTERS = ["from_ms", "to_ms", "user", "q"];
@@ -54,7 +54,7 @@ function turn(t, i) {
     h("div", { class: "bubble user" }, h("div", { class: "who" }, t.user_id || "user"), t.input),
     t.spans.length ? h("details", { class: "steps", open: true, "data-testid": "turn-steps" },
       h("summary", null, `${t.spans.length} step${t.spans.length === 1 ? "" : "s"}`), timeline(t.spans), stepsTable(t.spans)) : null,
-    h("div", { class: "bubble assistant" }, h("div", { class: "who" }, t.model || "assistant"), t.output ?? ""));
+    h("div", { class: "bubble assistant" }, h("div", { class: "who" }, modelOf(t) || "assistant"), t.output ?? ""));
 }
 
 export async function renderSession(view, params) {

@@ -7,12 +7,15 @@ import { field, filterForm, heading, pager, table, textBlock } from "./widgets.j
 const FILTERS = ["from_ms", "to_ms", "user", "session", "version", "model", "flag", "q"];
 let facets = null; // versions and models, loaded once per page load
 
+// the logged model, else the models of the task's steps
+export const modelOf = (t) => t.model || (t.span_models || []).join(", ");
+
 export const TASK_COLUMNS = [
   { label: "Time (UTC)", render: (r) => fmtTime(r.created_ms) },
   { label: "User", render: (r) => (r.user_id ? link("user", { id: r.user_id }, r.user_id) : "") },
   { label: "Input", render: (r) => h("span", { class: "clip" }, r.input) },
   { label: "Output", render: (r) => h("span", { class: "clip" }, r.output) },
-  { label: "Model", key: "model" },
+  { label: "Model", render: modelOf },
   { label: "Tokens", key: "total_tokens", num: true },
   { label: "Steps", key: "span_count", num: true },
   { label: "Feedback", render: (r) => flagBadge(r.feedback_flag) },
@@ -67,7 +70,7 @@ export async function renderTask(view, params) {
     field("Created (UTC)", fmtTime(t.created_ms)),
     field("User", t.user_id ? link("user", { id: t.user_id }, t.user_id) : null),
     field("Session", link("session", { id: t.session_window_id }, t.session_id, { "data-testid": "session-link" })),
-    field("Version", t.version_id), field("Model", t.model),
+    field("Version", t.version_id), field("Model", t.model || (t.span_models.length ? `${modelOf(t)} (in its steps)` : null)),
     field("Tokens", [[t.prompt_tokens, "prompt"], [t.completion_tokens, "completion"], [t.total_tokens, "total"]]
       .filter(([n]) => n !== null && n !== undefined).map(([n, what]) => `${fmtNum(n)} ${what}`).join(" · ")),
     field("Steps", `${fmtNum(t.span_count)} (${fmtNum(t.llm_call_count)} LLM calls, ${fmtNum(t.span_input_tokens)} in / ${fmtNum(t.span_output_tokens)} out tokens, LLM ${fmtNum(t.llm_latency_ms)} ms)`),
