@@ -23,7 +23,7 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     print(bootstrap, flush=True)
     print(f"# Tansu broker (memory storage) on {bootstrap}; topics: {', '.join(broker.topics.all())}", file=sys.stderr)
     print(f"# export PHOSPHO_KAFKA_BOOTSTRAP_SERVERS={bootstrap}   (Ctrl-C stops it)", file=sys.stderr)
-    print("# workers on this broker: export PHOSPHO_WORKER_PRODUCER_BATCH_BYTES=1 (complete state recovery)",
+    print("# workers on this broker: export PHOSPHO_WORKER_PRODUCER_BATCH_BYTES=1 (exact lag figures)",
           file=sys.stderr, flush=True)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -25,7 +25,11 @@ from .joins import (
 )
 from .sessions import DEFAULT_GAP_MS, KeyWindows, TaskPoint, add_task, session_key, window_row
 
-__all__ = ["KeyState", "Output", "process", "expire_state", "evict", "to_ms", "DEFAULT_RETENTION_MS"]
+__all__ = ["KeyState", "Output", "process", "expire_state", "evict", "to_ms", "DEFAULT_RETENTION_MS", "RAW"]
+
+#: a decoded record may carry its wire bytes under this key (the worker sets it, so that the
+#: state changelog stores those bytes instead of pickling the record); rows never include it
+RAW = "_raw"
 
 #: session windows that ended this long (event time) before the key's newest task leave the state
 DEFAULT_RETENTION_MS = 24 * 3600 * 1000
@@ -57,7 +61,7 @@ _TASK_MS = {"created_at": "created_at_ms", "client_created_at": "client_created_
 
 
 def _task_row(row: dict[str, Any], state: KeyState) -> dict[str, Any]:
-    out = {k: v for k, v in row.items() if k not in _TASK_MS}
+    out = {k: v for k, v in row.items() if k not in _TASK_MS and k != RAW}
     for name, column in _TASK_MS.items():
         out[column] = to_ms(row.get(name))
     skey = session_key(row["session_id"], row["session_id_generated"], row["user_id"], row["task_id"])
@@ -67,13 +71,13 @@ def _task_row(row: dict[str, Any], state: KeyState) -> dict[str, Any]:
 
 
 def _span_row(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in row.items() if k not in ("start_time", "end_time", "sent_at", "sdk_version")}
+    out = {k: v for k, v in row.items() if k not in ("start_time", "end_time", "sent_at", "sdk_version", RAW)}
     out["start_time_ms"], out["end_time_ms"] = to_ms(row["start_time"]), to_ms(row["end_time"])
     return out
 
 
 def _feedback_row(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in row.items() if k not in ("created_at", "sent_at", "sdk_version")}
+    out = {k: v for k, v in row.items() if k not in ("created_at", "sent_at", "sdk_version", RAW)}
     out["created_at_ms"] = to_ms(row["created_at"])
     return out
 

@@ -17,8 +17,8 @@ newest row per window id (ReplacingMergeTree(version, is_deleted)).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 __all__ = [
     "DEFAULT_GAP_MS",
@@ -43,9 +43,8 @@ def session_key(session_id: str, session_id_generated: bool, user_id: str | None
     return f"t:{task_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class TaskPoint:
-    """What a session window needs of a task."""
+class TaskPoint(NamedTuple):
+    """What a session window needs of a task (a tuple: cheap to keep and to pickle)."""
 
     task_id: str
     at_ms: int
@@ -105,9 +104,9 @@ def add_task(state: KeyWindows, task: TaskPoint, gap_ms: int = DEFAULT_GAP_MS) -
         before = {id(w): w.window_id(state.key) for w in state.windows}
         old = existing.tasks.pop(task.task_id)
         if task.at_ms == old.at_ms:  # same place in time: an update in place
-            existing.tasks[task.task_id] = replace(task, flag=task.flag or old.flag)
+            existing.tasks[task.task_id] = task._replace(flag=task.flag or old.flag)
             return _changes(state, before, [existing])
-        task = replace(task, flag=task.flag or old.flag)
+        task = task._replace(flag=task.flag or old.flag)
         split = _resplit(state, existing, gap_ms)  # the task moved: its old window may split
         upserts, removed = _insert(state, task, gap_ms, before)
         return _merge_changes(state, before, split + upserts, removed)
@@ -166,7 +165,7 @@ def set_feedback(state: KeyWindows, task_id: str, flag: str) -> list[Window]:
     window = state.window_of(task_id)
     if window is None or window.tasks[task_id].flag == flag:
         return []
-    window.tasks[task_id] = replace(window.tasks[task_id], flag=flag)
+    window.tasks[task_id] = window.tasks[task_id]._replace(flag=flag)
     state.version += 1
     return [window]
 

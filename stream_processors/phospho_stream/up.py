@@ -137,8 +137,8 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         broker = EmbeddedBroker(topic_prefix=topics.prefix, log_path=data_dir / "tansu.log")
         bootstrap = broker.start()
         os.environ["PHOSPHO_KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
-        # Tansu's high watermark stops at its last batch's first record: one record per batch
-        # keeps faust's changelog recovery complete (see WorkerSettings.producer_batch_bytes)
+        # Tansu's high watermark stops at its last batch's first record: one row message per
+        # batch keeps the lag on the status line exact (see WorkerSettings.producer_batch_bytes)
         os.environ.setdefault("PHOSPHO_WORKER_PRODUCER_BATCH_BYTES", "1")
     store = connect(dsn)
     migrate(store)

@@ -1,19 +1,19 @@
 """The faust layer, kept thin: one agent over the three co-partitioned input topics.
 
 Per batch (`take_events`): decode each event (undecodable ones go to the dead-letter topic with
-headers saying why and where they came from); group by Kafka key; load each key's `KeyState`
-from the table once, apply `processing.process`, store it once; send the rows as one JSON
-message per table. A timer writes spans and feedback whose task never came (orphans). faust
+headers saying why and where they came from); group by Kafka key; apply `processing.process`
+to each key's `KeyState` (in memory, recovered from the state changelog when a partition is
+first seen: `state_store.py`); write the changed states, then send the rows as JSON messages. A timer writes spans and feedback whose task never came (orphans). faust
 flushes its producer before committing input offsets: rows are delivered at least once, and
 storage is idempotent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
-import pickle
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,7 +23,9 @@ import faust
 
 from phospho_schemas import DecodeError, EventDecoder, Topics
 
-from .processing import KeyState, Output, expire_state, process
+from .processing import RAW, KeyState, Output, expire_state, process
+from .state_codec import dump_state, load_state
+from .state_store import StateStore
 
 __all__ = ["WorkerSettings", "build_app", "json_messages"]
 
@@ -42,9 +44,11 @@ class WorkerSettings:
     grace_ms: int = 5 * 60 * 1000
     expire_every: float = 5.0
     retention_ms: int = 24 * 3600 * 1000
-    # bytes per producer batch; 1 puts every record in a batch of its own, which the embedded
-    # Tansu broker needs: its high watermark stops at its last batch's first record, and faust's
-    # changelog recovery reads up to the high watermark (real Kafka: keep the default)
+    # replication factor of the state changelog topic (-1: the broker's default)
+    state_replication: int = -1
+    # bytes per producer batch of the row topics; 1 puts every row message in a batch of its
+    # own, which keeps lag exact on the embedded Tansu broker (its high watermark stops at its
+    # last batch's first record). Row messages are few and large, so this costs little.
     producer_batch_bytes: int = 16_384
 
     @classmethod
@@ -55,6 +59,7 @@ class WorkerSettings:
             "app_id": env.get("PHOSPHO_APP_ID") or "phospho-pipeline",
             "partitions": int(env.get("PHOSPHO_TOPIC_PARTITIONS") or 4),
             "gap_ms": int(float(env.get("PHOSPHO_SESSION_TIMEOUT_MINUTES") or 30) * 60_000),
+            "state_replication": int(env.get("PHOSPHO_STATE_REPLICATION") or -1),
             "producer_batch_bytes": int(env.get("PHOSPHO_WORKER_PRODUCER_BATCH_BYTES") or 16_384),
             "grace_ms": int(float(env.get("PHOSPHO_JOIN_GRACE_SECONDS") or 300) * 1000),
             "expire_every": float(env.get("PHOSPHO_JOIN_EXPIRE_EVERY_SECONDS") or 5),
@@ -103,46 +108,58 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
         broker_heartbeat_interval=1,
         stream_wait_empty=False,
         worker_redirect_stdouts=False,  # the CLI's own output stays on stdout
-        producer_max_batch_size=settings.producer_batch_bytes,
         producer_max_request_size=MAX_REQUEST_BYTES,
+        producer_max_batch_size=settings.producer_batch_bytes,
     )
     inputs = app.topic(topics.tasks, topics.spans, topics.feedback, key_serializer="raw", value_serializer="raw")
-    # keys are the input messages' key bytes, unchanged: the changelog partition of a key is then
-    # the partition its events arrive on (murmur2 of the same bytes), across rebalances too
-    # values are KeyStates pickled here; bytes keys and values make faust use the raw codec both
-    # when it writes the changelog and when it recovers from it (a schema= alone does not)
-    states = app.Table("phospho-state", default=None, partitions=settings.partitions, use_partitioner=True,
-                       key_type=bytes, value_type=bytes)
+    # KeyStates by input partition and message key, durable in a compacted changelog written once
+    # per batch (state_store.py says why not a faust Table); keys are the input key bytes, and a
+    # key's changelog partition is its input partition, so an owner reads back exactly its own
+    decoder = EventDecoder(registry=registry)
+    store = StateStore(settings.bootstrap, f"{settings.app_id}-state-changelog", settings.partitions,
+                       encode=dump_state, decode=lambda blob: load_state(blob, decoder), replication=settings.state_replication)
+    lock = asyncio.Lock()  # the agent and the orphan timer take turns with the store
 
-    def load(key: bytes) -> KeyState:
-        blob = states.get(key)
-        return pickle.loads(blob) if blob else KeyState()
+    @app.on_partitions_revoked.connect
+    async def forget(app_: Any, revoked: set[Any], **_: Any) -> None:
+        # faust has let the agent finish its batch (and we flushed the state) before this signal
+        store.drop({tp.partition for tp in revoked if tp.topic in inputs.topics})
 
-    # keys whose state holds spans or feedback waiting for their task: the only ones the orphan
-    # timer needs to look at (None: not known yet after a start, so the first pass scans all)
-    waiting: set[bytes] | None = None
+    async def ensure_loaded(partitions: set[int]) -> None:
+        for p in sorted(partitions):
+            if not store.is_loaded(p):
+                keys = await asyncio.to_thread(store.recover, p)
+                for key, state in store.items(p):  # the orphan timer's view of what waits
+                    note_waiting(p, key, state)
+                logger.info("state of partition %s recovered: %s keys", p, keys)
 
-    def note_waiting(key: bytes, state: KeyState) -> None:
-        if waiting is None:
-            return
+    # (partition, key) whose state holds spans or feedback waiting for their task: the only
+    # ones the orphan timer looks at
+    waiting: set[tuple[int, bytes]] = set()
+
+    def note_waiting(partition: int, key: bytes, state: KeyState) -> None:
         if any(j.task is None and not j.orphans_written for j in state.joins.values()):
-            waiting.add(key)
+            waiting.add((partition, key))
         else:
-            waiting.discard(key)
+            waiting.discard((partition, key))
+
     outputs = {name: app.topic(getattr(topics, f"{name}_rows"), value_serializer="raw", key_serializer="raw")
                for name in ("task", "span", "feedback", "session")}
     dead_letters = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw")
-    decoder = EventDecoder(registry=registry)
 
     async def send(out: Output) -> None:
         for name, rows in (("task", out.tasks), ("span", out.spans), ("feedback", out.feedback), ("session", out.sessions)):
             for message in json_messages(rows):
                 await outputs[name].send(value=message)
 
+    @app.task
+    async def create_changelog() -> None:
+        await asyncio.to_thread(store.ensure_topic)
+
     @app.agent(inputs)
     async def pipeline(stream: Any) -> None:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-            by_key: dict[bytes, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+            by_key: dict[tuple[int, bytes], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
             for event in events:
                 message = event.message
                 kind = topics.kind_of(message.topic)
@@ -154,36 +171,42 @@ def build_app(settings: WorkerSettings, registry: Any = None, datadir: str | Non
                         "source_partition": str(message.partition).encode(),
                         "source_offset": str(message.offset).encode()})
                     continue
+                record[RAW] = event.value  # the state changelog keeps these bytes, not a pickle
                 key = message.key or (record.get("task_id") or "").encode("utf-8")
-                by_key[key].append((kind, record))
-            out, now_ms = Output(), int(time.time() * 1000)
-            for key, keyed in by_key.items():
-                state = load(key)
-                part = process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms)
-                states[key] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)  # one write per key per batch
-                note_waiting(key, state)
-                out.tasks += part.tasks
-                out.spans += part.spans
-                out.feedback += part.feedback
-                out.sessions += part.sessions
-            await send(out)
+                by_key[(message.partition, key)].append((kind, record))
+            async with lock:
+                await ensure_loaded({p for p, _ in by_key})
+                out, now_ms = Output(), int(time.time() * 1000)
+                for (p, key), keyed in by_key.items():
+                    state = store.get(p, key) or KeyState()
+                    part = process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms)
+                    store.put(p, key, state)
+                    note_waiting(p, key, state)
+                    out.tasks += part.tasks
+                    out.spans += part.spans
+                    out.feedback += part.feedback
+                    out.sessions += part.sessions
+                # state first: once the rows are out, the state that made them must survive a crash
+                await asyncio.to_thread(store.flush)
+                await send(out)
 
     @app.timer(interval=settings.expire_every)
     async def orphans() -> None:
-        nonlocal waiting
-        keys = list(states.keys()) if waiting is None else list(waiting)
-        if waiting is None:
-            waiting = set()
-        out, now_ms = Output(), int(time.time() * 1000)
-        for key in keys:
-            state = load(key)
-            part = expire_state(state, now_ms, settings.grace_ms)
-            if part.spans or part.feedback:
-                states[key] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-                out.spans += part.spans
-                out.feedback += part.feedback
-            note_waiting(key, state)
-        await send(out)
+        async with lock:
+            out, now_ms = Output(), int(time.time() * 1000)
+            for p, key in list(waiting):
+                if not store.is_loaded(p):
+                    waiting.discard((p, key))
+                    continue
+                state = store.get(p, key)
+                part = expire_state(state, now_ms, settings.grace_ms)
+                if part.spans or part.feedback:
+                    store.put(p, key, state)
+                    out.spans += part.spans
+                    out.feedback += part.feedback
+                note_waiting(p, key, state)
+            await asyncio.to_thread(store.flush)
+            await send(out)
 
     return app
 

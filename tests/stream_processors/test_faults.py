@@ -41,7 +41,7 @@ def setup(broker, tmp_path):
     env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_TOPIC_PREFIX": prefix,
            "PHOSPHO_APP_ID": f"app-{prefix}", "PHOSPHO_PROJECT_ID": "faults", "PHOSPHO_SPOOL_DIR": str(tmp_path / "spool"),
            "PHOSPHO_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'chdb'}", "PHOSPHO_DATA_DIR": str(tmp_path / "data"),
-           "PHOSPHO_WORKER_PRODUCER_BATCH_BYTES": "1"}  # the embedded broker: see WorkerSettings
+           "PHOSPHO_WORKER_PRODUCER_BATCH_BYTES": "1"}  # as `up` runs on the embedded broker
     return env
 
 

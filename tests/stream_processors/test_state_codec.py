@@ -1,0 +1,76 @@
+"""The state changelog's codec: a recovered KeyState behaves exactly like the one written,
+whether records carry their wire bytes (as in the worker) or not."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+from test_processing import DECODER, MIN, feedback, span, task
+
+from phospho_schemas import SingleObjectSerializer, raw_schema
+from phospho_stream.processing import RAW, KeyState, expire_state, process
+from phospho_stream.state_codec import dump_state, load_state
+
+
+def with_raw(kind: str, record: dict) -> dict:
+    wire = {k: record.get(k) for k in (f["name"] for f in raw_schema(kind)["fields"])}
+    raw = SingleObjectSerializer(raw_schema(kind))(wire)
+    _, decoded = DECODER.decode(raw)
+    return {**decoded, RAW: raw}
+
+
+def history(raw: bool) -> list[list[tuple[str, dict]]]:
+    wrap = with_raw if raw else (lambda kind, r: r)
+    return [
+        [("span", wrap("span", span("s-early", "t2"))), ("task", wrap("task", task("t1", 0)))],
+        [("task", wrap("task", task("t2", 5 * MIN))), ("feedback", wrap("feedback", feedback("t1", "success")))],
+        [("task", wrap("task", task("t0", -10 * MIN))), ("span", wrap("span", span("s-late", "t1")))],
+        [("task", wrap("task", task("t9", 300 * MIN)))],
+        [("span", wrap("span", span("s-orphan", "nope")))],
+    ]
+
+
+def run(batches, restore_between: bool):
+    state, outputs = KeyState(), []
+    for i, batch in enumerate(batches):
+        out = process(state, batch, now_ms=1000 * i)
+        outputs.append((out.tasks, out.spans, out.feedback, out.sessions))
+        if restore_between:
+            state = load_state(dump_state(state))
+    outputs.append(expire_state(state, now_ms=10**12).spans)
+    return outputs
+
+
+def test_a_worker_restored_after_every_batch_writes_the_same_rows():
+    for raw in (False, True):
+        batches = history(raw)
+        assert run(copy.deepcopy(batches), restore_between=True) == run(copy.deepcopy(batches), restore_between=False)
+
+
+def test_wire_bytes_are_stored_instead_of_a_pickle_and_rows_never_carry_them():
+    state = KeyState()
+    out = process(state, history(raw=True)[0] + history(raw=True)[1], now_ms=0)
+    assert all(RAW not in row for rows in (out.tasks, out.spans, out.feedback) for row in rows)
+    blob = dump_state(state)
+    restored = load_state(blob)
+    assert restored.joins["t1"].task[RAW] == state.joins["t1"].task[RAW]
+    plain = KeyState()
+    process(plain, history(raw=False)[0] + history(raw=False)[1], now_ms=0)
+    assert len(blob) < len(dump_state(plain))  # the bytes, not a pickled dict with datetimes
+
+
+def test_unchanged_joins_are_not_pickled_again():
+    state = KeyState()
+    process(state, history(raw=False)[0], now_ms=0)
+    dump_state(state)
+    calls = []
+    real = pickle.dumps
+    try:
+        pickle.dumps = lambda obj, protocol=None: calls.append(obj) or real(obj, protocol=protocol)
+        process(state, [("task", task("t3", 2 * MIN))], now_ms=0)
+        dump_state(state)
+    finally:
+        pickle.dumps = real
+    payloads = [c for c in calls if isinstance(c, tuple) and len(c) == 3]
+    assert len(payloads) == 1  # only the new task's join; t1's and t2's bytes are reused
