@@ -64,8 +64,6 @@ def init(
     enabled = _tracing.enable() if tracing else []  # may raise ConfigurationError (no OpenTelemetry)
     RUNTIME.start(settings, tracing=tracing, sdk_version=__version__)
     RUNTIME.instrumentations = tuple(enabled)
-    if not tracing:
-        _tracing.disable()
 
 
 def init_from_environment() -> None:

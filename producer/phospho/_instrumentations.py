@@ -1,7 +1,9 @@
 """The OpenTelemetry instrumentations phospho enables with `init(tracing=True)`: every installed
 one for an LLM provider, an LLM framework or a vector store, imported by its module name
 (`pip install opentelemetry-instrumentation-openai` installs `opentelemetry.instrumentation.openai`).
-Instrumentations of anything else (HTTP clients, databases...) are left to the app."""
+Instrumentations of anything else (HTTP clients, databases...) are left to the app. They stay
+enabled for the life of the process: some cannot be undone (opentelemetry-instrumentation-openai
+leaves its wrappers in place after uninstrument, and wraps twice when instrumented again)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import importlib.util
 import logging
 from typing import Any
 
-__all__ = ["MODULES", "instrument", "uninstrument"]
+__all__ = ["MODULES", "instrument"]
 
 logger = logging.getLogger("phospho")
 
@@ -51,25 +53,11 @@ def instrument(tracer_provider: Any) -> list[str]:
                 logger.warning("phospho: %s%s has no instrumentor class; not enabled", _PREFIX, name)
                 continue
             instrumentor = cls()  # instrumentors are singletons: the app's own, if it made one
-            ours = not instrumentor.is_instrumented_by_opentelemetry
-            if ours:
+            if not instrumentor.is_instrumented_by_opentelemetry:
                 instrumentor.instrument(tracer_provider=tracer_provider)
-            _ENABLED[name] = instrumentor if ours else None
+            _ENABLED[name] = instrumentor
         except ModuleNotFoundError:  # no opentelemetry-instrumentation at all
             continue
         except Exception as exc:  # a broken or incompatible instrumentation must not stop the app
             logger.warning("phospho: could not enable the OpenTelemetry instrumentation %s: %r", name, exc)
     return list(_ENABLED)
-
-
-def uninstrument() -> list[str]:
-    """Undo `instrument` (init(tracing=False) after tracing=True)."""
-    names = list(_ENABLED)
-    for name, instrumentor in list(_ENABLED.items()):
-        try:
-            if instrumentor is not None:  # not the ones the app had instrumented itself
-                instrumentor.uninstrument()
-        except Exception as exc:
-            logger.warning("phospho: could not disable the OpenTelemetry instrumentation %s: %r", name, exc)
-        del _ENABLED[name]
-    return names

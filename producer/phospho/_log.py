@@ -11,7 +11,7 @@ from typing import Any
 from ._convert import to_loggable
 from ._runtime import RUNTIME
 from ._steps import log_steps
-from ._streaming import StreamLog, observe
+from ._streaming import StreamLog, innermost, observe
 from ._tasks import build_content, event_time_ms, log_task
 
 __all__ = ["log"]
@@ -97,7 +97,7 @@ def _log_stream(
         input, None, session_id, task_id, version_id, user_id, raw_input, raw_output,
         input_to_str_function, None, usage_function, kwargs, errors, _time(),
     )
-    content["raw_output_type_name"] = type(output).__name__
+    content["raw_output_type_name"] = type(innermost(output)).__name__
     event_ms = event_time_ms(kwargs["created_at"], errors) if "created_at" in kwargs else None
     stream = StreamLog(
         content, to_loggable(input), output_to_str_function, usage_function,

@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any
 
-from . import _span_links as span_links
+from . import _span_sweep
 from ._log_queue import Event, LogQueue
 from ._settings import Settings
 from ._stats import Stats
@@ -112,7 +112,7 @@ class Runtime:
             sender = self.sender
             if sender is None:
                 return len(self.queue) == 0
-            span_links.sweep(0, 0, final=True)  # spans still waiting for a log go now
+            _span_sweep.sweep(self.settings.trace_link_timeout, 0, final=True)  # spans still waiting for a log go now
             budget = self.settings.exit_timeout if timeout is None else timeout
             return sender.shutdown(budget)
 

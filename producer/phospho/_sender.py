@@ -14,6 +14,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 
 from . import _span_links as span_links
+from . import _span_sweep
 from ._encoder import EventEncoder
 from ._kafka import make_producer, make_serializers
 from ._log_queue import Event, LogQueue
@@ -152,7 +153,7 @@ class Sender:
             finish_open_streams(RUNTIME, only_abandoned=True)
         if span_links.waiting() and time.monotonic() >= self._next_sweep:  # spans waiting for a log
             self._next_sweep = time.monotonic() + _SWEEP_EVERY
-            span_links.sweep(self._settings.trace_link_timeout, self._settings.max_queue_size)
+            _span_sweep.sweep(self._settings.trace_link_timeout, self._settings.max_queue_size)
         self._poll(0)
         if self._down:
             self._probe()

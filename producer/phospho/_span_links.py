@@ -5,10 +5,8 @@
 - auto: a span started outside any block belongs to the next `phospho.log` of the same execution
   context (the thread, or the asyncio task). The SDK sees both, so the link is exact. A span
   still open at that log (a stream's span ends after it) is linked to it as well.
-- fallback, in the sender thread (`sweep`): a span whose execution context never logs (it has
-  ended, or `trace_link_timeout` passed) follows its parent span when that one got a task; else it
-  goes to the first log after its end, in any thread, within the timeout (timestamps, as phospho
-  does: link_method "auto_time"); else it is sent unlinked (storage keeps it as an orphan).
+- fallback, in the sender thread (`_span_sweep`): for a span whose execution context never
+  logs, see there.
 
 Span events carry their task's Kafka key (the sessionization key, as `_records.partition_key`
 computes it for the task) so that they land on the task's partition. That key depends on the
@@ -18,7 +16,6 @@ or the block's end, before it is queued.
 
 from __future__ import annotations
 
-import bisect
 import os
 import threading
 from asyncio import current_task as _current_task
@@ -29,7 +26,7 @@ from time import time_ns
 from typing import Any
 
 __all__ = ["Link", "Pending", "UNLINKED", "context_link", "context_closed", "span_started", "span_ended",
-           "task_logged", "sweep", "waiting", "set_emitter", "task_key"]
+           "task_logged", "waiting", "set_emitter", "task_key"]
 
 _current_thread = threading.current_thread
 
@@ -37,14 +34,13 @@ _current_thread = threading.current_thread
 class Link:
     """Where a span goes: its task's ids and Kafka key, and how the link was made."""
 
-    __slots__ = ("task_id", "session_id", "user_id", "key", "method", "held", "held_since")
+    __slots__ = ("task_id", "session_id", "user_id", "key", "method", "held")
 
     def __init__(self, task_id: str | None, session_id: str | None, user_id: str | None, key: str | None,
                  method: str | None) -> None:
         self.task_id, self.session_id, self.user_id = task_id, session_id, user_id
         self.key, self.method = key, method
         self.held: list[Any] = []  # spans that ended before the key was known (context links)
-        self.held_since = 0
 
     def as_method(self, method: str) -> Link:
         return Link(self.task_id, self.session_id, self.user_id, self.key, method)
@@ -94,11 +90,6 @@ def task_key(task_id: str, session_id: Any, user_id: Any, generated: bool) -> st
 def _owner() -> tuple[Any, Any]:
     loop = _get_running_loop()
     return _current_thread(), (_current_task(loop) if loop is not None else None)
-
-
-def _alive(owner: tuple[Any, Any]) -> bool:
-    thread, task = owner
-    return thread.is_alive() and (task is None or not task.done())
 
 
 def context_link(task_id: str, session_id: str, generated: bool) -> Link:
@@ -161,7 +152,6 @@ def span_ended(span: Any) -> None:
             with _lock:
                 if mark.key is None:
                     if not mark.held:
-                        mark.held_since = time_ns()
                         _held.add(mark)
                     mark.held.append(span)
                     _count[0] += 1
@@ -200,61 +190,6 @@ def task_logged(task_id: str, session_id: Any, user_id: Any, generated: bool, ct
                     _count[0] -= 1
     for span, to in released:
         _emit[0](span, to)
-
-
-def _by_parent(pending: Pending) -> Link | None:
-    parent = pending.parent
-    while parent is not None:
-        if parent.link is not None:
-            return parent.link
-        parent = parent.parent
-    return None
-
-
-def sweep(timeout_s: float, limit: int, final: bool = False) -> int:
-    """The sender thread's pass over waiting spans (see the module doc); `final` (at exit)
-    releases all of them. Returns how many were released."""
-    if not _count[0]:
-        return 0
-    now = time_ns()
-    timeout = int(timeout_s * 1e9)
-    crowded = final or _count[0] > limit
-    logs = list(_recent)
-    times = [t for t, _ in logs]
-    released: list[tuple[Any, Link]] = []
-    with _lock:
-        owners = list(_by_owner.items())
-        held = [link for link in _held if crowded or now - link.held_since > timeout]
-    for owner, pendings in owners:
-        dead = not _alive(owner)
-        for pending in list(pendings):
-            if pending.link is not None or not pending.ended_ns:
-                continue
-            expired = crowded or now - pending.ended_ns > timeout
-            link = _by_parent(pending)
-            if link is None and (dead or expired):
-                at = bisect.bisect_left(times, pending.ended_ns)
-                if at < len(logs) and times[at] - pending.ended_ns <= timeout:
-                    link = logs[at][1].as_method("auto_time")
-                elif expired:
-                    link = UNLINKED
-            if link is not None:
-                with _lock:
-                    if pending.link is None:
-                        pending.link = link
-                        pendings.remove(pending)
-                        _count[0] -= 1
-                        released.append((pending.span, link))
-        with _lock:
-            if not pendings and _by_owner.get(owner) is pendings:
-                del _by_owner[owner]
-    for link in held:
-        with _lock:
-            spans = _resolve(link, link.session_id or link.task_id, link.session_id, None) if link.key is None else []
-        released += [(span, link) for span in spans]
-    for span, link in released:
-        _emit[0](span, link)
-    return len(released)
 
 
 def _after_fork_in_child() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from . import _context
+from . import _context, _span_links
 from ._log_queue import Event
 from ._runtime import RUNTIME
 from ._span_links import Link, span_ended, span_started
@@ -47,6 +47,8 @@ class PhosphoSpanProcessor(SpanProcessor):
             self._report()
 
     def on_end(self, span: ReadableSpan) -> None:
+        if not RUNTIME.tracing and span.context.span_id not in _span_links._marks:
+            return  # tracing is off (init(tracing=False) after tracing=True)
         try:
             span_ended(span)
         except Exception:

@@ -21,23 +21,32 @@ __all__ = ["span_record", "flatten_attributes", "STEP_KEYS"]
 STEP_KEYS = frozenset({"name", "input", "output", "start_time", "end_time", "duration", "duration_ms"})
 
 
-def flatten_attributes(attrs: dict[str, Any], errors: list[str], limit: int) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _dotted(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Nested dicts flattened with dotted keys; every other value as it is."""
+    out: dict[str, Any] = {}
 
     def walk(prefix: str, value: Any, depth: int) -> None:
         if isinstance(value, dict) and value and depth < 16:
             for key, item in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), item, depth + 1)
-            return
-        text = value if isinstance(value, str) else dumps(list(value) if isinstance(value, tuple) else value,
-                                                          errors, f"attributes.{prefix}")
-        if len(text) > limit:
-            errors.append(f"attributes.{prefix}: truncated from {len(text)} to {limit} characters")
-            text = text[:limit]
-        out[prefix] = text
+        else:
+            out[prefix] = value
 
     for key, value in attrs.items():
         walk(str(key), value, 0)
+    return out
+
+
+def flatten_attributes(attrs: dict[str, Any], errors: list[str], limit: int) -> dict[str, str]:
+    """The attributes map: dotted keys, strings as they are, every other value as JSON text."""
+    out: dict[str, str] = {}
+    for key, value in _dotted(attrs).items():
+        text = value if isinstance(value, str) else dumps(list(value) if isinstance(value, tuple) else value,
+                                                          errors, f"attributes.{key}")
+        if len(text) > limit:
+            errors.append(f"attributes.{key}: truncated from {len(text)} to {limit} characters")
+            text = text[:limit]
+        out[key] = text
     return out
 
 
@@ -65,7 +74,7 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _typed(record: dict[str, Any], attrs: dict[str, Any], limit: int, errors: list[str]) -> None:
-    fields = genai_fields(attrs)
+    fields = genai_fields(_dotted(attrs))
     for name in ("input_text", "output_text"):
         fields[name] = _text(fields[name], limit, errors, name)
     for name in ("provider", "request_model", "response_model", "operation"):

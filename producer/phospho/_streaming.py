@@ -22,7 +22,7 @@ from ._extract import detect_usage, output_to_text
 from ._log_queue import Event
 from ._runtime import RUNTIME, Runtime
 
-__all__ = ["MutableGenerator", "MutableAsyncGenerator", "StreamLog", "observe", "finish_open_streams"]
+__all__ = ["MutableGenerator", "MutableAsyncGenerator", "StreamLog", "observe", "innermost", "finish_open_streams"]
 
 logger = logging.getLogger("phospho")
 #: streams garbage-collected before their end; the sender or flush finishes them (a GC callback
@@ -298,11 +298,23 @@ async def _observe_async_iterator(inner: Any, stream: StreamLog) -> AsyncIterato
     stream.end()
 
 
+def innermost(obj: Any) -> Any:
+    """The object behind transparent proxies (wrapt's ObjectProxy, whose `__class__` is the
+    wrapped object's): OpenTelemetry instrumentations hand the app such proxies of streams."""
+    for _ in range(8):
+        if type(obj) is obj.__class__ or not hasattr(obj, "__wrapped__"):
+            break
+        obj = obj.__wrapped__
+    return obj
+
+
 def observe(output: Any, stream: StreamLog) -> bool:
-    """Attach `stream` to the app's iterable; False when it cannot be observed."""
+    """Attach `stream` to the app's iterable (or to the stream behind its proxy); False when it
+    cannot be observed."""
     if isinstance(output, (MutableGenerator, MutableAsyncGenerator)):
         output._phospho_stream = stream
     else:
+        output = innermost(output)
         try:
             output.__class__ = _observed_class(type(output))
             output.__dict__["_phospho_stream"] = stream

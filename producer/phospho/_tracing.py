@@ -2,8 +2,8 @@
 
 If the application already configured a TracerProvider, phospho adds its span processor to it
 (the app's exporters keep working); otherwise it sets up one. Then it enables every installed
-LLM / vector store instrumentation and says which. `init(tracing=False)` later undoes the
-instrumentations phospho enabled, and the processor stops exporting.
+LLM / vector store instrumentation and says which. After `init(tracing=False)` the processor
+exports nothing (the instrumentations stay: see _instrumentations).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from ._errors import ConfigurationError
 
-__all__ = ["enable", "disable"]
+__all__ = ["enable"]
 
 logger = logging.getLogger("phospho")
 _STATE: dict[str, Any] = {"processor": None, "provider": None}
@@ -56,13 +56,3 @@ def enable() -> list[str]:
         logger.warning("phospho: tracing is on but no OpenTelemetry instrumentation for an LLM provider or vector "
                        "store is installed (e.g. pip install opentelemetry-instrumentation-openai)")
     return enabled
-
-
-def disable() -> None:
-    if _STATE["processor"] is None:
-        return
-    from ._instrumentations import uninstrument
-
-    names = uninstrument()
-    if names:
-        logger.info("phospho: tracing off; disabled the instrumentations %s", ", ".join(names))

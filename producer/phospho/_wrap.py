@@ -11,7 +11,7 @@ from time import time as _time
 from typing import Any
 
 from ._log import log
-from ._streaming import StreamLog
+from ._streaming import StreamLog, innermost
 from ._tasks import build_content
 
 __all__ = ["wrap", "default_stop"]
@@ -178,7 +178,7 @@ def _make_wrapper(fn: Callable[..., Any], stream: bool | None, stop: Callable[[A
             stream_log = _start_stream(args, kwargs, params, extras)
             if inspect.iscoroutine(output):
                 return _AsyncStreamResult(_async_stream(output, stream_log, stop_fn))
-            if hasattr(output, "__aiter__"):
+            if hasattr(innermost(output), "__aiter__"):  # an instrumentation's proxy has both
                 return _async_stream(output, stream_log, stop_fn)
             return _sync_stream(output, stream_log, stop_fn)
         if inspect.iscoroutine(output):  # a sync callable returning a coroutine: log its result
