@@ -38,15 +38,19 @@ def base(chdb_store):
     migrate(chdb_store)
     chdb_store.insert_json_rows("phospho.task_rows", [
         _task(A1, ANN, CHAT, WIN_A, T0, input="Hello there", output="Hi! How can I help?", span_count=3, llm_call_count=1,
-              span_models=["gpt-4o-mini"], span_input_tokens=12, span_output_tokens=3),
-        _task(A2, ANN, CHAT, WIN_A, T0 + 60_000, input="What's the REFUND policy?", output="30 days.", tokens=20),
+              span_models=["gpt-4o-mini"], span_input_tokens=12, span_output_tokens=3,
+              feedback_flag="success", feedback_notes=f"note fa1-{TAG}"),
+        _task(A2, ANN, CHAT, WIN_A, T0 + 60_000, input="What's the REFUND policy?", output="30 days.", tokens=20,
+              feedback_flag="failure", feedback_notes=f"note fa2-{TAG}"),
         _task(A3, ANN, CHAT, WIN_A, T0 + 120_000, input=SQL_INPUT, output="no", model="claude-3"),
         _task(B1, BOB, BOB_SESSION, WIN_B, T0 + 3_600_000, input="bye", output=None, model=None, span_models=["gpt-4o"]),
     ])
-    chdb_store.insert_json_rows("phospho.feedback_rows", [feedback(f"fa1-{TAG}", A1, "success", T0 + 5),
-                                                         feedback(f"fa2-{TAG}", A2, "failure", T0 + 60_005)])
+    # as the workers write them: the feedback rows, and their flags carried by task rows and windows
+    chdb_store.insert_json_rows("phospho.feedback_rows", [
+        {**feedback(f"fa1-{TAG}", A1, "success", T0 + 5), "session_id": CHAT, "user_id": ANN},
+        {**feedback(f"fa2-{TAG}", A2, "failure", T0 + 60_005), "session_id": CHAT, "user_id": ANN}])
     chdb_store.insert_json_rows("phospho.session_windows", [
-        window(WIN_A, CHAT, ANN, T0, T0 + 120_000, 3, SQL_INPUT, 1),
+        {**window(WIN_A, CHAT, ANN, T0, T0 + 120_000, 3, SQL_INPUT, 1), "success_count": 1, "failure_count": 1},
         window(WIN_B, BOB_SESSION, BOB, T0 + 3_600_000, T0 + 3_600_000, 1, "bye", 1)])
     steps = [("plan", -3000, 0, None), ("retrieve", -2000, 1, None), ("llm", -1000, 2, "gpt-4o-mini")]
     rows = [{**span(1, False, CHAT), "event_id": f"sp-{name}-{TAG}", "task_id": A1, "name": name, "user_id": ANN,
@@ -174,7 +178,8 @@ def test_facets_list_the_versions_and_models(base):
 
 def test_insights_agree_with_the_views(base, chdb_store):
     one = lambda sql: chdb_store.query(sql).rows[0]  # noqa: E731
-    days = get(base, "/api/insights/days")[1]["days"]
+    tasks = get(base, "/api/insights/tasks")[1]
+    days = tasks["days"]
     assert sum(d["tasks"] for d in days) == one("SELECT count() FROM phospho.tasks")[0]
     assert sum(d["failure"] for d in days) == one("SELECT countIf(feedback_flag = 'failure') FROM phospho.tasks")[0]
     shape = get(base, "/api/insights/sessions")[1]
@@ -185,7 +190,8 @@ def test_insights_agree_with_the_views(base, chdb_store):
     endings = get(base, "/api/insights/endings")[1]["endings"]
     top = chdb_store.query("SELECT count() FROM phospho.sessions GROUP BY last_input ORDER BY count() DESC LIMIT 1").rows[0][0]
     assert endings[0]["sessions_ended"] == top and len(endings) <= 10
-    models = {m["model_name"]: m for m in get(base, "/api/insights/models")[1]["models"]}
+    models = {m["model_name"]: m for m in tasks["models"]}
+    assert sum(m["tasks"] for m in models.values()) == sum(d["tasks"] for d in days)
     assert models["claude-3"]["tasks"] >= 1 and models["gpt-4o"]["tasks"] >= 1  # B1: its steps' model
 
 

@@ -42,7 +42,8 @@ def test_dashboard_alone_on_an_empty_store(tmp_path):
         assert get(url + "api/users")["total"] == 0 and get(url + "api/sessions")["rows"] == []
         shape = get(url + "api/insights/sessions")
         assert shape["sessions"] == 0 and shape["avg_tasks"] is None and shape["duration_quantiles"]["p50"] is None
-        assert get(url + "api/insights/days") == {"days": []} and get(url + "api/insights/endings") == {"endings": []}
+        assert get(url + "api/insights/tasks") == {"days": [], "models": []}
+        assert get(url + "api/insights/endings") == {"endings": []}
         with urllib.request.urlopen(url, timeout=30) as response:
             assert b'id="view"' in response.read()
     finally:

@@ -118,12 +118,13 @@ def facets(read: Reader, args: Args) -> dict[str, Any]:
     return {"versions": [r[1] for r in rows if r[0] == 1], "models": [r[1] for r in rows if r[0] == 2]}
 
 
-def insights_days(read: Reader, args: Args) -> dict[str, Any]:
-    return {"days": _dicts(read(Q.TASKS_BY_DAY, None))}
-
-
-def insights_models(read: Reader, args: Args) -> dict[str, Any]:
-    return {"models": _dicts(read(Q.TOKENS_BY_MODEL, None))}
+def insights_tasks(read: Reader, args: Args) -> dict[str, Any]:
+    """Tasks, feedback and tokens per day; tasks and tokens per model (the 50 with most tokens)."""
+    rows = _dicts(read(Q.TASK_INSIGHTS, None))
+    days = [{k: r[k] for k in ("day", "tasks", "success", "failure")} | {"tokens": r["total_tokens"] + r["span_tokens"]}
+            for r in rows if r["kind"] == 1]
+    models = [{k: v for k, v in r.items() if k not in ("kind", "day")} for r in rows if r["kind"] == 2][:50]
+    return {"days": days, "models": models}
 
 
 def _pairs(summed: Any) -> list[list[Any]]:
@@ -153,6 +154,6 @@ def insights_endings(read: Reader, args: Args) -> dict[str, Any]:
 #: GET /api/<name> -> its function
 ROUTES: dict[str, Callable[[Reader, Args], dict[str, Any]]] = {
     "tasks": tasks, "task": task, "sessions": sessions, "session": session, "users": users, "user": user,
-    "facets": facets, "insights/days": insights_days, "insights/models": insights_models,
+    "facets": facets, "insights/tasks": insights_tasks,
     "insights/sessions": insights_sessions, "insights/endings": insights_endings,
 }

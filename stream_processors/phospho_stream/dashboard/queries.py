@@ -17,7 +17,7 @@ __all__ = [
     "TASK_FILTERS", "SESSION_FILTERS", "USER_FILTERS", "SESSION_ORDERS", "USER_ORDERS", "compose",
     "TASKS_PAGE", "TASKS_COUNT", "TASK_ROWS", "TASK", "TASK_SPANS", "SESSION_TASKS", "SPANS_OF_TASKS",
     "SESSIONS_PAGE", "SESSIONS_COUNT", "SESSION_ROWS", "SESSION", "USERS_PAGE", "USERS_COUNT", "USER",
-    "FACETS", "DEAD_LETTERS", "TASKS_BY_DAY", "TOKENS_BY_MODEL", "SESSION_SHAPES", "ENDING_MESSAGES", "ALL_STATEMENTS",
+    "FACETS", "DEAD_LETTERS", "TASK_INSIGHTS", "SESSION_SHAPES", "ENDING_MESSAGES", "ALL_STATEMENTS",
 ]
 
 # -- filters and sort keys: name -> constant fragment ------------------------------------------
@@ -130,17 +130,17 @@ FACETS = """SELECT grouping(version_id, model) AS kind, if(kind = 1, ifNull(vers
     FROM phospho.tasks GROUP BY GROUPING SETS ((version_id), (model))
     HAVING value != '' ORDER BY last_ms DESC, value LIMIT 100 BY kind"""
 DEAD_LETTERS = "SELECT count() AS dead_letters FROM phospho.dead_letters"
-# tasks, feedback and tokens per day (a task's total, else prompt + completion, plus its steps')
-TASKS_BY_DAY = """SELECT toString(toDate(created_at)) AS day, count() AS tasks,
-    countIf(feedback_flag = 'success') AS success, countIf(feedback_flag = 'failure') AS failure,
-    sum(ifNull(total_tokens, ifNull(prompt_tokens, 0) + ifNull(completion_tokens, 0)) + span_input_tokens + span_output_tokens) AS tokens
-    FROM phospho.tasks GROUP BY day ORDER BY day"""
-# tokens per model: the task's model, else its spans' models (a task without either is '(none)')
-TOKENS_BY_MODEL = """SELECT if(t.model IS NULL OR t.model = '', if(empty(t.span_models), '(none)', arrayStringConcat(t.span_models, ', ')), t.model) AS model_name,
-    count() AS tasks, sum(ifNull(t.prompt_tokens, 0)) AS prompt_tokens, sum(ifNull(t.completion_tokens, 0)) AS completion_tokens,
+# tasks, feedback and tokens per day (kind 1), and tasks and tokens per model (kind 2), in one scan.
+# A task's tokens: its total, else prompt + completion; its steps' tokens apart. Its model: the
+# logged one, else its steps' models.
+TASK_INSIGHTS = """SELECT grouping(day, model_name) AS kind, toString(toDate(t.created_at)) AS day,
+    if(t.model IS NULL OR t.model = '', if(empty(t.span_models), '(none)', arrayStringConcat(t.span_models, ', ')), t.model) AS model_name,
+    count() AS tasks, countIf(t.feedback_flag = 'success') AS success, countIf(t.feedback_flag = 'failure') AS failure,
+    sum(ifNull(t.prompt_tokens, 0)) AS prompt_tokens, sum(ifNull(t.completion_tokens, 0)) AS completion_tokens,
     sum(ifNull(t.total_tokens, ifNull(t.prompt_tokens, 0) + ifNull(t.completion_tokens, 0))) AS total_tokens,
     sum(t.span_input_tokens + t.span_output_tokens) AS span_tokens
-    FROM phospho.tasks AS t GROUP BY model_name ORDER BY total_tokens + span_tokens DESC, tasks DESC, model_name LIMIT 50"""
+    FROM phospho.tasks AS t GROUP BY GROUPING SETS ((day), (model_name))
+    ORDER BY kind, day, total_tokens + span_tokens DESC, tasks DESC, model_name"""
 # sessions per day, the length histogram and the duration distribution, in one scan
 SESSION_SHAPES = """SELECT count() AS sessions, avg(task_count) AS avg_tasks, avg(duration_s) AS avg_duration_s,
     sumMap([toString(toDate(start_time))], [toUInt64(1)]) AS per_day,
@@ -158,5 +158,5 @@ ALL_STATEMENTS: tuple[str, ...] = (
     compose(SESSIONS_PAGE, SESSION_FILTERS, SESSION_FILTERS, SESSION_ORDERS, "start"),
     compose(SESSIONS_COUNT, SESSION_FILTERS, SESSION_FILTERS), SESSION_ROWS, SESSION,
     compose(USERS_PAGE, USER_FILTERS, USER_FILTERS, USER_ORDERS, "tasks"), compose(USERS_COUNT, USER_FILTERS, USER_FILTERS),
-    USER, FACETS, DEAD_LETTERS, TASKS_BY_DAY, TOKENS_BY_MODEL, SESSION_SHAPES, ENDING_MESSAGES,
+    USER, FACETS, DEAD_LETTERS, TASK_INSIGHTS, SESSION_SHAPES, ENDING_MESSAGES,
 )

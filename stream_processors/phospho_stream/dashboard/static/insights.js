@@ -15,7 +15,7 @@ async function fill(el, load) {
   }
 }
 
-function days({ days: rows }) {
+function daily(rows) {
   const labels = rows.map((r) => r.day);
   return [
     chartCard("Tasks per day", barChart(labels, [{ name: "tasks", values: rows.map((r) => r.tasks) }]),
@@ -60,7 +60,7 @@ function endings({ endings: rows }) {
       { label: "Avg tasks in those sessions", key: "avg_session_tasks", num: true, digits: 1 }], rows, "chart-endings");
 }
 
-function models({ models: rows }) {
+function models(rows) {
   return chartCard("Tokens per model", hbarChart(rows.map((r) => [r.model_name, r.total_tokens + r.span_tokens]), { valueLabel: "tokens" }),
     [{ label: "Model", key: "model_name" }, { label: "Tasks", key: "tasks", num: true },
       { label: "Prompt", key: "prompt_tokens", num: true }, { label: "Completion", key: "completion_tokens", num: true },
@@ -68,8 +68,9 @@ function models({ models: rows }) {
 }
 
 export async function renderInsights(view) {
-  const parts = [["insights/sessions", sessions, "slot-sessions"], ["insights/days", days, "slot-days"],
-    ["insights/endings", endings, "slot-endings"], ["insights/models", models, "slot-models"]];
+  const tasks = (d) => [...daily(d.days), models(d.models)];
+  const parts = [["insights/sessions", sessions, "slot-sessions"], ["insights/tasks", tasks, "slot-tasks"],
+    ["insights/endings", endings, "slot-endings"]];
   const slots = parts.map(([, , testid]) => slot(testid));
   clear(view, h("div", { class: "heading" }, h("h1", null, "Insights")), h("div", { class: "insights" }, slots));
   await Promise.all(parts.map(([name, draw], i) => fill(slots[i], async () => draw(await api(name)))));

@@ -7,6 +7,18 @@ import { field, filterForm, heading, pager, table, textBlock } from "./widgets.j
 const FILTERS = ["from_ms", "to_ms", "user", "session", "version", "model", "flag", "q"];
 let facets = null; // versions and models, loaded once per page load
 
+// the version and model choices arrive after the page is shown (a scan of every task)
+function fillChoices(form) {
+  const load = facets ? Promise.resolve(facets) : api("facets").then((f) => (facets = f));
+  load.then((f) => {
+    for (const [name, values] of [["version", f.versions], ["model", f.models]]) {
+      const select = form.querySelector(`select[name=${name}]`);
+      const have = new Set([...select.options].map((o) => o.value));
+      select.append(...values.filter((v) => !have.has(v)).map((v) => h("option", { value: v }, v)));
+    }
+  }).catch(() => {});
+}
+
 // the logged model, else the models of the task's steps
 export const modelOf = (t) => t.model || (t.span_models || []).join(", ");
 
@@ -29,16 +41,16 @@ export async function renderTasks(view, params) {
   const go = (p) => { location.hash = hashFor("tasks", p); };
   const current = Object.fromEntries(FILTERS.filter((k) => params[k]).map((k) => [k, params[k]]));
   const page = Number(params.page || 1);
-  if (!facets) facets = await api("facets").catch(() => ({ versions: [], models: [] }));
   const form = filterForm([
     { name: "q", label: "Text in input/output", placeholder: "search…" },
     { name: "user", label: "User" }, { name: "session", label: "Session" },
-    { name: "version", label: "Version", type: "select", options: facets.versions },
-    { name: "model", label: "Model", type: "select", options: facets.models },
+    { name: "version", label: "Version", type: "select", options: [] },
+    { name: "model", label: "Model", type: "select", options: [] },
     { name: "flag", label: "Feedback", type: "select", options: [["success", "success"], ["failure", "failure"], ["none", "no feedback"]] },
     { name: "from_ms", label: "From (UTC)", type: "datetime" }, { name: "to_ms", label: "To (UTC)", type: "datetime" },
   ], current, go);
   const data = await api("tasks", { ...current, page });
+  fillChoices(form);
   clear(view, heading("Tasks", data.total, "task"), form, taskTable(data.rows),
     pager(data.total, data.page, data.size, (p) => go({ ...current, page: p })));
 }
