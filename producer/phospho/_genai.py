@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["genai_fields", "messages_text"]
+__all__ = ["genai_fields", "messages_text", "to_int"]
 
 _OPERATION = ("gen_ai.operation.name",)
 _REQUEST_TYPES = {"chat": "chat", "completion": "text_completion", "embedding": "embeddings", "rerank": "rerank"}
@@ -35,7 +35,7 @@ def _first(attrs: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
-def _int(value: Any) -> int | None:
+def to_int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -109,8 +109,8 @@ def genai_fields(attrs: Mapping[str, Any]) -> dict[str, Any]:
         "provider": _first(attrs, _PROVIDER),
         "request_model": _first(attrs, _REQUEST_MODEL),
         "response_model": _first(attrs, _RESPONSE_MODEL),
-        "input_tokens": _int(_first(attrs, _INPUT_TOKENS)),
-        "output_tokens": _int(_first(attrs, _OUTPUT_TOKENS)),
+        "input_tokens": to_int(_first(attrs, _INPUT_TOKENS)),
+        "output_tokens": to_int(_first(attrs, _OUTPUT_TOKENS)),
         "input_text": None,
         "output_text": None,
     }

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._genai import genai_fields
+from ._extract import detect_usage, input_to_text, is_message_list, output_to_text
+from ._genai import genai_fields, to_int
 from ._ids import uuid4_hex
 from ._jsonsafe import dumps
 from ._span_links import Link
@@ -151,10 +152,27 @@ def _step_record(payload: dict[str, Any], link: Link, record: dict[str, Any], li
         record["status_code"] = "ERROR"
         record["status_message"] = _text(step["error"], limit, errors, "status_message")
     _typed(record, {k: v for k, v in step.items() if k not in STEP_KEYS}, limit, errors)
-    for key in ("input", "output"):
+    for key, extract in (("input", input_to_text), ("output", output_to_text)):
         if key in step:
-            record[f"{key}_text"] = _text(step[key], limit, errors, f"{key}_text")
+            record[f"{key}_text"] = _text(_step_text(step[key], extract), limit, errors, f"{key}_text")
+    output = step.get("output")
+    if isinstance(output, dict):  # e.g. an OpenAI completion: its model and usage, unless given
+        usage = detect_usage(output) or {}
+        for field, value in (("response_model", output.get("model")), ("input_tokens", usage.get("prompt_tokens")),
+                             ("output_tokens", usage.get("completion_tokens"))):
+            if record[field] is None and value is not None:
+                record[field] = str(value)[:1000] if field == "response_model" else to_int(value)
     return record
+
+
+def _step_text(value: Any, extract: Any) -> Any:
+    """phospho's text rules for the shapes they know (an OpenAI completion, messages, an Ollama
+    answer), so a step reads like a task; other values stay (then JSON text)."""
+    if isinstance(value, dict) and ("choices" in value or "messages" in value or "response" in value):
+        return extract(value)
+    if is_message_list(value):
+        return extract(value)
+    return value
 
 
 def span_record(payload: dict[str, Any], errors: list[str], project_id: str, sent_ms: int, limit: int,

@@ -6,7 +6,7 @@ for the Avro contract."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -124,7 +124,7 @@ def test_a_step_keeps_every_key():
 
 @pytest.mark.parametrize(("timing", "start", "end", "duration_us"), [
     ({"start_time": 1_763_700_000.25, "end_time": 1_763_700_001.5}, 1_763_700_000_250, 1_763_700_001_500, 1_250_000),
-    ({"start_time": datetime(2025, 11, 21, tzinfo=timezone.utc), "duration": 2}, 1_763_683_200_000, 1_763_683_202_000, 2_000_000),
+    ({"start_time": datetime(2025, 11, 21, tzinfo=UTC), "duration": 2}, 1_763_683_200_000, 1_763_683_202_000, 2_000_000),
     ({"end_time": "2025-11-21T00:00:01+00:00", "duration_ms": 500}, 1_763_683_200_500, 1_763_683_201_000, 500_000),
     ({"duration_ms": 40}, 1_763_700_000_000, 1_763_700_000_040, 40_000),
 ])
