@@ -2,7 +2,8 @@
 
 The embedded broker (when no Kafka address is configured), the store's migrations, the sink
 (a thread), a loopback endpoint answering read-only queries (chDB opens its directory in one
-process only, so `phospho-stream query` asks this process while it runs), a status line, and
+process only, so `phospho-stream query` asks this process while it runs), the dashboard (on the
+same store, one read at a time with the query endpoint), a status line, and
 a faust worker in the main thread. `--demo` logs the demo traffic through the real SDK, waits
 until it is queryable, prints the insights, and stops (the data stays for `query`).
 """

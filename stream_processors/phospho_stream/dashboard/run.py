@@ -14,6 +14,16 @@ from .server import build_server, remote_reader, store_reader
 __all__ = ["start_dashboard", "dashboard_url", "run_dashboard"]
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _listen(read: Any, host: str, port: int) -> ThreadingHTTPServer:
+    if host not in _LOOPBACK and not host.startswith("127."):
+        print(f"phospho-stream: the dashboard listens on {host}, beyond this machine, and asks nobody for a password",
+              file=sys.stderr, flush=True)
+    return build_server(read, host, port)
+
+
 def dashboard_url(server: ThreadingHTTPServer) -> str:
     host, port = server.server_address[:2]
     return f"http://{host}:{port}/"
@@ -21,7 +31,7 @@ def dashboard_url(server: ThreadingHTTPServer) -> str:
 
 def start_dashboard(store: Any, lock: threading.Lock | None, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     """The dashboard on `store`, serving from a daemon thread; `shutdown()` stops it."""
-    server = build_server(store_reader(store, lock), host, port)
+    server = _listen(store_reader(store, lock), host, port)
     threading.Thread(target=server.serve_forever, name="phospho-dashboard", daemon=True).start()
     return server
 
@@ -44,7 +54,7 @@ def run_dashboard(dsn: str | None, host: str = "127.0.0.1", port: int = 0) -> in
             return 1
         read, source = store_reader(store), store.dsn.split("@")[-1]
     try:
-        server = build_server(read, host, port)
+        server = _listen(read, host, port)
     except OSError as exc:
         print(f"phospho-stream dashboard: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
