@@ -175,24 +175,30 @@ def _gen_sql(s_from: int, s_count: int) -> list[str]:
             {T0 * 1000} + toInt64(number) * 40000 AS t0
         FROM numbers({s_from}, {s_count}))"""
     task_id = "concat('task-', hex(cityHash64(s, k)))"
+    # the worker writes a task's latest feedback on its row and a window's feedback counts on it
+    flag = "if(cityHash64(s, k, 7) % 10 = 0, if(cityHash64(s, k, 6) % 3 = 0, 'failure', 'success'), NULL)"
+    count_flags = "arrayCount(k -> cityHash64(s, k, 7) % 10 = 0 AND ({cond}), range(L))"
     tasks = f"""INSERT INTO phospho.task_rows (task_id, event_id, project_id, session_id, session_id_generated, session_key,
             window_id, user_id, version_id, created_at_ms, client_created_at_ms, last_update_ms, sent_at_ms, input, output,
             system_prompt, model, prompt_tokens, completion_tokens, total_tokens, raw_input, raw_input_type_name,
             raw_output, raw_output_type_name, metadata, metadata_json, stream, errors, sdk_version, span_count,
-            llm_call_count, span_models, span_input_tokens, span_output_tokens, llm_latency_ms, llm_wall_ms, version)
+            llm_call_count, span_models, span_input_tokens, span_output_tokens, llm_latency_ms, llm_wall_ms,
+            feedback_flag, feedback_notes, version)
         SELECT {task_id}, generateUUIDv4()::String, 'bench-insights', concat('chat-', toString(s)), false,
             concat('s:chat-', toString(s)), concat('s:chat-', toString(s), '|', concat('task-', hex(cityHash64(s, 0)))),
             uid, '20251113_bench', t0 + k * 60000 + cityHash64(s, k, 2) % 30000, t0 + k * 60000, NULL, t0 + k * 60000 + 20,
             arrayElement({inputs}, 1 + (s + k) % 10), concat('Sure, here is what I found about ', arrayElement({inputs}, 1 + (s + k + 3) % 10)),
             NULL, 'gpt-4o-mini', 20 + cityHash64(s, k, 3) % 200, 50 + cityHash64(s, k, 4) % 400, NULL,
             NULL, 'str', NULL, 'str', map(), '{{}}', false,
-            if(cityHash64(s, k, 5) % 100 = 0, ['output: cut at max_field_chars'], []), '0.1.0', 0, 0, [], 0, 0, 0, 0, 1
+            if(cityHash64(s, k, 5) % 100 = 0, ['output: cut at max_field_chars'], []), '0.1.0', 0, 0, [], 0, 0, 0, 0,
+            {flag}, NULL, 1
         FROM {sessions} ARRAY JOIN range(L) AS k"""
     windows = f"""INSERT INTO phospho.session_windows (window_id, session_key, session_id, user_id, start_ms, end_ms,
-            duration_ms, task_count, first_input, last_input, total_tokens, version, is_deleted)
+            duration_ms, task_count, first_input, last_input, total_tokens, success_count, failure_count, version, is_deleted)
         SELECT concat('s:chat-', toString(s), '|', concat('task-', hex(cityHash64(s, 0)))), concat('s:chat-', toString(s)),
             concat('chat-', toString(s)), uid, t0, t0 + (L - 1) * 60000, (L - 1) * 60000, L,
-            arrayElement({inputs}, 1 + s % 10), arrayElement({inputs}, 1 + (s + L - 1) % 10), 0, L, 0
+            arrayElement({inputs}, 1 + s % 10), arrayElement({inputs}, 1 + (s + L - 1) % 10), 0,
+            {count_flags.format(cond="cityHash64(s, k, 6) % 3 != 0")}, {count_flags.format(cond="cityHash64(s, k, 6) % 3 = 0")}, L, 0
         FROM {sessions}"""
     feedback = f"""INSERT INTO phospho.feedback_rows (event_id, project_id, task_id, session_id, user_id, flag, raw_flag,
             notes, source, created_at_ms, errors, orphan, version)

@@ -15,21 +15,22 @@ def task(task_id, user, session, window, at_ms, tokens, version, **extra):
         "raw_input_type_name": "str", "raw_output": None, "raw_output_type_name": "str", "metadata": {"channel": "web"},
         "metadata_json": '{"channel":"web"}', "stream": False, "errors": [], "sdk_version": "0.1.0", "span_count": 0,
         "llm_call_count": 0, "span_models": [], "span_input_tokens": 0, "span_output_tokens": 0, "llm_latency_ms": 0,
-        "llm_wall_ms": 0, "version": version,
+        "llm_wall_ms": 0, "feedback_flag": None, "feedback_notes": None, "version": version,
     }
     return {**row, **extra}
 
 
-def feedback(event_id, task_id, flag, at_ms):
-    return {"event_id": event_id, "project_id": "p", "task_id": task_id, "session_id": None, "user_id": None, "flag": flag,
+def feedback(event_id, task_id, flag, at_ms, session=None, user=None, orphan=False):
+    return {"event_id": event_id, "project_id": "p", "task_id": task_id, "session_id": session, "user_id": user, "flag": flag,
             "raw_flag": None, "notes": f"note {event_id}", "source": "user", "created_at_ms": at_ms, "errors": [],
-            "orphan": False, "version": 1}
+            "orphan": orphan, "version": 1}
 
 
-def window(window_id, session, user, start, end, count, last_input, version, deleted=0):
+def window(window_id, session, user, start, end, count, last_input, version, deleted=0, successes=0, failures=0, tokens=15):
     return {"window_id": window_id, "session_key": window_id.split("|")[0], "session_id": session, "user_id": user,
             "start_ms": start, "end_ms": end, "duration_ms": end - start, "task_count": count, "first_input": "input of t1",
-            "last_input": last_input, "total_tokens": 15, "version": version, "is_deleted": deleted}
+            "last_input": last_input, "total_tokens": tokens, "success_count": successes, "failure_count": failures,
+            "version": version, "is_deleted": deleted}
 
 
 def span(version, orphan, session):

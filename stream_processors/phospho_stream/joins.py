@@ -3,7 +3,8 @@
 Spans and feedback may arrive before or after their task. A `TaskJoin` per task_id holds what
 arrived; each call returns the rows to write:
 - a task row enriched with its spans (count, models, summed tokens, LLM latency summed over
-  LLM calls, and their wall-clock span);
+  LLM calls, and their wall-clock span) and its latest feedback (written again when feedback
+  comes, so that analysts' views need no join);
 - span rows carrying the task's session and user, once the task is known;
 - feedback rows carrying the task's session and user, once the task is known.
 Spans and feedback still without a task after the grace period are written anyway, marked as
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["DEFAULT_GRACE_MS", "TaskJoin", "Rows", "on_task", "on_span", "on_feedback", "expire", "span_summary", "to_ms"]
+__all__ = ["DEFAULT_GRACE_MS", "TaskJoin", "Rows", "on_task", "on_span", "on_feedback", "expire", "span_summary", "to_ms",
+           "task_row", "latest_feedback"]
 
 DEFAULT_GRACE_MS = 5 * 60 * 1000
 
@@ -79,9 +81,21 @@ def _link(row: dict[str, Any], task: dict[str, Any] | None, version: int, orphan
     return linked
 
 
-def _task_row(join: TaskJoin) -> dict[str, Any]:
+def latest_feedback(join: TaskJoin) -> tuple[str | None, str | None]:
+    """The task's latest flag and latest notes (by the feedback's created_at, then event id):
+    a user who changes their mind counts once, with their last word."""
+    ordered = sorted(join.feedback.values(), key=lambda f: (to_ms(f.get("created_at")) or 0, f["event_id"]))
+    flag = next((f["flag"] for f in reversed(ordered) if f.get("flag")), None)
+    notes = next((f["notes"] for f in reversed(ordered) if f.get("notes")), None)
+    return flag, notes
+
+
+def task_row(join: TaskJoin) -> dict[str, Any]:
+    """The task's row: its newest event, its spans' summary, its latest feedback."""
     assert join.task is not None
-    return {**join.task, **span_summary(list(join.spans.values())), "version": join.version}
+    flag, notes = latest_feedback(join)
+    return {**join.task, **span_summary(list(join.spans.values())), "feedback_flag": flag, "feedback_notes": notes,
+            "version": join.version}
 
 
 def on_task(join: TaskJoin, task: dict[str, Any]) -> Rows:
@@ -93,7 +107,7 @@ def on_task(join: TaskJoin, task: dict[str, Any]) -> Rows:
     first_link = join.task is None
     join.task = task
     join.version += 1
-    rows = Rows(tasks=[_task_row(join)])
+    rows = Rows(tasks=[task_row(join)])
     if first_link or join.orphans_written:
         rows.spans = [_link(s, task, join.version, False) for s in join.spans.values()]
         rows.feedback = [_link(f, task, join.version, False) for f in join.feedback.values()]
@@ -110,7 +124,7 @@ def on_span(join: TaskJoin, span: dict[str, Any]) -> Rows:
             return Rows(spans=[_link(span, None, join.version, True)])
         return Rows()
     join.version += 1
-    return Rows(tasks=[_task_row(join)], spans=[_link(span, join.task, join.version, False)])
+    return Rows(tasks=[task_row(join)], spans=[_link(span, join.task, join.version, False)])
 
 
 def on_feedback(join: TaskJoin, feedback: dict[str, Any]) -> Rows:
@@ -120,7 +134,10 @@ def on_feedback(join: TaskJoin, feedback: dict[str, Any]) -> Rows:
     if join.task is None and not join.orphans_written:
         return Rows()
     join.version += 1
-    return Rows(feedback=[_link(feedback, join.task, join.version, join.task is None)])
+    rows = Rows(feedback=[_link(feedback, join.task, join.version, join.task is None)])
+    if join.task is not None:  # the task row carries its latest feedback
+        rows.tasks = [task_row(join)]
+    return rows
 
 
 def expire(join: TaskJoin, now_ms: int, grace_ms: int = DEFAULT_GRACE_MS) -> Rows:

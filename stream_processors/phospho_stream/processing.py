@@ -17,13 +17,22 @@ from .joins import (
     Rows,
     TaskJoin,
     expire,
+    latest_feedback,
     on_feedback,
     on_span,
     on_task,
-    span_summary,
+    task_row,
     to_ms,
 )
-from .sessions import DEFAULT_GAP_MS, KeyWindows, TaskPoint, add_task, session_key, window_row
+from .sessions import (
+    DEFAULT_GAP_MS,
+    KeyWindows,
+    TaskPoint,
+    add_task,
+    session_key,
+    set_feedback,
+    window_row,
+)
 
 __all__ = ["KeyState", "Output", "process", "expire_state", "evict", "to_ms", "DEFAULT_RETENTION_MS", "RAW"]
 
@@ -89,7 +98,9 @@ def _window_rows(windows: KeyWindows, upserts: list, removed: list[str], state: 
         row = window_row(windows, window)
         out.sessions.append({**{k: row[k] for k in (
             "window_id", "session_key", "session_id", "user_id", "start_ms", "end_ms", "duration_ms", "task_count",
-            "first_input", "last_input", "total_tokens", "version")}, "is_deleted": 0})
+            "first_input", "last_input", "total_tokens", "success_count", "failure_count", "tasks_with_errors",
+            "version")},
+            "is_deleted": 0})
         for task_id in window.tasks:
             if state.window_of_task.get(task_id) != row["window_id"]:
                 state.window_of_task[task_id] = row["window_id"]
@@ -97,7 +108,8 @@ def _window_rows(windows: KeyWindows, upserts: list, removed: list[str], state: 
     for window_id in removed:
         out.sessions.append({"window_id": window_id, "session_key": windows.key, "session_id": "", "user_id": None,
                              "start_ms": 0, "end_ms": 0, "duration_ms": 0, "task_count": 0, "first_input": "",
-                             "last_input": "", "total_tokens": 0, "version": windows.version, "is_deleted": 1})
+                             "last_input": "", "total_tokens": 0, "success_count": 0, "failure_count": 0, "tasks_with_errors": 0,
+                             "version": windows.version, "is_deleted": 1})
     return moved
 
 
@@ -142,13 +154,22 @@ def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: i
         elif kind == "feedback":
             join = state.joins.setdefault(record["task_id"], TaskJoin(record["task_id"], now_ms))
             out.extend(on_feedback(join, record), state)
+            if join.task is not None:  # the task's window counts its latest flag
+                windows = state.windows.get(_task_key(join.task))
+                if windows is not None:
+                    changed = set_feedback(windows, join.task_id, latest_feedback(join)[0])
+                    _window_rows(windows, changed, [], state, out)
     evict(state, now_ms, retention_ms)
     return out
 
 
+def _task_key(record: dict[str, Any]) -> str:
+    return session_key(record["session_id"], record["session_id_generated"], record["user_id"], record["task_id"])
+
+
 def _on_task(state: KeyState, record: dict[str, Any], now_ms: int, gap_ms: int, out: Output) -> None:
     task_id = record["task_id"]
-    skey = session_key(record["session_id"], record["session_id_generated"], record["user_id"], task_id)
+    skey = _task_key(record)
     at_ms = to_ms(record["created_at"])
     state.max_event_ms = max(state.max_event_ms, at_ms)
     join = state.joins.setdefault(task_id, TaskJoin(task_id, now_ms))
@@ -157,7 +178,7 @@ def _on_task(state: KeyState, record: dict[str, Any], now_ms: int, gap_ms: int, 
         return  # re-delivered or older: nothing changes
     windows = state.windows.setdefault(skey, KeyWindows(skey))
     point = TaskPoint(task_id, at_ms, record["input"], record["session_id"], record["user_id"],
-                      record.get("total_tokens") or 0)
+                      record.get("total_tokens") or 0, latest_feedback(join)[0], bool(record.get("errors")))
     upserts, removed = add_task(windows, point, gap_ms)
     moved = _window_rows(windows, upserts, removed, state, out)
     out.extend(rows, state)
@@ -166,8 +187,7 @@ def _on_task(state: KeyState, record: dict[str, Any], now_ms: int, gap_ms: int, 
         if other not in written and state.joins.get(other) and state.joins[other].task is not None:
             other_join = state.joins[other]
             other_join.version += 1
-            summary = span_summary(list(other_join.spans.values()))
-            out.extend(Rows(tasks=[{**other_join.task, **summary, "version": other_join.version}]), state)
+            out.extend(Rows(tasks=[task_row(other_join)]), state)
             written.add(other)
 
 

@@ -53,6 +53,7 @@ class TaskPoint(NamedTuple):
     user_id: str | None = None
     tokens: int = 0
     flag: str | None = None  # the task's latest feedback: "success" / "failure"
+    has_errors: bool = False  # the SDK recorded errors on the task (coerced input, ...)
 
 
 @dataclass(slots=True)
@@ -189,5 +190,6 @@ def window_row(state: KeyWindows, window: Window) -> dict[str, Any]:
         "total_tokens": sum(t.tokens for t in window.tasks.values()),
         "success_count": flags.count("success"),
         "failure_count": flags.count("failure"),
+        "tasks_with_errors": sum(1 for t in window.tasks.values() if t.has_errors),
         "version": state.version,
     }

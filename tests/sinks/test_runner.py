@@ -84,7 +84,8 @@ def test_rows_and_dead_letters_land_once_and_offsets_follow(broker, chdb_store, 
         (topics.task_rows, json.dumps(rows), None),  # a batch in one message
         (topics.task_rows, json.dumps(rows[0]), None),  # re-delivered
         (topics.feedback_rows, json.dumps(feedback(f"{tag}f1", f"{tag}t1", "success", 5)), None),
-        (topics.session_rows, json.dumps(window(f"s:{tag}chat|{tag}t0", f"{tag}chat", f"{tag}ann", 0, 2000, 3, "x", 1)), None),
+        (topics.session_rows, json.dumps(window(f"s:{tag}chat|{tag}t0", f"{tag}chat", f"{tag}ann", 0, 2000, 3, "x", 1,
+                                                successes=1)), None),  # the window counts its feedback
         (topics.span_rows, json.dumps({**span(1, False, f"{tag}chat"), "event_id": f"{tag}s1"}), None),
         (topics.dead_letters, b"\x00garbage", [("reason", b"not a phospho event"), ("source_topic", b"phospho.tasks"),
                                                 ("source_partition", b"2"), ("source_offset", b"41")]),

@@ -1,6 +1,6 @@
-"""Migration 1 on chDB (a store shared with other tests: each query keeps to its own rows): the analysts' views show each task, span, session, user, feedback and
+"""The migrations on chDB (a store shared with other tests: each query keeps to its own rows): the analysts' views show each task, span, session, user, feedback and
 dead letter once, with the newest version of each row, whatever was written twice, out of
-order, or tombstoned; feedback counts join through tasks to sessions and users."""
+order, or tombstoned; feedback counts come from the rows the workers write."""
 
 from __future__ import annotations
 
@@ -16,19 +16,20 @@ def store(chdb_store):
     migrate(chdb_store)
     s = chdb_store
     s.insert_json_rows("phospho.task_rows", [
-        task("t1", "ann", "chat-1", "s:chat-1|t1", 0, 10, 2, span_count=1, llm_call_count=1, span_models=["gpt-4o-mini"]),
+        task("t1", "ann", "chat-1", "s:chat-1|t1", 0, 10, 2, span_count=1, llm_call_count=1, span_models=["gpt-4o-mini"],
+             feedback_flag="failure", feedback_notes="note f2"),  # its latest feedback, as the worker writes it
         task("t2", "ann", "chat-1", "s:chat-1|t1", 60 * S, 5, 1),
-        task("t3", "bob", "session_x", "u:bob|t3", 0, None, 1),
+        task("t3", "bob", "session_x", "u:bob|t3", 0, None, 1, feedback_flag="success", feedback_notes="note f3"),
     ])
     s.insert_json_rows("phospho.task_rows", [task("t1", "ann", "chat-1", "s:chat-1|t1", 0, 10, 1)])  # older, later
     s.insert_json_rows("phospho.feedback_rows", [
-        feedback("f1", "t1", "success", 100), feedback("f2", "t1", "failure", 200), feedback("f3", "t3", "success", 50),
-        feedback("f4", "tx", "failure", 70)])
-    s.insert_json_rows("phospho.feedback_rows", [feedback("f3", "t3", "success", 50)])  # re-delivered
+        feedback("f1", "t1", "success", 100, "chat-1", "ann"), feedback("f2", "t1", "failure", 200, "chat-1", "ann"),
+        feedback("f3", "t3", "success", 50, "session_x", "bob"), feedback("f4", "tx", "failure", 70, orphan=True)])
+    s.insert_json_rows("phospho.feedback_rows", [feedback("f3", "t3", "success", 50, "session_x", "bob")])  # re-delivered
     s.insert_json_rows("phospho.session_windows", [
-        window("s:chat-1|t1", "chat-1", "ann", 0, 60 * S, 2, "input of t2", 2),
+        window("s:chat-1|t1", "chat-1", "ann", 0, 60 * S, 2, "input of t2", 2, failures=1),
         window("s:chat-1|t2", "chat-1", "ann", 60 * S, 60 * S, 1, "input of t2", 1),
-        window("u:bob|t3", "session_x", "bob", 0, 0, 1, "input of t3", 1)])
+        window("u:bob|t3", "session_x", "bob", 0, 0, 1, "input of t3", 1, successes=1, tokens=0)])
     s.insert_json_rows("phospho.session_windows", [
         window("s:chat-1|t1", "chat-1", "ann", 0, 0, 1, "input of t1", 1),  # an older version, written late
         window("s:chat-1|t2", "chat-1", "ann", 60 * S, 60 * S, 1, "input of t2", 3, deleted=1)])  # merged away

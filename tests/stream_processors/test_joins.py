@@ -106,6 +106,9 @@ def test_any_order_with_redelivery_and_expiry_ends_as_if_all_came_together(seed)
         assert row["orphan"] is (not linked)
         assert row["session_id"] == ("chat-1" if linked else None)
     if linked:
-        assert store.of("task")["t"] == {**TASK, **span_summary(spans), "version": store.of("task")["t"]["version"]}
+        latest = max(feedbacks, key=lambda f: (f.get("created_at") or 0, f["event_id"]), default=None)
+        assert store.of("task")["t"] == {**TASK, **span_summary(spans), "feedback_flag": latest and latest["flag"],
+                                         "feedback_notes": latest and latest.get("notes"),
+                                         "version": store.of("task")["t"]["version"]}
     else:
         assert "t" not in store.of("task")
