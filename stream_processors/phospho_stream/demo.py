@@ -21,6 +21,7 @@ from typing import Any
 
 from phospho_schemas import EventDecoder, Topics
 
+from ._registry import registry_from_env
 from .broker import EmbeddedBroker
 
 __all__ = ["run_demo", "generate_traffic"]
@@ -91,17 +92,6 @@ def generate_traffic(phospho: Any, turns: int, seed: int = 7) -> dict[str, int]:
     return dict(counts)
 
 
-def _registry_client() -> Any:
-    """A schema registry client when PHOSPHO_SCHEMA_REGISTRY_URL is set (the SDK then writes
-    the Confluent wire format), else None."""
-    url = os.environ.get("PHOSPHO_SCHEMA_REGISTRY_URL")
-    if not url:
-        return None
-    from confluent_kafka.schema_registry import SchemaRegistryClient
-
-    return SchemaRegistryClient({"url": url})
-
-
 def _consumer(bootstrap: str) -> Any:
     from confluent_kafka import Consumer
 
@@ -129,7 +119,7 @@ def _read_back(bootstrap: str, start: list[Any], version_id: str, expected: int,
     """This run's events: tasks with its version_id and the feedback on those tasks."""
     consumer = _consumer(bootstrap)
     consumer.assign(start)
-    decoder, deadline = EventDecoder(registry=_registry_client()), time.monotonic() + timeout
+    decoder, deadline = EventDecoder(registry=registry_from_env()), time.monotonic() + timeout
     tasks: dict[str, dict[str, Any]] = {}
     feedback: list[dict[str, Any]] = []
     while len(tasks) + len(feedback) < expected and time.monotonic() < deadline:

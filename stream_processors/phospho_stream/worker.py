@@ -23,6 +23,7 @@ import faust
 
 from phospho_schemas import DecodeError, EventDecoder, Topics
 
+from ._registry import registry_from_env
 from .processing import RAW, KeyState, Output, expire_state, process
 from .state_codec import dump_state, load_state
 from .state_store import StateStore
@@ -219,6 +220,7 @@ def run_worker(settings: WorkerSettings, loglevel: str = "warn") -> None:
     # faust keeps some files per app: under the data directory, not in the current directory
     datadir = Path(os.environ.get("PHOSPHO_DATA_DIR", ".phospho")).resolve() / "faust"
     datadir.mkdir(parents=True, exist_ok=True)  # faust does not create it
-    app = build_app(settings, datadir=str(datadir))
+    # events the SDK wrote through a schema registry are decoded with their writer schema from it
+    app = build_app(settings, registry=registry_from_env(), datadir=str(datadir))
     sys.argv = [sys.argv[0], "--quiet", "worker", "-l", loglevel, "--without-web"]  # the flag beats web_enabled
     app.main()

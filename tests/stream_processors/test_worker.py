@@ -174,3 +174,37 @@ def test_a_backlog_with_big_batches_is_processed(broker, tmp_path):
         worker.wait(30)
     assert len({r["task_id"] for r in json_rows(got)}) == 3000
     assert max(len(m.value()) for m in got) <= 600_000
+
+
+def test_a_worker_decodes_events_the_sdk_wrote_through_a_schema_registry(broker, tmp_path):
+    from schema_registry_server import SchemaRegistryServer
+
+    prefix = f"wr{uuid.uuid4().hex[:8]}."
+    topics = Topics(prefix)
+    broker.create_topics(topics.all())
+    with SchemaRegistryServer() as registry:
+        env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_TOPIC_PREFIX": prefix,
+               "PHOSPHO_APP_ID": f"app-{prefix}", "PHOSPHO_PROJECT_ID": "worker-registry", "PHOSPHO_SPOOL_DIR": str(tmp_path),
+               "PHOSPHO_SCHEMA_REGISTRY_URL": registry.url, "PHOSPHO_DATA_DIR": str(tmp_path / "data")}
+        log = textwrap.dedent("""
+            import phospho
+            phospho.init()
+            r = phospho.log(input="via the registry", output="ok", session_id="reg-1", user_id="ann")
+            phospho.user_feedback(r["task_id"], flag="failure")
+            assert phospho.flush(30)
+        """)
+        subprocess.run([sys.executable, "-c", log], env=env, check=True, timeout=60)
+        raw = consume_raw(broker.bootstrap, topics.tasks, until=lambda ms: len(ms) >= 1)
+        assert raw[0].value()[:1] == b"\x00"  # the Confluent wire format, not single-object
+        worker = subprocess.Popen([str(CLI), "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            rows = consume_raw(broker.bootstrap, topics.task_rows,
+                               until=lambda ms: any(r.get("feedback_flag") for r in json_rows(ms)))
+            task = max(json_rows(rows), key=lambda r: r["version"])
+            assert (task["input"], task["session_id"], task["feedback_flag"]) == ("via the registry", "reg-1", "failure")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
