@@ -11,7 +11,6 @@ storage is idempotent.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+import orjson
 
 from phospho_schemas import DecodeError, EventDecoder, Topics
 
@@ -80,7 +80,7 @@ def json_messages(rows: list[dict[str, Any]], budget: int = MESSAGE_BYTES) -> li
     """The rows as JSON-array messages of at most `budget` bytes each (a larger row alone)."""
     messages, parts, size = [], [], 2
     for row in rows:
-        part = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+        part = orjson.dumps(row, default=str)
         if parts and size + len(part) + 1 > budget:
             messages.append(b"[" + b",".join(parts) + b"]")
             parts, size = [], 2
