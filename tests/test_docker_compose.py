@@ -5,7 +5,11 @@ the file against the Compose schema and resolves every ${VAR:-default}; the test
 resolved configuration: the services exist, Kafka runs in KRaft mode, the demo producer is
 configured with exactly the phospho SDK's variable names (and they resolve with the SDK's own
 settings code), ClickHouse mounts the system-log TTL file, and the topic-init script, run by bash
-against a stand-in kafka-topics.sh, creates the contract's four topics.
+against a stand-in kafka-topics.sh, creates the contract's four topics. The pipeline's services
+(stream-worker, clickhouse-sink, dashboard) run their own command through the CLI's `main` with
+their resolved environment as os.environ, stopped where they would reach Kafka, ClickHouse or a
+socket: their variables are the ones that code reads, the worker's settings match topic-init's
+topics, and the ClickHouse DSN names the clickhouse service's database and user.
 
 docker-compose 1.29 prints YAML and the project does not depend on a YAML library, so the
 output is read with the Python interpreter that runs docker-compose itself (it imports PyYAML).
@@ -13,27 +17,39 @@ output is read with the Python interpreter that runs docker-compose itself (it i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pytest
 
+import phospho_sinks
 from phospho._settings import ENV, resolve_settings
 from phospho_schemas import Topics
+from phospho_stream import cli as stream_cli
+from phospho_stream import up as stream_up
+from phospho_stream import worker as stream_worker
+from phospho_stream.dashboard import run as dashboard_run
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 TTL_FILE = ROOT / "deploy" / "clickhouse" / "config.d" / "system-log-ttl.xml"
 TTL_TARGET = "/etc/clickhouse-server/config.d/system-log-ttl.xml"
 
-SERVICES = {"kafka", "schema-registry", "topic-init", "clickhouse", "demo"}
+SERVICES = {
+    "kafka", "schema-registry", "topic-init", "clickhouse", "stream-worker", "clickhouse-sink", "dashboard", "demo",
+}
+# the services that run the phospho-stream image (Dockerfile)
+PROJECT_SERVICES = ("stream-worker", "clickhouse-sink", "dashboard", "demo")
 SYSTEM_LOGS = {
     "query_log", "query_thread_log", "part_log", "trace_log", "text_log", "metric_log",
     "asynchronous_metric_log",
@@ -115,6 +131,19 @@ def _env(service: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in env.items()}
 
 
+def _ports(service: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(host_ip, published, target) of each published port: docker-compose 1.29 prints the long
+    form, or the short 'ip:published:target/proto' one when a host address is set."""
+    out = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            out.append((str(port.get("host_ip", "")), int(port["published"]), int(port["target"])))
+        else:
+            *ip, published, target = str(port).split("/")[0].split(":")
+            out.append((":".join(ip), int(published), int(target)))
+    return out
+
+
 def _listeners(value: str) -> dict[str, str]:
     """'NAME://host:port,...' -> {NAME: 'host:port'}"""
     out = {}
@@ -159,11 +188,10 @@ def test_every_service_of_the_stack_exists(config: dict[str, Any], demo_config: 
     assert SERVICES <= set(demo_config["services"]), sorted(demo_config["services"])
     assert SERVICES <= set(config["services"])
     assert set(config["volumes"]) >= {"kafka-data", "clickhouse-data"}
-    # the pipeline's services are comments until the pipeline exists
     raw = COMPOSE_FILE.read_text()
-    for placeholder in ("stream-worker", "--scale", "clickhouse-sink"):
-        assert re.search(rf"^\s*#.*{re.escape(placeholder)}", raw, re.MULTILINE), placeholder
-    assert not {"stream-worker", "clickhouse-sink"} & set(config["services"])
+    assert "Arrive with the pipeline" not in raw  # the placeholder comments became services
+    # the header says how to scale the workers
+    assert re.search(r"^#.*docker compose up -d --scale stream-worker=\d", raw, re.MULTILINE)
 
 
 def test_only_the_demo_is_behind_a_profile(demo_config: dict[str, Any]) -> None:
@@ -187,14 +215,15 @@ def test_images_are_pinned_and_ports_and_tags_come_from_the_environment(
         if name != "demo":
             assert re.search(r"\$\{[A-Z_]+:-[^}]+\}", service["image"]), f"{name}: image tag is not ${{VAR:-default}}"
         for port in service.get("ports", []):
-            assert re.match(r'^\$\{[A-Z_]+:-\d+\}:\d+$', str(port)), f"{name}: port {port}"
+            # [${HOST_IP:-address}:]${HOST_PORT:-port}:port
+            assert re.match(r'^(\$\{[A-Z_]+:-[\d.]+\}:)?\$\{[A-Z_]+:-\d+\}:\d+$', str(port)), f"{name}: port {port}"
 
     moved = resolved(
         cli, empty_env_file, "--profile", "demo", KAFKA_HOST_PORT="29092", KAFKA_IMAGE_TAG="4.0.0",
         CLICKHOUSE_HTTP_PORT="18123", SCHEMA_REGISTRY_HOST_PORT="18081",
     )["services"]
     assert moved["kafka"]["image"] == moved["topic-init"]["image"] == "apache/kafka:4.0.0"
-    published = {name: {int(p["published"]) for p in s.get("ports", [])} for name, s in moved.items()}
+    published = {name: {p for _, p, _ in _ports(s)} for name, s in moved.items()}
     assert 29092 in published["kafka"] and 18123 in published["clickhouse"] and 18081 in published["schema-registry"]
     # the host listener is advertised on the port that is published
     assert _listeners(_env(moved["kafka"])["KAFKA_ADVERTISED_LISTENERS"])["EXTERNAL"] == "localhost:29092"
@@ -391,3 +420,242 @@ def test_system_log_ttl_xml_covers_the_system_log_tables() -> None:
         assert section.find("engine") is None, name
     # a section would switch on a log that ClickHouse leaves off by default
     assert not {"session_log", "zookeeper_log", "filesystem_cache_log"} & set(sections)
+
+
+# --- the pipeline: stream workers, ClickHouse sink, dashboard ------------------------------------
+
+
+class _RecordingEnviron(dict):
+    """Stands in for os.environ: a service's resolved environment, remembering every name the
+    code looks up, so that a variable no code reads (a typo, a removed setting) shows."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+
+class _Reached(Exception):
+    """Raised by a stand-in where the command would reach Kafka, ClickHouse or a socket."""
+
+    def __init__(self, **seen: Any) -> None:
+        super().__init__(seen)
+        self.seen = seen
+
+
+class _FakeClickHouseClient:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tuple[_RecordingEnviron, dict[str, Any]]:
+    """The service's command through `phospho-stream`'s main, with the service's environment as
+    os.environ and stand-ins at the edges: faust's app (the worker), clickhouse-connect's client,
+    the migrations and the consumer (the sink), the listening socket (the dashboard). Returns the
+    environment (with what was read) and what reached the stand-ins."""
+    command = service["command"]
+    assert command[0] == "phospho-stream"
+    environ = _RecordingEnviron(_env(service))
+    seen: dict[str, Any] = {}
+
+    def get_client(**kwargs: Any) -> _FakeClickHouseClient:
+        seen["clickhouse_dsn"] = kwargs.pop("dsn")
+        assert not kwargs, kwargs  # everything comes from the DSN
+        return _FakeClickHouseClient()
+
+    def build_app(settings: Any, registry: Any = None, datadir: str | None = None) -> Any:
+        raise _Reached(settings=settings, registry=registry, datadir=datadir)
+
+    class SinkRunner:
+        def __init__(self, bootstrap: str, store: Any, topics: Topics) -> None:
+            seen.update(bootstrap=bootstrap, store=store, topics=topics)
+
+        def run(self, stop: Any) -> None:
+            seen["ran"] = True
+
+    def listen(read: Any, host: str, port: int) -> Any:
+        raise _Reached(host=host, port=port)
+
+    import clickhouse_connect
+
+    with monkeypatch.context() as m:
+        m.setattr(clickhouse_connect, "get_client", get_client)
+        m.setattr(stream_worker, "build_app", build_app)
+        m.setattr(Path, "mkdir", lambda self, *a, **k: seen.setdefault("mkdir", []).append(str(self)))
+        m.setattr(phospho_sinks, "migrate", lambda store: seen.setdefault("migrated", store))
+        m.setattr(phospho_sinks, "SinkRunner", SinkRunner)
+        m.setattr(stream_up, "running_pipeline", lambda dsn: None)  # no `up` on this machine
+        m.setattr(dashboard_run, "_listen", listen)
+        m.setattr(signal, "signal", lambda *args: None)  # the test process keeps its handlers
+        m.setattr(os, "environ", environ)
+        try:
+            seen["exit"] = stream_cli.main(command[1:])
+        except _Reached as reached:
+            seen.update(reached.seen)
+    return environ, seen
+
+
+def _dsn_parts(dsn: str) -> dict[str, Any]:
+    """The DSN as clickhouse-connect's get_client(dsn=...) reads it (urlparse, percent-decoded
+    user and password, the first path segment as database); the store hands clickhouse:// DSNs
+    to it unchanged (sinks/phospho_sinks/_server_store.py)."""
+    parsed = urlparse(dsn)
+    return {
+        "scheme": parsed.scheme, "host": parsed.hostname, "port": parsed.port,
+        "user": unquote(parsed.username or ""), "password": unquote(parsed.password or ""),
+        "database": unquote(parsed.path[1:].split("/")[0]),
+    }
+
+
+def test_the_pipeline_services_run_the_project_image(demo_config: dict[str, Any]) -> None:
+    services = demo_config["services"]
+    for name in PROJECT_SERVICES:
+        service = services[name]
+        assert service["image"] == services["demo"]["image"], name
+        assert service["image"].startswith("phospho-stream:"), name
+        assert service["build"] == services["demo"]["build"], name  # `up` builds it if missing
+        assert service["command"][0] == "phospho-stream", name
+        if name != "demo":
+            assert service["restart"] == "unless-stopped", name
+    # each command is one the CLI knows, with arguments it accepts
+    parser = stream_cli.build_parser()
+    assert parser.parse_args(services["stream-worker"]["command"][1:]).command == "worker"
+    assert parser.parse_args(services["clickhouse-sink"]["command"][1:]).command == "sink"
+    dashboard = parser.parse_args(services["dashboard"]["command"][1:])
+    assert (dashboard.command, dashboard.host, dashboard.port, dashboard.dsn) == ("dashboard", "0.0.0.0", 8000, None)
+
+    def conditions(name: str) -> dict[str, str]:
+        return {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
+
+    assert conditions("stream-worker") == {
+        "topic-init": "service_completed_successfully", "schema-registry": "service_healthy",
+    }
+    assert conditions("clickhouse-sink") == {
+        "topic-init": "service_completed_successfully", "clickhouse": "service_healthy",
+    }
+    assert conditions("dashboard") == {"clickhouse": "service_healthy"}
+
+
+def test_stream_worker_can_be_scaled(config: dict[str, Any]) -> None:
+    """`docker compose up -d --scale stream-worker=3` needs replicas that do not collide: no fixed
+    container name, no fixed host port, nothing on a volume they would share."""
+    worker = config["services"]["stream-worker"]
+    assert "container_name" not in worker
+    assert not worker.get("ports")
+    assert not worker.get("volumes")
+    # no service needs a fixed name: they find each other by service name
+    assert not [name for name, s in config["services"].items() if "container_name" in s]
+
+
+def test_stream_worker_environment_is_what_the_worker_reads(
+    config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = config["services"]
+    environ, seen = _run_command(services["stream-worker"], monkeypatch)
+    unread = set(environ) - environ.read
+    assert not unread, f"set on stream-worker but read by no code of `phospho-stream worker`: {sorted(unread)}"
+
+    settings = seen["settings"]  # WorkerSettings.from_env(bootstrap) with this environment
+    topic_init = _env(services["topic-init"])
+    assert settings.bootstrap == topic_init["KAFKA_BOOTSTRAP"] == "kafka:19092"
+    assert settings.topic_prefix == topic_init["TOPIC_PREFIX"]
+    # the state changelog gets as many partitions as the input topics have
+    assert settings.partitions == int(topic_init["TOPIC_PARTITIONS"]) == 6
+    assert settings.state_replication == int(topic_init["TOPIC_REPLICATION_FACTOR"])
+    # the other knobs default to the worker's own defaults
+    defaults = stream_worker.WorkerSettings(settings.bootstrap)
+    assert settings == dataclasses.replace(
+        defaults, topic_prefix=settings.topic_prefix, partitions=settings.partitions,
+        state_replication=settings.state_replication,
+    )
+    # events the SDK wrote through the registry are decoded with it
+    assert seen["registry"] is not None
+    assert _env(services["stream-worker"])["PHOSPHO_SCHEMA_REGISTRY_URL"] == "http://schema-registry:8081"
+    data_dir = _env(services["stream-worker"])["PHOSPHO_DATA_DIR"]
+    assert data_dir.startswith("/var/lib/phospho/")  # the image's user owns /var/lib/phospho
+    assert seen["datadir"] == f"{data_dir}/faust"
+
+
+def test_stream_worker_follows_the_topic_settings(
+    cli: str, empty_env_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The knobs topic-init creates the topics with reach the worker through the same variables."""
+    services = resolved(
+        cli, empty_env_file, PHOSPHO_TOPIC_PARTITIONS="12", PHOSPHO_TOPIC_PREFIX="acme.",
+        PHOSPHO_TOPIC_REPLICATION_FACTOR="3", PHOSPHO_APP_ID="acme-pipeline", PHOSPHO_SESSION_TIMEOUT_MINUTES="10",
+        PHOSPHO_JOIN_GRACE_SECONDS="60", PHOSPHO_STATE_RETENTION_HOURS="48",
+    )["services"]
+    _, seen = _run_command(services["stream-worker"], monkeypatch)
+    settings = seen["settings"]
+    topic_init = _env(services["topic-init"])
+    assert (settings.topic_prefix, settings.partitions, settings.state_replication) == ("acme.", 12, 3)
+    assert (topic_init["TOPIC_PREFIX"], topic_init["TOPIC_PARTITIONS"], topic_init["TOPIC_REPLICATION_FACTOR"]) == (
+        "acme.", "12", "3")
+    assert settings.app_id == "acme-pipeline"
+    assert (settings.gap_ms, settings.grace_ms, settings.retention_ms) == (10 * 60_000, 60_000, 48 * 3600_000)
+
+
+@pytest.mark.parametrize("name", ["clickhouse-sink", "dashboard"])
+def test_sink_and_dashboard_use_the_clickhouse_service(
+    config: dict[str, Any], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    services = config["services"]
+    environ, seen = _run_command(services[name], monkeypatch)
+    unread = set(environ) - environ.read
+    assert not unread, f"set on {name} but read by no code of its command: {sorted(unread)}"
+    # the store took the DSN as a ClickHouse server (not a chDB directory) and passed it on
+    dsn = seen["clickhouse_dsn"]
+    assert dsn == environ["PHOSPHO_CLICKHOUSE_DSN"] == environ.get(phospho_sinks.DSN_ENV)
+    clickhouse = _env(services["clickhouse"])
+    assert _dsn_parts(dsn) == {
+        "scheme": "clickhouse", "host": "clickhouse", "port": 8123, "user": clickhouse["CLICKHOUSE_USER"],
+        "password": clickhouse["CLICKHOUSE_PASSWORD"], "database": clickhouse["CLICKHOUSE_DB"],
+    }
+    assert "8123" in " ".join(services["clickhouse"]["healthcheck"]["test"])
+    if name == "clickhouse-sink":
+        assert seen["migrated"] is seen["store"]  # the sink migrates the store it writes
+        assert seen["bootstrap"] == "kafka:19092"
+        assert seen["topics"].prefix == _env(services["topic-init"])["TOPIC_PREFIX"]
+        assert seen["ran"] and seen["exit"] == 0
+        assert not services[name].get("ports")  # it serves nothing
+    else:
+        assert (seen["host"], seen["port"]) == ("0.0.0.0", 8000)  # inside its container
+
+
+def test_clickhouse_credentials_reach_the_dsn(cli: str, empty_env_file: Path) -> None:
+    services = resolved(
+        cli, empty_env_file, CLICKHOUSE_USER="acme", CLICKHOUSE_PASSWORD="s3cret", CLICKHOUSE_DB="analytics",
+    )["services"]
+    clickhouse = _env(services["clickhouse"])
+    assert (clickhouse["CLICKHOUSE_USER"], clickhouse["CLICKHOUSE_PASSWORD"], clickhouse["CLICKHOUSE_DB"]) == (
+        "acme", "s3cret", "analytics")
+    for name in ("clickhouse-sink", "dashboard"):
+        parts = _dsn_parts(_env(services[name])["PHOSPHO_CLICKHOUSE_DSN"])
+        assert (parts["user"], parts["password"], parts["database"]) == ("acme", "s3cret", "analytics"), name
+
+
+def test_the_dashboard_is_published_on_loopback(cli: str, empty_env_file: Path, config: dict[str, Any]) -> None:
+    """It asks nobody for a password: the host's loopback by default, a port from the environment."""
+    assert _ports(config["services"]["dashboard"]) == [("127.0.0.1", 8000, 8000)]
+    moved = resolved(cli, empty_env_file, PHOSPHO_DASHBOARD_HOST_PORT="18000")["services"]["dashboard"]
+    assert _ports(moved) == [("127.0.0.1", 18000, 8000)]
+    # beyond loopback only when asked for (behind an authenticating proxy)
+    exposed = resolved(cli, empty_env_file, PHOSPHO_DASHBOARD_HOST_IP="0.0.0.0")["services"]["dashboard"]
+    assert _ports(exposed) == [("0.0.0.0", 8000, 8000)]
+    # the container port is the one the command listens on
+    command = config["services"]["dashboard"]["command"]
+    assert command[command.index("--port") + 1] == "8000"
+    assert command[command.index("--host") + 1] == "0.0.0.0"
