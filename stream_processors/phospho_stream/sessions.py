@@ -58,26 +58,42 @@ class TaskPoint(NamedTuple):
 
 @dataclass(slots=True)
 class Window:
+    """A window's tasks. Its first and last task are computed once per change: whoever changes
+    `tasks` calls `changed()`."""
+
     tasks: dict[str, TaskPoint] = field(default_factory=dict)
+    _ends: tuple[TaskPoint, TaskPoint] | None = field(default=None, repr=False, compare=False)
+
+    def changed(self) -> None:
+        self._ends = None
+
+    def _bounds(self) -> tuple[TaskPoint, TaskPoint]:
+        if self._ends is None:
+            self._ends = (min(self.tasks.values(), key=_order), max(self.tasks.values(), key=_order))
+        return self._ends
 
     @property
     def first(self) -> TaskPoint:
-        return min(self.tasks.values(), key=lambda t: (t.at_ms, t.task_id))
+        return self._bounds()[0]
 
     @property
     def last(self) -> TaskPoint:
-        return max(self.tasks.values(), key=lambda t: (t.at_ms, t.task_id))
+        return self._bounds()[1]
 
     @property
     def start_ms(self) -> int:
-        return min(t.at_ms for t in self.tasks.values())
+        return self._bounds()[0].at_ms
 
     @property
     def end_ms(self) -> int:
-        return max(t.at_ms for t in self.tasks.values())
+        return self._bounds()[1].at_ms
 
     def window_id(self, key: str) -> str:
-        return f"{key}|{self.first.task_id}"
+        return f"{key}|{self._bounds()[0].task_id}"
+
+
+def _order(t: TaskPoint) -> tuple[int, str]:
+    return (t.at_ms, t.task_id)
 
 
 @dataclass(slots=True)
@@ -104,6 +120,7 @@ def add_task(state: KeyWindows, task: TaskPoint, gap_ms: int = DEFAULT_GAP_MS) -
             return [], []
         before = {id(w): w.window_id(state.key) for w in state.windows}
         old = existing.tasks.pop(task.task_id)
+        existing.changed()
         if task.at_ms == old.at_ms:  # same place in time: an update in place
             existing.tasks[task.task_id] = task._replace(flag=task.flag or old.flag)
             return _changes(state, before, [existing])
@@ -127,6 +144,7 @@ def _insert(state: KeyWindows, task: TaskPoint, gap_ms: int, before: dict[int, s
         target.tasks.update(other.tasks)
         state.windows.remove(other)
     target.tasks[task.task_id] = task
+    target.changed()
     state.windows.sort(key=lambda w: w.start_ms)
     return _changes(state, before, [target])
 
@@ -142,6 +160,7 @@ def _resplit(state: KeyWindows, window: Window, gap_ms: int) -> list[Window]:
         if point.at_ms - prev.at_ms > gap_ms:
             parts.append(Window())
         parts[-1].tasks[point.task_id] = point
+        parts[-1].changed()
     state.windows.extend(parts)
     state.windows.sort(key=lambda w: w.start_ms)
     return parts
@@ -167,6 +186,7 @@ def set_feedback(state: KeyWindows, task_id: str, flag: str) -> list[Window]:
     if window is None or window.tasks[task_id].flag == flag:
         return []
     window.tasks[task_id] = window.tasks[task_id]._replace(flag=flag)
+    window.changed()
     state.version += 1
     return [window]
 
