@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # The phospho-stream image: the phospho SDK, the wire contract (phospho_schemas) and the
 # `phospho-stream` CLI, with the schema-registry extra (docker-compose.yml's demo service runs
-# `phospho-stream demo` against the stack's Kafka and Schema Registry). The stream workers and
-# the ClickHouse sink will run from this image too.
+# `phospho-stream demo` against the stack's Kafka and Schema Registry). The stream workers
+# (`phospho-stream worker`), the ClickHouse sink (`phospho-stream sink`) and the dashboard run
+# from this image too; /var/lib/phospho (spool, the workers' data dir) belongs to its user.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
