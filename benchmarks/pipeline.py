@@ -238,7 +238,7 @@ class RowWatcher(threading.Thread):
 
 def group_caught_up(bootstrap: str, group: str, topics: list[str]) -> tuple[bool, int]:
     """(committed offsets of `group` == high watermarks on every partition of `topics`, lag).
-    Exact on Tansu here: the worker writes one record per batch (PHOSPHO_WORKER_PRODUCER_BATCH_BYTES=1)."""
+    Exact on Tansu here: the worker writes one row message per batch (PHOSPHO_WORKER_PRODUCER_BATCH_BYTES=1)."""
     from confluent_kafka import Consumer, TopicPartition
 
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "log_level": 0, "enable.auto.commit": False})
@@ -699,7 +699,7 @@ def format_markdown(report: dict[str, Any], ratios: dict[str, Any], targets: lis
               "from the beginning of the same topic.")
     md.append(f"- Worker measured: `{w.get('variant', 'n/a')}` (see Observed when it is not the stock command), one process, "
               f"`PHOSPHO_WORKER_PRODUCER_BATCH_BYTES={report['args']['producer_batch_bytes']}` "
-              "as the embedded broker needs, with `phospho-stream sink` running (own chDB dir). Its rate is measured from the first "
+              "as `up` sets it on the embedded broker (exact lag), with `phospho-stream sink` running (own chDB dir). Its rate is measured from the first "
               "`rows.tasks` message to the one completing N distinct task_ids, by their Kafka timestamps; the tasks of the "
               f"first message ({_f(w.get('first_message_tasks'), '{:,}')}) are not counted. Start-up + group join + first "
               f"batch took {_f(w.get('join_and_first_batch_s'), '{:.1f} s')} and is excluded. End to end: until the sink's "
@@ -750,7 +750,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--insight-sizes", default=None,
                    help="comma-separated task counts for the insight queries (default 1000000,10000000; --quick 100000,300000)")
     p.add_argument("--producer-batch-bytes", type=int, default=1,
-                   help="PHOSPHO_WORKER_PRODUCER_BATCH_BYTES for the worker (1: what the embedded broker needs)")
+                   help="PHOSPHO_WORKER_PRODUCER_BATCH_BYTES for the worker (1: what `up` sets on the embedded broker)")
     p.add_argument("--stall", type=float, default=60.0, help="seconds without a new task row before a worker attempt is given up")
     p.add_argument("--sink-head-start", type=float, default=3.0, help="seconds the sink runs before the worker starts")
     p.add_argument("--skip-throughput", action="store_true")
