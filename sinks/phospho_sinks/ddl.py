@@ -170,6 +170,14 @@ _V2_VIEWS = (
         span_models, span_input_tokens, span_output_tokens, llm_latency_ms, llm_wall_ms,
         feedback_flag, feedback_notes
     FROM phospho.task_rows FINAL""",
+    # spans: their exact duration too (durations under a millisecond show as 0 in duration_ms)
+    """CREATE OR REPLACE VIEW phospho.spans AS
+    SELECT event_id AS span_event_id, trace_id, span_id, parent_span_id, name, kind, task_id, session_id, user_id,
+        link_method, step_index, fromUnixTimestamp64Milli(start_time_ms, 'UTC') AS start_time,
+        fromUnixTimestamp64Milli(end_time_ms, 'UTC') AS end_time, end_time_ms - start_time_ms AS duration_ms,
+        duration_us, status_code, status_message, operation, provider, request_model, response_model, input_tokens,
+        output_tokens, input_text, output_text, attributes, attributes_json, errors, orphan
+    FROM phospho.span_rows FINAL""",
     """CREATE OR REPLACE VIEW phospho.feedback AS
     SELECT event_id AS feedback_id, task_id, session_id, user_id, flag, raw_flag, notes, source,
         fromUnixTimestamp64Milli(created_at_ms, 'UTC') AS created_at, orphan

@@ -55,6 +55,13 @@ def to_ms(value: Any) -> int | None:
     return int(value)
 
 
+def _duration_us(span: dict[str, Any]) -> int:
+    """A span's duration in us: the SDK's exact figure when it has one, else from its ms bounds."""
+    if span.get("duration_us") is not None:
+        return max(0, span["duration_us"])
+    return 1000 * max(0, to_ms(span["end_time"]) - to_ms(span["start_time"]))
+
+
 def span_summary(spans: list[dict[str, Any]]) -> dict[str, Any]:
     """What a task row says of its spans. LLM calls are the spans with a GenAI operation or
     provider; their latency is summed, and their wall-clock extent measured."""
@@ -66,7 +73,7 @@ def span_summary(spans: list[dict[str, Any]]) -> dict[str, Any]:
         "span_models": models,
         "span_input_tokens": sum(s.get("input_tokens") or 0 for s in spans),
         "span_output_tokens": sum(s.get("output_tokens") or 0 for s in spans),
-        "llm_latency_ms": sum(max(0, to_ms(s["end_time"]) - to_ms(s["start_time"])) for s in llm),
+        "llm_latency_ms": round(sum(_duration_us(s) for s in llm) / 1000),
         "llm_wall_ms": (max(to_ms(s["end_time"]) for s in llm) - min(to_ms(s["start_time"]) for s in llm)) if llm else 0,
     }
 
