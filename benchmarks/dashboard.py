@@ -98,6 +98,34 @@ def sample_ids(store: Any) -> dict[str, str]:
     return {"user": user, "task": task, "window": window, "from_ms": str(last - 7 * 86_400_000), "to_ms": str(last)}
 
 
+def time_statements(store: Any, sample: dict[str, str], runs: int) -> list[dict[str, Any]]:
+    """Each statement behind the slow pages, alone, in this process (median ms)."""
+    from phospho_stream.dashboard import queries as Q
+
+    ids = [r[0] for r in store.query(Q.compose(Q.TASKS_PAGE, Q.TASK_FILTERS, []), {"limit": 50, "offset": 0}).rows]
+    transcript = [r[0] for r in store.query(Q.SESSION_TASKS, {"window_id": sample["window"], "limit": 500}).rows]
+    cases = [
+        ("TASKS_PAGE (ids of a page + total)", Q.compose(Q.TASKS_PAGE, Q.TASK_FILTERS, []), {"limit": 50, "offset": 0}),
+        ("TASK_ROWS (50 tasks by id)", Q.TASK_ROWS, {"ids": json.dumps(ids)}),
+        ("TASK (one task by id)", Q.TASK, {"task_id": sample["task"]}),
+        ("TASK_SPANS (a task's steps)", Q.TASK_SPANS, {"task_id": sample["task"]}),
+        ("SESSION (one window)", Q.SESSION, {"window_id": sample["window"]}),
+        ("SESSION_TASKS (a window's transcript)", Q.SESSION_TASKS, {"window_id": sample["window"], "limit": 500}),
+        ("SPANS_OF_TASKS (the transcript's steps)", Q.SPANS_OF_TASKS, {"ids": json.dumps(transcript)}),
+        ("TASK_INSIGHTS", Q.TASK_INSIGHTS, None), ("SESSION_SHAPES", Q.SESSION_SHAPES, None),
+        ("ENDING_MESSAGES", Q.ENDING_MESSAGES, {"limit": 10}),
+    ]
+    out = []
+    for name, sql, params in cases:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            store.query(sql, params)
+            times.append((time.perf_counter() - started) * 1000)
+        out.append({"statement": name, "median_ms": statistics.median(times)})
+    return out
+
+
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from phospho_sinks import connect, migrate
 
@@ -105,7 +133,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     migrate(store)
     progress(f"dashboard: generating {args.tasks:,} tasks into {store.dsn}")
     data = load_rows(store, args.tasks, say=progress)
+    data["schema"] = store.query("SELECT max(version), argMax(description, version) FROM phospho.schema_migrations").rows[0]
     sample = sample_ids(store)
+    statements = time_statements(store, sample, args.runs)
     store.close()  # the dashboard process opens the directory (one process per chDB directory)
     server = subprocess.Popen([str(Path(sys.executable).parent / "phospho-stream"), "dashboard", "--dsn", f"chdb://{workdir / 'chdb'}"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -121,7 +151,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(30)
-    return {"data": data, "sample": sample, "pages": results}
+    return {"data": data, "sample": sample, "pages": results, "statements": statements}
 
 
 def table(report: dict[str, Any]) -> list[str]:
@@ -141,12 +171,16 @@ def markdown(report: dict[str, Any]) -> str:
         f"Run {report['date']} on {m['nproc']} CPUs ({m['cpu'] or 'unknown CPU'}, {m['mem_gb']} GB), load average "
         f"{m['loadavg_at_start'][0]} at start; Python {m['python']}. Command: `{report['command']}`.", "",
         f"Data, generated into chDB's storage tables: {d['task_rows']:,} tasks, {d['span_rows']:,} spans, "
-        f"{d['session_windows']:,} session windows, {d['feedback_rows']:,} feedback rows ({d['generate_seconds']:.0f} s). "
+        f"{d['session_windows']:,} session windows, {d['feedback_rows']:,} feedback rows ({d['generate_seconds']:.0f} s), "
+        f"storage at migration {d['schema'][0]} ({d['schema'][1]}). "
         f"`phospho-stream dashboard --dsn chdb://...` serves them; each page's requests are sent together, as the page "
         f"does, {report['runs']} timed runs after a warm-up.", "",
         *table(report), "",
-        "The server runs one statement at a time on the store, so a page's requests queue behind each other. "
-        "Every query reads the analysts' views (FINAL and joins inside); see the notes below for which ones are slow.",
+        f"The statements behind the slowest pages, each run alone ({report['runs']} runs, median):", "",
+        "| statement | median ms |", "|---|---:|",
+        *[f"| `{q['statement']}` | {q['median_ms']:.0f} |" for q in report["statements"]], "",
+        "The server runs one statement at a time on the store, so a page's requests queue behind each other; a "
+        "request's server time includes that wait. Every query reads the analysts' views (`dashboard/queries.py`).",
         "", "Raw results: `.bench/dashboard.json` (not committed).", END, ""])
 
 

@@ -50,8 +50,9 @@ def base(chdb_store):
         {**feedback(f"fa1-{TAG}", A1, "success", T0 + 5), "session_id": CHAT, "user_id": ANN},
         {**feedback(f"fa2-{TAG}", A2, "failure", T0 + 60_005), "session_id": CHAT, "user_id": ANN}])
     chdb_store.insert_json_rows("phospho.session_windows", [
-        {**window(WIN_A, CHAT, ANN, T0, T0 + 120_000, 3, SQL_INPUT, 1), "success_count": 1, "failure_count": 1},
-        window(WIN_B, BOB_SESSION, BOB, T0 + 3_600_000, T0 + 3_600_000, 1, "bye", 1)])
+        {**window(WIN_A, CHAT, ANN, T0, T0 + 120_000, 3, SQL_INPUT, 1), "success_count": 1, "failure_count": 1,
+         "total_tokens": 40},
+        {**window(WIN_B, BOB_SESSION, BOB, T0 + 3_600_000, T0 + 3_600_000, 1, "bye", 1), "total_tokens": 10}])
     steps = [("plan", -3000, 0, None), ("retrieve", -2000, 1, None), ("llm", -1000, 2, "gpt-4o-mini")]
     rows = [{**span(1, False, CHAT), "event_id": f"sp-{name}-{TAG}", "task_id": A1, "name": name, "user_id": ANN,
              "step_index": index, "start_time_ms": T0 + start, "end_time_ms": T0 + start + 400, "response_model": model,

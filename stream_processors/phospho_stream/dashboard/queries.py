@@ -87,17 +87,21 @@ _SPAN_COLUMNS = """span_event_id, task_id, span_id, parent_span_id, name, kind, 
     toUnixTimestamp64Milli(start_time) AS start_ms, toUnixTimestamp64Milli(end_time) AS end_ms, duration_ms,
     status_code, status_message, operation, provider, request_model, response_model, input_tokens, output_tokens,
     leftUTF8(ifNull(input_text, ''), 2000) AS input_text, leftUTF8(ifNull(output_text, ''), 2000) AS output_text, orphan"""
-# a task's steps in order: by start, then the position the app gave them
-TASK_SPANS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans WHERE task_id = {{task_id:String}}
+# A task's steps in order: by start, then the position the app gave them. Found in two steps
+# (the ids of its spans from a narrow scan, then those rows by their key), so that the scan does
+# not read every span's text.
+TASK_SPANS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
+    WHERE span_event_id IN (SELECT span_event_id FROM phospho.spans WHERE task_id = {{task_id:String}})
     ORDER BY start_time, step_index NULLS LAST, span_event_id"""
 SPANS_OF_TASKS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id))
+    WHERE span_event_id IN (SELECT span_event_id FROM phospho.spans
+                            WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id)))
     ORDER BY task_id, start_time, step_index NULLS LAST, span_event_id"""
-# a session window's transcript, in order
+# a session window's transcript, in order (its task ids from a narrow scan, then those rows)
 SESSION_TASKS = """SELECT task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id,
     session_window_id, version_id, model, span_models, input, output, system_prompt, total_tokens, feedback_flag, feedback_notes,
     span_count, length(errors) AS error_count
-    FROM phospho.tasks WHERE session_window_id = {window_id:String}
+    FROM phospho.tasks WHERE task_id IN (SELECT task_id FROM phospho.tasks WHERE session_window_id = {window_id:String})
     ORDER BY created_at, task_id LIMIT {limit:UInt32}"""
 
 # -- sessions ------------------------------------------------------------------------------------
