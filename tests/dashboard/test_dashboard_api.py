@@ -188,6 +188,7 @@ def test_insights_agree_with_the_views(base, chdb_store):
     assert shape["sessions"] == sessions and shape["avg_tasks"] == pytest.approx(avg_tasks)
     assert sum(n for _, n in shape["lengths"]) == sum(n for _, n in shape["per_day"]) == sum(b[2] for b in shape["duration_buckets"]) == sessions
     assert all(lo <= hi for lo, hi, _ in shape["duration_buckets"])
+    assert shape["dead_letters"] == one("SELECT count() FROM phospho.dead_letters")[0]
     endings = get(base, "/api/insights/endings")[1]["endings"]
     top = chdb_store.query("SELECT count() FROM phospho.sessions GROUP BY last_input ORDER BY count() DESC LIMIT 1").rows[0][0]
     assert endings[0]["sessions_ended"] == top and len(endings) <= 10

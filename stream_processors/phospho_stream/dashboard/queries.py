@@ -17,7 +17,7 @@ __all__ = [
     "TASK_FILTERS", "SESSION_FILTERS", "USER_FILTERS", "SESSION_ORDERS", "USER_ORDERS", "compose",
     "TASKS_PAGE", "TASKS_COUNT", "TASK_ROWS", "TASK", "TASK_SPANS", "SESSION_TASKS", "SPANS_OF_TASKS",
     "SESSIONS_PAGE", "SESSIONS_COUNT", "SESSION_ROWS", "SESSION", "USERS_PAGE", "USERS_COUNT", "USER",
-    "FACETS", "DEAD_LETTERS", "TASK_INSIGHTS", "SESSION_SHAPES", "ENDING_MESSAGES", "ALL_STATEMENTS",
+    "FACETS", "TASK_INSIGHTS", "SESSION_SHAPES", "ENDING_MESSAGES", "ALL_STATEMENTS",
 ]
 
 # -- filters and sort keys: name -> constant fragment ------------------------------------------
@@ -133,7 +133,6 @@ FACETS = """SELECT grouping(version_id, model) AS kind, if(kind = 1, ifNull(vers
     toUnixTimestamp64Milli(max(created_at)) AS last_ms, count() AS tasks
     FROM phospho.tasks GROUP BY GROUPING SETS ((version_id), (model))
     HAVING value != '' ORDER BY last_ms DESC, value LIMIT 100 BY kind"""
-DEAD_LETTERS = "SELECT count() AS dead_letters FROM phospho.dead_letters"
 # tasks, feedback and tokens per day (kind 1), and tasks and tokens per model (kind 2), in one scan.
 # A task's tokens: its total, else prompt + completion; its steps' tokens apart. Its model: the
 # logged one, else its steps' models.
@@ -145,12 +144,14 @@ TASK_INSIGHTS = """SELECT grouping(day, model_name) AS kind, toString(toDate(t.c
     sum(t.span_input_tokens + t.span_output_tokens) AS span_tokens
     FROM phospho.tasks AS t GROUP BY GROUPING SETS ((day), (model_name))
     ORDER BY kind, day, total_tokens + span_tokens DESC, tasks DESC, model_name"""
-# sessions per day, the length histogram and the duration distribution, in one scan
+# sessions per day, the length histogram and the duration distribution, in one scan (and the
+# dead letters' count)
 SESSION_SHAPES = """SELECT count() AS sessions, avg(task_count) AS avg_tasks, avg(duration_s) AS avg_duration_s,
     sumMap([toString(toDate(start_time))], [toUInt64(1)]) AS per_day,
     sumMap([task_count], [toUInt64(1)]) AS lengths,
     sumMap([toUInt32(ceil(log2(duration_s + 1)))], [toUInt64(1)]) AS duration_buckets,
-    quantilesExact(0.5, 0.9, 0.99)(duration_s) AS duration_quantiles, max(duration_s) AS max_duration_s
+    quantilesExact(0.5, 0.9, 0.99)(duration_s) AS duration_quantiles, max(duration_s) AS max_duration_s,
+    (SELECT count() FROM phospho.dead_letters) AS dead_letters
     FROM phospho.sessions"""
 ENDING_MESSAGES = """SELECT leftUTF8(last_input, 240) AS message, count() AS sessions_ended, avg(task_count) AS avg_session_tasks
     FROM phospho.sessions GROUP BY message ORDER BY sessions_ended DESC, message LIMIT {limit:UInt32}"""
@@ -162,5 +163,5 @@ ALL_STATEMENTS: tuple[str, ...] = (
     compose(SESSIONS_PAGE, SESSION_FILTERS, SESSION_FILTERS, SESSION_ORDERS, "start"),
     compose(SESSIONS_COUNT, SESSION_FILTERS, SESSION_FILTERS), SESSION_ROWS, SESSION,
     compose(USERS_PAGE, USER_FILTERS, USER_FILTERS, USER_ORDERS, "tasks"), compose(USERS_COUNT, USER_FILTERS, USER_FILTERS),
-    USER, FACETS, DEAD_LETTERS, TASK_INSIGHTS, SESSION_SHAPES, ENDING_MESSAGES,
+    USER, FACETS, TASK_INSIGHTS, SESSION_SHAPES, ENDING_MESSAGES,
 )
