@@ -40,9 +40,9 @@ export function pager(total, page, size, go, name = "pager") {
   const first = total ? (page - 1) * size + 1 : 0;
   const last = Math.min(total, page * size);
   return h("div", { class: "pager", "data-testid": name },
-    h("button", { type: "button", disabled: page <= 1, onclick: () => go(page - 1), "data-testid": `${name}-prev` }, "‹ Newer"),
+    h("button", { type: "button", disabled: page <= 1, onclick: () => go(page - 1), "data-testid": `${name}-prev` }, "‹ Previous"),
     h("span", null, `${fmtNum(first)}–${fmtNum(last)} of ${fmtNum(total)} · page ${fmtNum(page)} of ${fmtNum(pages)}`),
-    h("button", { type: "button", disabled: page >= pages, onclick: () => go(page + 1), "data-testid": `${name}-next` }, "Older ›"));
+    h("button", { type: "button", disabled: page >= pages, onclick: () => go(page + 1), "data-testid": `${name}-next` }, "Next ›"));
 }
 
 export function heading(title, total, noun) {
