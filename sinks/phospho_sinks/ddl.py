@@ -158,6 +158,13 @@ _V2_COLUMNS = (
         ADD COLUMN IF NOT EXISTS success_count UInt32 DEFAULT 0 AFTER total_tokens,
         ADD COLUMN IF NOT EXISTS failure_count UInt32 DEFAULT 0 AFTER success_count,
         ADD COLUMN IF NOT EXISTS tasks_with_errors UInt32 DEFAULT 0 AFTER failure_count""",
+    # lookups the dashboard makes by something other than the tables' keys: a session's tasks,
+    # a user's tasks, a task's spans (bloom filters skip the granules that cannot match)
+    """ALTER TABLE phospho.task_rows
+        ADD INDEX IF NOT EXISTS task_rows_window window_id TYPE bloom_filter(0.01) GRANULARITY 1,
+        ADD INDEX IF NOT EXISTS task_rows_user user_id TYPE bloom_filter(0.01) GRANULARITY 1""",
+    """ALTER TABLE phospho.span_rows
+        ADD INDEX IF NOT EXISTS span_rows_task task_id TYPE bloom_filter(0.01) GRANULARITY 1""",
 )
 
 _V2_VIEWS = (

@@ -31,6 +31,7 @@ from .sessions import (
     add_task,
     session_key,
     set_feedback,
+    set_tokens,
     window_row,
 )
 
@@ -151,6 +152,10 @@ def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: i
                 continue
             join = state.joins.setdefault(task_id, TaskJoin(task_id, now_ms))
             out.extend(on_span(join, record), state)
+            if join.task is not None and join.task.get("total_tokens") is None:  # its steps' tokens count
+                windows = state.windows.get(_task_key(join.task))
+                if windows is not None:
+                    _window_rows(windows, set_tokens(windows, task_id, _task_tokens(join)), [], state, out)
         elif kind == "feedback":
             join = state.joins.setdefault(record["task_id"], TaskJoin(record["task_id"], now_ms))
             out.extend(on_feedback(join, record), state)
@@ -161,6 +166,14 @@ def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: i
                     _window_rows(windows, changed, [], state, out)
     evict(state, now_ms, retention_ms)
     return out
+
+
+def _task_tokens(join: TaskJoin) -> int:
+    """A task's tokens for its session: what the app logged, else what its steps (spans) used."""
+    assert join.task is not None
+    if join.task.get("total_tokens") is not None:
+        return join.task["total_tokens"]
+    return sum((s.get("input_tokens") or 0) + (s.get("output_tokens") or 0) for s in join.spans.values())
 
 
 def _task_key(record: dict[str, Any]) -> str:
@@ -178,7 +191,7 @@ def _on_task(state: KeyState, record: dict[str, Any], now_ms: int, gap_ms: int, 
         return  # re-delivered or older: nothing changes
     windows = state.windows.setdefault(skey, KeyWindows(skey))
     point = TaskPoint(task_id, at_ms, record["input"], record["session_id"], record["user_id"],
-                      record.get("total_tokens") or 0, latest_feedback(join)[0], bool(record.get("errors")))
+                      _task_tokens(join), latest_feedback(join)[0], bool(record.get("errors")))
     upserts, removed = add_task(windows, point, gap_ms)
     moved = _window_rows(windows, upserts, removed, state, out)
     out.extend(rows, state)

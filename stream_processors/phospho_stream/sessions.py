@@ -28,6 +28,7 @@ __all__ = [
     "session_key",
     "add_task",
     "set_feedback",
+    "set_tokens",
     "window_row",
 ]
 
@@ -186,6 +187,18 @@ def set_feedback(state: KeyWindows, task_id: str, flag: str) -> list[Window]:
     if window is None or window.tasks[task_id].flag == flag:
         return []
     window.tasks[task_id] = window.tasks[task_id]._replace(flag=flag)
+    window.changed()
+    state.version += 1
+    return [window]
+
+
+def set_tokens(state: KeyWindows, task_id: str, tokens: int) -> list[Window]:
+    """Record a task's token count (its steps' tokens may come after it); returns the window to
+    upsert (or nothing)."""
+    window = state.window_of(task_id)
+    if window is None or window.tasks[task_id].tokens == tokens:
+        return []
+    window.tasks[task_id] = window.tasks[task_id]._replace(tokens=tokens)
     window.changed()
     state.version += 1
     return [window]

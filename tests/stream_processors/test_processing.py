@@ -116,3 +116,13 @@ def test_state_forgets_closed_history_and_stays_bounded():
     assert out.sessions and out.sessions[0]["window_id"] == "s:long-chat|late"
     assert "late" not in state.joins  # and forgotten at once by process(): its window ended long ago
     assert evict(state, T0 + 5 * day, day) == 0  # nothing left to forget
+
+
+def test_a_session_counts_the_tokens_of_steps_when_the_task_logged_none():
+    state = KeyState()
+    early = process(state, [("span", span("s-before", "t1")), ("task", task("t1", 0, tokens=None))], now_ms=0)
+    assert early.sessions[-1]["total_tokens"] == 15  # 12 + 3 of the span that came first
+    late = process(state, [("span", span("s-after", "t1"))], now_ms=0)
+    assert late.sessions[-1]["total_tokens"] == 30 and late.tasks[-1]["span_input_tokens"] == 24
+    logged = process(state, [("task", task("t2", MIN, tokens=100)), ("span", span("s-t2", "t2"))], now_ms=0)
+    assert logged.sessions[-1]["total_tokens"] == 130  # t2 logged its own total: its step adds nothing
