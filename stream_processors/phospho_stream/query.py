@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
 import urllib.error
@@ -56,6 +57,11 @@ def execute(sql: str, dsn: str | None, params: dict[str, Any] | None = None) -> 
                 payload = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             raise StoreError(json.loads(exc.read()).get("error", str(exc))) from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            # up went away (or is stopping) between its up.json and this request: refused,
+            # reset, cut short or timed out
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            raise StoreError(f"the running pipeline at {running['url']} did not answer ({reason or type(exc).__name__})") from None
         return QueryResult(payload["columns"], [tuple(r) for r in payload["rows"]])
     store = connect(dsn)
     try:

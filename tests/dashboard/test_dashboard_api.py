@@ -1,6 +1,7 @@
 """The dashboard's JSON API over HTTP, on the test session's chDB store: every endpoint and
 query on known rows (each test keeps to its own users, version and session ids: the store is
-shared), filters bound as values, malformed requests refused."""
+shared), every statement of queries.py run by some request (the server's reads are recorded),
+filters bound as values, malformed requests refused."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import uuid
 import pytest
 
 from phospho_sinks import migrate
+from phospho_stream.dashboard import queries as Q
 
 from store_rows import feedback, span, task, window
 
@@ -23,8 +25,10 @@ TAG = uuid.uuid4().hex[:8]
 ANN, BOB, VERSION = f"ann-{TAG}", f"bob-{TAG}", f"dash-{TAG}"
 CHAT, BOB_SESSION = f"chat-{TAG}", f"session_{TAG}"
 WIN_A, WIN_B = f"s:{CHAT}|a1-{TAG}", f"u:{BOB}|b1-{TAG}"
-A1, A2, A3, B1 = (f"{name}-{TAG}" for name in ("a1", "a2", "a3", "b1"))
-SQL_INPUT = "x'; DROP TABLE phospho.task_rows --"
+A1, A2, A3, B1, MOVED = (f"{name}-{TAG}" for name in ("a1", "a2", "a3", "b1", "moved"))
+SQL_INPUT = f"x-{TAG}'; DROP TABLE phospho.task_rows --"
+HELLO, BYE = f"Hello there ({TAG})", f"bye {TAG}"
+EXECUTED: list[str] = []  # every statement the module's server ran, in order
 
 
 def _task(task_id, user, session, win, at, **extra):
@@ -37,29 +41,43 @@ def base(chdb_store):
 
     migrate(chdb_store)
     chdb_store.insert_json_rows("phospho.task_rows", [
-        _task(A1, ANN, CHAT, WIN_A, T0, input="Hello there", output="Hi! How can I help?", span_count=3, llm_call_count=1,
+        _task(A1, ANN, CHAT, WIN_A, T0, input=HELLO, output="Hi! How can I help?", span_count=3, llm_call_count=1,
               span_models=["gpt-4o-mini"], span_input_tokens=12, span_output_tokens=3,
               feedback_flag="success", feedback_notes=f"note fa1-{TAG}"),
         _task(A2, ANN, CHAT, WIN_A, T0 + 60_000, input="What's the REFUND policy?", output="30 days.", tokens=20,
               feedback_flag="failure", feedback_notes=f"note fa2-{TAG}"),
         _task(A3, ANN, CHAT, WIN_A, T0 + 120_000, input=SQL_INPUT, output="no", model="claude-3"),
-        _task(B1, BOB, BOB_SESSION, WIN_B, T0 + 3_600_000, input="bye", output=None, model=None, span_models=["gpt-4o"]),
+        _task(B1, BOB, BOB_SESSION, WIN_B, T0 + 3_600_000, input=BYE, output=None, model=None, span_models=["gpt-4o"]),
     ])
     # as the workers write them: the feedback rows, and their flags carried by task rows and windows
     chdb_store.insert_json_rows("phospho.feedback_rows", [
         {**feedback(f"fa1-{TAG}", A1, "success", T0 + 5), "session_id": CHAT, "user_id": ANN},
         {**feedback(f"fa2-{TAG}", A2, "failure", T0 + 60_005), "session_id": CHAT, "user_id": ANN}])
     chdb_store.insert_json_rows("phospho.session_windows", [
-        {**window(WIN_A, CHAT, ANN, T0, T0 + 120_000, 3, SQL_INPUT, 1), "success_count": 1, "failure_count": 1,
-         "total_tokens": 40},
-        {**window(WIN_B, BOB_SESSION, BOB, T0 + 3_600_000, T0 + 3_600_000, 1, "bye", 1), "total_tokens": 10}])
+        {**window(WIN_A, CHAT, ANN, T0, T0 + 120_000, 3, SQL_INPUT, 1), "first_input": HELLO, "success_count": 1,
+         "failure_count": 1, "total_tokens": 40},
+        {**window(WIN_B, BOB_SESSION, BOB, T0 + 3_600_000, T0 + 3_600_000, 1, BYE, 1), "first_input": BYE, "total_tokens": 10}])
     steps = [("plan", -3000, 0, None), ("retrieve", -2000, 1, None), ("llm", -1000, 2, "gpt-4o-mini")]
     rows = [{**span(1, False, CHAT), "event_id": f"sp-{name}-{TAG}", "task_id": A1, "name": name, "user_id": ANN,
              "step_index": index, "start_time_ms": T0 + start, "end_time_ms": T0 + start + 400, "response_model": model,
              "request_model": model} for name, start, index, model in steps]
     random.Random(3).shuffle(rows)  # written out of order: shown in order
     chdb_store.insert_json_rows("phospho.span_rows", rows)
-    server = build_server(store_reader(chdb_store))
+    # the LLM step's first version (an orphan, before its task came), written late: its second is shown
+    chdb_store.insert_json_rows("phospho.span_rows", [{**r, "orphan": True, "response_model": None, "version": 0}
+                                                      for r in rows if r["name"] == "llm"])
+    # a task first in WIN_A, moved to a window of its own (as the worker rewrites it), its older row written late
+    moved = task(MOVED, None, f"other-{TAG}", f"s:other-{TAG}|{MOVED}", T0 + 30_000, 1, 2, version_id=f"moved-{TAG}")
+    chdb_store.insert_json_rows("phospho.task_rows", [moved])
+    chdb_store.insert_json_rows("phospho.task_rows", [{**moved, "session_id": CHAT, "window_id": WIN_A, "user_id": ANN,
+                                                      "session_key": WIN_A.split("|")[0], "version": 1}])
+    read = store_reader(chdb_store)
+
+    def recorded(sql, params=None):  # the store's reader, each statement noted as it runs
+        EXECUTED.append(sql)
+        return read(sql, params)
+
+    server = build_server(recorded)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -124,11 +142,12 @@ def test_a_task_with_its_steps_in_order(base):
     status, body, _ = get(base, "/api/task", id=A1)
     t = body["task"]
     assert (t["input"], t["output"], t["user_id"], t["session_window_id"], t["feedback_flag"]) == (
-        "Hello there", "Hi! How can I help?", ANN, WIN_A, "success")
+        HELLO, "Hi! How can I help?", ANN, WIN_A, "success")
     assert t["metadata"] == {"channel": "web"} and t["created_ms"] == T0 and t["total_tokens"] == 10
     assert [s["name"] for s in body["spans"]] == ["plan", "retrieve", "llm"]
     assert [s["duration_ms"] for s in body["spans"]] == [400, 400, 400]
     assert body["spans"][2]["response_model"] == "gpt-4o-mini" and body["spans"][2]["input_tokens"] == 12
+    assert [s["orphan"] for s in body["spans"]] == [False, False, False]  # each span's latest version
     assert get(base, "/api/task", id="no-such-task")[:2] == (404, {"error": "no such task"})
     assert get(base, "/api/task")[0] == 400
 
@@ -137,8 +156,9 @@ def test_a_session_with_its_transcript_and_steps(base):
     status, body, _ = get(base, "/api/session", id=WIN_A)
     assert (body["session"]["task_count"], body["session"]["duration_s"], body["truncated"]) == (3, 120, False)
     assert (body["session"]["success_count"], body["session"]["failure_count"]) == (1, 1)
-    assert [t["task_id"] for t in body["tasks"]] == [A1, A2, A3]
-    assert [s["name"] for s in body["tasks"][0]["spans"]] == ["plan", "retrieve", "llm"]
+    assert [t["task_id"] for t in body["tasks"]] == [A1, A2, A3]  # not MOVED: it left the window
+    assert [(s["name"], s["orphan"], s["response_model"]) for s in body["tasks"][0]["spans"]] == [
+        ("plan", False, None), ("retrieve", False, None), ("llm", False, "gpt-4o-mini")]
     assert body["tasks"][1]["spans"] == [] and body["tasks"][2]["input"] == SQL_INPUT
     assert get(base, "/api/session", id="s:nope|x")[0] == 404
 
@@ -151,9 +171,44 @@ def test_sessions_filtered_and_sorted(base):
 
     assert windows(user=ANN) == (1, [WIN_A])
     _, body, _ = get(base, "/api/sessions", user=BOB)
-    assert body["rows"][0]["first_input"] == "input of t1" and body["rows"][0]["last_input"] == "bye"
+    assert body["rows"][0]["first_input"] == BYE and body["rows"][0]["last_input"] == BYE
     assert get(base, "/api/sessions", user=ANN, sort="tasks", dir="asc")[1]["rows"][0]["task_count"] == 3
     assert get(base, "/api/sessions", sort="nope")[0] == 400
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"user": ANN}, [WIN_A]),
+    ({"q": TAG}, [WIN_B, WIN_A]),  # newest first
+    ({"q": f"HELLO THERE ({TAG}"}, [WIN_A]),  # case-insensitive, in the first input
+    ({"q": f"x-{TAG}'; drop"}, [WIN_A]),  # in the last input only
+    ({"q": BYE.upper()}, [WIN_B]),
+    ({"q": TAG, "from_ms": T0 + 1}, [WIN_B]),
+    ({"q": TAG, "from_ms": T0 + 3_600_000}, [WIN_B]),  # from: inclusive
+    ({"q": TAG, "to_ms": T0 + 3_600_000}, [WIN_A]),  # to: exclusive
+    ({"q": TAG, "from_ms": T0, "to_ms": T0 + 1}, [WIN_A]),
+    ({"q": TAG, "from_ms": T0 + 1, "to_ms": T0 + 3_600_000}, []),
+    ({"user": BOB, "q": "bye", "from_ms": T0 + 3_600_000, "to_ms": T0 + 3_600_001}, [WIN_B]),
+    ({"user": ANN, "q": "bye"}, []),
+])
+def test_each_session_filter_narrows_the_rows(base, params, expected):
+    status, body, _ = get(base, "/api/sessions", **params)
+    assert status == 200, body
+    assert (body["total"], [r["window_id"] for r in body["rows"]]) == (len(expected), expected)
+
+
+@pytest.mark.parametrize(("path", "params", "total"), [
+    ("/api/tasks", {"version": VERSION, "page": 3, "size": 2}, 4),
+    ("/api/tasks", {"version": VERSION, "flag": "failure", "page": 2, "size": 1}, 1),
+    ("/api/sessions", {"q": TAG, "page": 2}, 2),
+    ("/api/sessions", {"q": TAG, "from_ms": T0 + 1, "page": 4, "size": 1}, 1),
+    ("/api/users", {"q": TAG, "page": 2}, 2),
+    ("/api/users", {"q": BOB, "page": 3, "size": 1}, 1),
+    ("/api/users", {"q": f"nobody-{TAG}", "page": 2}, 0),
+])
+def test_a_page_past_the_end_is_empty_and_still_counts_the_matches(base, path, params, total):
+    status, body, _ = get(base, path, **params)
+    assert status == 200, body
+    assert (body["total"], body["page"], body["rows"]) == (total, params["page"], [])
 
 
 def test_users_sortable_by_every_metric_and_one_opened(base):
@@ -218,3 +273,117 @@ def test_the_page_and_only_its_own_files_are_served(base):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(base + path, timeout=10)
         assert err.value.code == 404, path
+
+
+# -- every statement of queries.py, run by a request on known rows --------------------------------
+
+WIDEST_TASKS = {"from_ms": T0, "to_ms": T0 + 1, "user": ANN, "session": CHAT, "version": VERSION, "model": "gpt-4o-mini",
+                "flag": "success", "q": "hello"}  # every task filter at once: A1 only
+WIDEST_SESSIONS = {"from_ms": T0, "to_ms": T0 + 1, "user": ANN, "q": "hello"}  # every session filter: WIN_A only
+T0_DAY = "2023-11-14"  # T0's day (UTC): every task and window of this module
+
+
+def _ids(body, key="task_id", rows="rows"):
+    return [r[key] for r in body[rows]]
+
+
+def _endings_ranked(store):
+    """ENDING_MESSAGES computed here, from every session's row."""
+    from collections import Counter
+
+    rows = store.query("SELECT leftUTF8(last_input, 240), task_count FROM phospho.sessions").rows
+    ended, tasks = Counter(r[0] for r in rows), Counter()
+    for message, count in rows:
+        tasks[message] += count
+    ranked = sorted(ended, key=lambda m: (-ended[m], m))[:10]
+    return [(m, ended[m], tasks[m] / ended[m]) for m in ranked]
+
+
+# (statement, the request that runs it, what that request answers on this module's rows)
+STATEMENT_CASES = [
+    (Q.compose(Q.TASKS_PAGE, Q.TASK_FILTERS, Q.TASK_FILTERS), "/api/tasks", WIDEST_TASKS,
+     lambda b, _: (b["total"], _ids(b)) == (1, [A1])),
+    (Q.compose(Q.TASKS_COUNT, Q.TASK_FILTERS, Q.TASK_FILTERS), "/api/tasks", {**WIDEST_TASKS, "page": 2},
+     lambda b, _: (b["total"], b["rows"]) == (1, [])),
+    (Q.TASK_ROWS, "/api/tasks", {"version": VERSION},
+     lambda b, _: _ids(b) == [B1, A3, A2, A1] and [r["input"] for r in b["rows"]] == [BYE, SQL_INPUT, "What's the REFUND policy?", HELLO]
+     and [r["feedback_flag"] for r in b["rows"]] == [None, None, "failure", "success"]),
+    (Q.TASK, "/api/task", {"id": A2},
+     lambda b, _: (b["task"]["task_id"], b["task"]["total_tokens"], b["task"]["feedback_notes"]) == (A2, 20, f"note fa2-{TAG}")),
+    (Q.TASK_SPANS, "/api/task", {"id": A1},
+     lambda b, _: [(s["name"], s["step_index"]) for s in b["spans"]] == [("plan", 0), ("retrieve", 1), ("llm", 2)]),
+    (Q.SPANS_OF_TASKS, "/api/session", {"id": WIN_A},
+     lambda b, _: [[s["name"] for s in t["spans"]] for t in b["tasks"]] == [["plan", "retrieve", "llm"], [], []]),
+    (Q.SESSION_TASKS, "/api/session", {"id": WIN_A},
+     lambda b, _: _ids(b, rows="tasks") == [A1, A2, A3] and b["tasks"][2]["input"] == SQL_INPUT),
+    (Q.compose(Q.SESSIONS_PAGE, Q.SESSION_FILTERS, Q.SESSION_FILTERS, Q.SESSION_ORDERS, "start"), "/api/sessions",
+     WIDEST_SESSIONS, lambda b, _: (b["total"], _ids(b, "window_id")) == (1, [WIN_A])),
+    (Q.compose(Q.SESSIONS_COUNT, Q.SESSION_FILTERS, Q.SESSION_FILTERS), "/api/sessions", {**WIDEST_SESSIONS, "page": 2},
+     lambda b, _: (b["total"], b["rows"]) == (1, [])),
+    (Q.SESSION_ROWS, "/api/sessions", {"q": TAG},
+     lambda b, _: [(r["window_id"], r["task_count"], r["first_input"], r["last_input"]) for r in b["rows"]]
+     == [(WIN_B, 1, BYE, BYE), (WIN_A, 3, HELLO, SQL_INPUT)]),
+    (Q.SESSION, "/api/session", {"id": WIN_B},
+     lambda b, _: (b["session"]["user_id"], b["session"]["task_count"], b["session"]["total_tokens"], _ids(b, rows="tasks"))
+     == (BOB, 1, 10, [B1])),
+    (Q.compose(Q.USERS_PAGE, Q.USER_FILTERS, Q.USER_FILTERS, Q.USER_ORDERS, "tasks"), "/api/users", {"q": TAG},
+     lambda b, _: [(r["user_id"], r["task_count"]) for r in b["rows"]] == [(ANN, 3), (BOB, 1)] and b["total"] == 2),
+    (Q.compose(Q.USERS_COUNT, Q.USER_FILTERS, Q.USER_FILTERS), "/api/users", {"q": TAG, "page": 2},
+     lambda b, _: (b["total"], b["rows"]) == (2, [])),
+    (Q.USER, "/api/user", {"id": BOB},
+     lambda b, _: (b["user"]["user_id"], b["user"]["task_count"], b["user"]["session_count"]) == (BOB, 1, 1)),
+    (Q.FACETS, "/api/facets", {},
+     lambda b, _: VERSION in b["versions"] and {"claude-3", "gpt-4o-mini"} <= set(b["models"])),
+    (Q.TASK_INSIGHTS, "/api/insights/tasks", {},
+     lambda b, _: any(d["day"] == T0_DAY and d["tasks"] >= 4 and d["failure"] >= 1 for d in b["days"])
+     and any(m["model_name"] == "claude-3" for m in b["models"])),
+    (Q.SESSION_SHAPES, "/api/insights/sessions", {},
+     lambda b, _: dict(b["per_day"]).get(T0_DAY, 0) >= 2 and dict(b["lengths"]).get(3, 0) >= 1),
+    (Q.ENDING_MESSAGES, "/api/insights/endings", {},
+     lambda b, store: [(e["message"], e["sessions_ended"], pytest.approx(e["avg_session_tasks"])) for e in b["endings"]]
+     == _endings_ranked(store)),
+]
+
+
+def test_the_cases_cover_every_statement():
+    assert sorted(sql for sql, *_ in STATEMENT_CASES) == sorted(Q.ALL_STATEMENTS)
+
+
+@pytest.mark.parametrize(("sql", "path", "params", "check"), STATEMENT_CASES,
+                         ids=[f"{i:02d}-{case[1].removeprefix('/api/')}" for i, case in enumerate(STATEMENT_CASES)])
+def test_every_statement_runs_on_known_rows(base, chdb_store, sql, path, params, check):
+    before = len(EXECUTED)
+    status, body, _ = get(base, path, **params)
+    assert status == 200, body
+    assert sql in EXECUTED[before:], "the request did not run the statement"
+    assert check(body, chdb_store), body
+
+
+@pytest.mark.parametrize(("host", "url"), [
+    ("127.0.0.1", "http://127.0.0.1:8080/"), ("localhost", "http://localhost:8080/"), ("0.0.0.0", "http://0.0.0.0:8080/"),
+    ("::1", "http://[::1]:8080/"), ("::", "http://[::]:8080/"), ("fe80::1", "http://[fe80::1]:8080/"),
+])
+def test_a_url_brackets_an_ipv6_host(host, url):
+    from phospho_stream.dashboard.run import http_url
+
+    assert http_url(host, 8080) == url
+
+
+def test_the_dashboard_on_ipv6_loopback_gives_a_url_that_works(base, chdb_store):
+    import socket
+
+    from phospho_stream.dashboard import build_server, dashboard_url, store_reader
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    server = build_server(store_reader(chdb_store), "::1", 0)  # on the rows of `base`
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = dashboard_url(server)
+        assert url == f"http://[::1]:{server.server_address[1]}/"
+        assert urllib.parse.urlsplit(url).hostname == "::1"
+        with urllib.request.urlopen(f"{url}api/tasks?version={VERSION}", timeout=30) as response:
+            assert json.loads(response.read())["total"] == 4
+    finally:
+        server.shutdown()
+        server.server_close()

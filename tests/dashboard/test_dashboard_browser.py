@@ -1,10 +1,12 @@
 """The dashboard in headless Chromium, on the pipeline's data (demo workload + an agent
 conversation with steps): list pages show the expected counts, a task shows its steps in
-order, session and user drill-downs work, filters narrow the rows, nothing is fetched from
-elsewhere. A screenshot of each page goes to test-artifacts/dashboard/ ($PHOSPHO_TEST_ARTIFACTS)."""
+order, session and user drill-downs work (a task without a session window links none),
+filters narrow the rows, nothing is fetched from elsewhere. A screenshot of each page goes to test-artifacts/dashboard/ ($PHOSPHO_TEST_ARTIFACTS)."""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections import Counter
 
 import pytest
@@ -148,3 +150,49 @@ def test_the_pages_fetch_only_from_the_dashboard_and_log_no_errors(browser, pipe
     assert origins and set(origins) == {pipeline.url.rstrip("/")}
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+@pytest.fixture(scope="module")
+def windowless(chdb_store):
+    """A dashboard in this process on the session's chDB store, with tasks written without a
+    session window (as rows from outside the pipeline can be): one with a session id, one with
+    none, and one in a window."""
+    from phospho_sinks import migrate
+    from phospho_stream.dashboard import build_server, store_reader
+
+    from store_rows import task, window
+
+    tag = uuid.uuid4().hex[:8]
+    ids = {"session only": f"nowin-{tag}", "nothing": f"bare-{tag}", "window": f"win-{tag}"}
+    migrate(chdb_store)
+    chdb_store.insert_json_rows("phospho.task_rows", [
+        task(ids["session only"], f"u-{tag}", f"chat-{tag}", "", 1_700_000_000_000, 5, 1),
+        task(ids["nothing"], None, "", "", 1_700_000_001_000, 5, 1, session_key=""),
+        task(ids["window"], f"u-{tag}", f"chat-{tag}", f"s:chat-{tag}|w-{tag}", 1_700_000_002_000, 5, 1)])
+    chdb_store.insert_json_rows("phospho.session_windows", [
+        window(f"s:chat-{tag}|w-{tag}", f"chat-{tag}", f"u-{tag}", 1_700_000_002_000, 1_700_000_002_000, 1, "x", 1)])
+    server = build_server(store_reader(chdb_store))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", ids, tag
+    server.shutdown()
+    server.server_close()
+
+
+def session_field(browser):
+    """The task page's Session entry: its text and its links."""
+    dd = browser.find_element(By.XPATH, "//dl[@class='facts']/dt[text()='Session']/following-sibling::dd[1]")
+    return dd.text, [a.get_attribute("href") for a in dd.find_elements(By.TAG_NAME, "a")]
+
+
+def test_a_task_without_a_session_window_links_no_session(browser, windowless):
+    url, ids, tag = windowless
+    act(browser, lambda: browser.get(f"{url}#/task?id={ids['session only']}"))
+    assert session_field(browser) == (f"chat-{tag}", [])
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=session-link]")
+    act(browser, lambda: browser.get(f"{url}#/task?id={ids['nothing']}"))
+    assert session_field(browser) == ("—", [])
+    act(browser, lambda: browser.get(f"{url}#/task?id={ids['window']}"))
+    text, links = session_field(browser)
+    assert text == f"chat-{tag}" and links == [f"{url}#/session?id=s%3Achat-{tag}%7Cw-{tag}"]
+    act(browser, lambda: browser.find_element(By.CSS_SELECTOR, "[data-testid=session-link]").click())
+    assert [t.get_attribute("data-id") for t in browser.find_elements(By.CSS_SELECTOR, "[data-testid=turn]")] == [ids["window"]]

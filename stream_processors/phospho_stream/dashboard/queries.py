@@ -1,4 +1,5 @@
-"""Every SQL statement the dashboard runs, on the analysts' views only.
+"""Every SQL statement the dashboard runs, on the analysts' views (and, to find ids, the
+storage tables' skip indexes).
 
 Values are always bound as ClickHouse `{name:Type}` parameters. The only variable parts of a
 statement are the `/*where*/` and `/*order*/` markers, which `compose` replaces with constant
@@ -7,6 +8,13 @@ list): nothing a request sends ever becomes SQL text. Lists of ids are bound as 
 String parameter and read with JSONExtract.
 
 Times leave the store as epoch milliseconds (`*_ms`), the same from chDB and a server.
+
+Rows are read from the views. The lookups by something other than a table's key (a session's
+tasks, tasks' steps) first find candidate ids in the storage table itself, through its
+bloom_filter skip index (storage migration 2): every version of every row is there, so the
+candidates are a superset, and the view's own condition then keeps the exact rows. Reading the
+view by those keys, `_BY_KEY` lets ClickHouse filter on the key before FINAL merges the rows
+(it only moves conditions on the sorting key there, which every version of a row shares).
 """
 
 from __future__ import annotations
@@ -87,22 +95,30 @@ _SPAN_COLUMNS = """span_event_id, task_id, span_id, parent_span_id, name, kind, 
     toUnixTimestamp64Milli(start_time) AS start_ms, toUnixTimestamp64Milli(end_time) AS end_ms, duration_ms,
     status_code, status_message, operation, provider, request_model, response_model, input_tokens, output_tokens,
     leftUTF8(ifNull(input_text, ''), 2000) AS input_text, leftUTF8(ifNull(output_text, ''), 2000) AS output_text, orphan"""
-# A task's steps in order: by start, then the position the app gave them. Found in two steps
-# (the ids of its spans from a narrow scan, then those rows by their key), so that the scan does
-# not read every span's text.
+# reading a view by its key: the key condition is applied before FINAL (see the module's doc)
+_BY_KEY = "SETTINGS optimize_move_to_prewhere_if_final = 1"
+# A task's steps in order: by start, then the position the app gave them. Found in two steps:
+# the event ids of its spans from span_rows' task_id index (a span keeps its task in every
+# version), then those rows by their key.
 TASK_SPANS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE span_event_id IN (SELECT span_event_id FROM phospho.spans WHERE task_id = {{task_id:String}})
-    ORDER BY start_time, step_index NULLS LAST, span_event_id"""
+    WHERE span_event_id IN (SELECT event_id FROM phospho.span_rows WHERE task_id = {{task_id:String}})
+        AND task_id = {{task_id:String}}
+    ORDER BY start_time, step_index NULLS LAST, span_event_id {_BY_KEY}"""
 SPANS_OF_TASKS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE span_event_id IN (SELECT span_event_id FROM phospho.spans
-                            WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id)))
-    ORDER BY task_id, start_time, step_index NULLS LAST, span_event_id"""
-# a session window's transcript, in order (its task ids from a narrow scan, then those rows)
-SESSION_TASKS = """SELECT task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id,
+    WHERE span_event_id IN (SELECT event_id FROM phospho.span_rows
+                            WHERE task_id IN (SELECT arrayJoin(JSONExtract({{ids:String}}, 'Array(String)'))))
+        AND has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id))
+    ORDER BY task_id, start_time, step_index NULLS LAST, span_event_id {_BY_KEY}"""
+# A session window's transcript, in order: its task ids from task_rows' window_id index (any
+# version: a task that moved to another window keeps older rows here), then those tasks whose
+# latest row is in the window.
+SESSION_TASKS = f"""SELECT task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id,
     session_window_id, version_id, model, span_models, input, output, system_prompt, total_tokens, feedback_flag, feedback_notes,
     span_count, length(errors) AS error_count
-    FROM phospho.tasks WHERE task_id IN (SELECT task_id FROM phospho.tasks WHERE session_window_id = {window_id:String})
-    ORDER BY created_at, task_id LIMIT {limit:UInt32}"""
+    FROM phospho.tasks
+    WHERE task_id IN (SELECT task_id FROM phospho.task_rows WHERE window_id = {{window_id:String}})
+        AND session_window_id = {{window_id:String}}
+    ORDER BY created_at, task_id LIMIT {{limit:UInt32}} {_BY_KEY}"""
 
 # -- sessions ------------------------------------------------------------------------------------
 

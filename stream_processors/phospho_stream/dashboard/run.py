@@ -24,9 +24,14 @@ def _listen(read: Any, host: str, port: int) -> ThreadingHTTPServer:
     return build_server(read, host, port)
 
 
+def http_url(host: str, port: int) -> str:
+    """http://host:port/, an IPv6 address in brackets (RFC 3986: http://[::1]:8080/)."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def dashboard_url(server: ThreadingHTTPServer) -> str:
     host, port = server.server_address[:2]
-    return f"http://{host}:{port}/"
+    return http_url(host, port)
 
 
 def start_dashboard(store: Any, lock: threading.Lock | None, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:

@@ -8,7 +8,9 @@ query path (`read_only_query`) with bound parameters; the page loads nothing but
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +25,8 @@ from .api import ROUTES, BadRequest, NotFound, Reader
 __all__ = ["STATIC_DIR", "build_server", "store_reader", "remote_reader"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+_JSON = "application/json; charset=utf-8"
+log = logging.getLogger("phospho_stream.dashboard")
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
@@ -44,6 +48,14 @@ def remote_reader(dsn: str | None) -> Reader:
     from ..query import execute
 
     return lambda sql, params=None: execute(sql, dsn, params)
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def _encode(payload: Any) -> bytes:
+    return json.dumps(payload, default=str, ensure_ascii=False, allow_nan=False).encode()
 
 
 def _static_files() -> dict[str, Path]:
@@ -75,18 +87,21 @@ def build_server(read: Reader, host: str = "127.0.0.1", port: int = 0) -> Thread
             args = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
             started = time.perf_counter()
             try:
-                payload, status = route(read, args), 200
+                status, body = 200, _encode(route(read, args))
             except BadRequest as exc:
-                payload, status = {"error": str(exc)}, 400
+                status, body = 400, _encode({"error": str(exc)})
             except NotFound as exc:
-                payload, status = {"error": str(exc)}, 404
+                status, body = 404, _encode({"error": str(exc)})
             except StoreError as exc:
-                payload, status = {"error": f"the store failed: {exc}"}, 502
-            self._json(status, payload, {"Server-Timing": f"db;dur={(time.perf_counter() - started) * 1000:.1f}"})
+                status, body = 502, _encode({"error": f"the store failed: {exc}"})
+            except Exception as exc:  # anything else still answers, in JSON, and is logged
+                log.exception("dashboard: GET %s failed", self.path)
+                status, body = 500, _encode({"error": f"the dashboard failed: {type(exc).__name__}: {exc}"})
+            self._send(status, body, _JSON, {"Cache-Control": "no-store",
+                                             "Server-Timing": f"db;dur={(time.perf_counter() - started) * 1000:.1f}"})
 
-        def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-            body = json.dumps(payload, default=str, ensure_ascii=False, allow_nan=False).encode()
-            self._send(status, body, "application/json; charset=utf-8", {"Cache-Control": "no-store", **(headers or {})})
+        def _json(self, status: int, payload: Any) -> None:
+            self._send(status, _encode(payload), _JSON, {"Cache-Control": "no-store"})
 
         def _file(self, path: Path) -> None:
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -109,6 +124,7 @@ def build_server(read: Reader, host: str = "127.0.0.1", port: int = 0) -> Thread
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer  # an IPv6 address, e.g. ::1
+    server = server_class((host, port), Handler)
     server.daemon_threads = True
     return server

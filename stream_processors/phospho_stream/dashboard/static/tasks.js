@@ -81,7 +81,10 @@ export async function renderTask(view, params) {
   const facts = h("dl", { class: "facts" },
     field("Created (UTC)", fmtTime(t.created_ms)),
     field("User", t.user_id ? link("user", { id: t.user_id }, t.user_id) : null),
-    field("Session", link("session", { id: t.session_window_id }, t.session_id, { "data-testid": "session-link" })),
+    // a task written without a session window (none to open) shows its session id, unlinked
+    field("Session", t.session_window_id
+      ? link("session", { id: t.session_window_id }, t.session_id || t.session_window_id, { "data-testid": "session-link" })
+      : t.session_id),
     field("Version", t.version_id), field("Model", t.model || (t.span_models.length ? `${modelOf(t)} (in its steps)` : null)),
     field("Tokens", [[t.prompt_tokens, "prompt"], [t.completion_tokens, "completion"], [t.total_tokens, "total"]]
       .filter(([n]) => n !== null && n !== undefined).map(([n, what]) => `${fmtNum(n)} ${what}`).join(" · ")),
