@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _span_links as span_links
-from ._context import trace, tracer
+from ._context import tracer
 from ._errors import ConfigurationError, PhosphoError
 from ._feedback import user_feedback
 from ._ids import uuid4_hex
@@ -23,6 +23,7 @@ from ._init import init
 from ._log import log
 from ._runtime import RUNTIME
 from ._streaming import MutableAsyncGenerator, MutableGenerator
+from ._trace import trace
 from ._wrap import wrap
 
 __version__ = "0.1.0"

@@ -1,16 +1,19 @@
-"""`phospho.tracer()` / `@phospho.trace()`: ids and metadata stamped on every log inside.
+"""`phospho.tracer()`: ids and metadata stamped on every log inside (`@phospho.trace` is in _trace).
 
 Built on a ContextVar, so it is correct across threads and asyncio tasks, nests, and restores
 the outer context even when the block raises (phospho leaves the ids set: our choice is to
 restore). Spans started inside a block belong to its task (see _span_links); when a block ends
 without logging its task, the spans it holds are sent under its own session.
+
+Nested blocks: an inner block is a step of the same conversation. Without a session_id of its
+own it keeps the outer block's session (phospho starts a new one: our choice), and its metadata
+is the outer block's updated with its own (phospho keeps the outer metadata when the inner block
+has none, and replaces it otherwise). Its task is its own (task_id, or a new one), as in phospho.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ from ._ids import new_session_id, new_task_id, uuid4_hex
 from ._runtime import RUNTIME
 from ._span_links import Link, context_closed, context_link
 
-__all__ = ["TraceContext", "current", "tracer", "trace"]
+__all__ = ["TraceContext", "current", "new_context", "tracer", "CURRENT"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,24 +36,34 @@ class TraceContext:
     link: Link
 
 
-_CURRENT: ContextVar[TraceContext | None] = ContextVar("phospho_trace_context", default=None)
-current = _CURRENT.get
+CURRENT: ContextVar[TraceContext | None] = ContextVar("phospho_trace_context", default=None)
+current = CURRENT.get
 
 
-def _new_context(task_id: str | None, session_id: str | None, metadata: dict[str, Any] | None) -> TraceContext:
+def new_context(task_id: str | None, session_id: str | None, metadata: dict[str, Any] | None) -> TraceContext:
+    """A block's context, inside the current one (if any): see the module doc for nesting."""
     if not RUNTIME.initialized:
         raise ValueError("Call phospho.init() before calling phospho.tracer()")
     if not RUNTIME.tracing:
         raise ValueError("To use tracing, you need to call phospho.init(tracing=True) first")
+    outer = CURRENT.get()
     task_id = task_id or new_task_id()
-    session = session_id or new_session_id()
+    if session_id:
+        session, generated = session_id, False
+    elif outer is not None:
+        session, generated = outer.session_id, outer.session_generated
+    else:
+        session, generated = new_session_id(), True
+    merged = dict(outer.metadata) if outer is not None and outer.metadata else {}
+    if metadata:
+        merged.update(metadata)
     return TraceContext(
         task_id=task_id,
         session_id=session,
-        session_generated=not session_id,
-        metadata=dict(metadata) if metadata else None,
+        session_generated=generated,
+        metadata=merged or None,
         name=f"local_context{uuid4_hex()}",
-        link=context_link(task_id, session, not session_id),
+        link=context_link(task_id, session, generated),
     )
 
 
@@ -60,79 +73,10 @@ def tracer(
     session_id: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Iterator[str]:
-    ctx = _new_context(task_id, session_id, metadata)
-    token = _CURRENT.set(ctx)
+    ctx = new_context(task_id, session_id, metadata)
+    token = CURRENT.set(ctx)
     try:
         yield ctx.name
     finally:
-        _CURRENT.reset(token)
+        CURRENT.reset(token)
         context_closed(ctx.link)
-
-
-def trace(
-    task_id: str | None = None,
-    session_id: str | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator form of `tracer`, for plain functions, coroutines and (async) generators."""
-
-    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.isasyncgenfunction(func):
-
-            @functools.wraps(func)
-            async def agen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                ctx = _new_context(task_id, session_id, metadata)
-                agen = func(*args, **kwargs)
-                value = None
-                try:
-                    while True:
-                        token = _CURRENT.set(ctx)
-                        try:
-                            item = await agen.asend(value)
-                        except StopAsyncIteration:
-                            return
-                        finally:
-                            _CURRENT.reset(token)
-                        value = yield item
-                finally:
-                    context_closed(ctx.link)
-
-            return agen_wrapper
-        if inspect.isgeneratorfunction(func):
-
-            @functools.wraps(func)
-            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                ctx = _new_context(task_id, session_id, metadata)
-                gen = func(*args, **kwargs)
-                value = None
-                try:
-                    while True:
-                        token = _CURRENT.set(ctx)
-                        try:
-                            item = gen.send(value)
-                        except StopIteration as stop:
-                            return stop.value
-                        finally:
-                            _CURRENT.reset(token)
-                        value = yield item
-                finally:
-                    context_closed(ctx.link)
-
-            return gen_wrapper
-        if inspect.iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with tracer(task_id, session_id, metadata):
-                    return await func(*args, **kwargs)
-
-            return async_wrapper
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with tracer(task_id, session_id, metadata):
-                return func(*args, **kwargs)
-
-        return wrapper
-
-    return decorator

@@ -160,6 +160,32 @@ def test_a_block_that_raises_restores_the_outer_one_and_sends_its_spans(sdk, bro
     assert (spans["outer"][0]["task_id"], spans["outer"][1]) == (f"outer-{tag}", outer["session_id"])
 
 
+def test_a_nested_block_is_a_step_of_the_outer_blocks_session(sdk, broker, traced, client):
+    tag = marker()
+    with sdk.tracer(session_id=f"chat-{tag}", metadata={"user_id": f"ann-{tag}", "plan": "pro"}):
+        with sdk.tracer(task_id=f"step-{tag}", metadata={"stage": "retrieval"}):  # no session of its own
+            ask(client, f"{tag} inner step")
+            inner = sdk.log(input="retrieve", output="docs")
+        with sdk.tracer(session_id=f"other-{tag}"):  # its own session wins
+            explicit = sdk.log(input="elsewhere", output="ok")
+        outer = sdk.log(input="answer", output="42")
+    with sdk.tracer():  # a generated session is inherited too (the key is then the task's user)
+        with sdk.tracer():
+            ask(client, f"{tag} inner of generated")
+            generated = sdk.log(input="q", output="a", user_id=f"bob-{tag}")
+        outer_generated = sdk.log(input="q", output="a")
+    assert (inner["task_id"], inner["session_id"]) == (f"step-{tag}", f"chat-{tag}")
+    assert (inner["user_id"], inner["plan"], inner["stage"]) == (f"ann-{tag}", "pro", "retrieval")  # metadata merged
+    assert explicit["session_id"] == f"other-{tag}" and explicit["plan"] == "pro" and "stage" not in explicit
+    assert outer["session_id"] == f"chat-{tag}" and outer["task_id"] != inner["task_id"] and "stage" not in outer
+    assert generated["session_id"] == outer_generated["session_id"] and generated["task_id"] != outer_generated["task_id"]
+    spans = {r["input_text"].split(f"{tag} ")[1]: (r, key) for r, key in spans_with(sdk, broker, tag, 2)}
+    record, key = spans["inner step"]
+    assert (record["task_id"], record["session_id"], key) == (f"step-{tag}", f"chat-{tag}", f"chat-{tag}")
+    record, key = spans["inner of generated"]
+    assert (record["task_id"], record["session_id"], key) == (generated["task_id"], generated["session_id"], f"bob-{tag}")
+
+
 def test_trace_decorator_on_coroutines_and_generators(sdk, broker, traced, server, client):
     tag = marker()
     aclient = openai.AsyncOpenAI(api_key="k", base_url=server.base_url)
