@@ -64,6 +64,8 @@ def init(
     enabled = _tracing.enable() if tracing else []  # may raise ConfigurationError (no OpenTelemetry)
     RUNTIME.start(settings, tracing=tracing, sdk_version=__version__)
     RUNTIME.instrumentations = tuple(enabled)
+    if tracing:
+        _tracing.announce(enabled)
 
 
 def init_from_environment() -> None:

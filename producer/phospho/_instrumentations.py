@@ -1,15 +1,19 @@
 """The OpenTelemetry instrumentations phospho enables with `init(tracing=True)`: every installed
-one for an LLM provider, an LLM framework or a vector store, imported by its module name
-(`pip install opentelemetry-instrumentation-openai` installs `opentelemetry.instrumentation.openai`).
-Instrumentations of anything else (HTTP clients, databases...) are left to the app. They stay
-enabled for the life of the process: some cannot be undone (opentelemetry-instrumentation-openai
-leaves its wrappers in place after uninstrument, and wraps twice when instrumented again)."""
+one for an LLM provider, an LLM framework or a vector store. First the known ones, imported by
+module name (`pip install opentelemetry-instrumentation-openai` installs
+`opentelemetry.instrumentation.openai`), then any other GenAI one registered as an
+`opentelemetry_instrumentor` entry point (see _discover). An instrumentation whose library is
+not installed is skipped quietly. Instrumentations of anything else (HTTP clients, databases...)
+are left to the app. They stay enabled for the life of the process: some cannot be undone
+(opentelemetry-instrumentation-openai leaves its wrappers in place after uninstrument, and wraps
+twice when instrumented again)."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["MODULES", "instrument"]
@@ -40,24 +44,56 @@ def _instrumentor_class(module: Any) -> type | None:
     return None
 
 
+def _known() -> Iterator[tuple[str, Callable[[], type | None]]]:
+    for name in MODULES:
+        if importlib.util.find_spec(_PREFIX + name) is not None:
+            yield name, lambda name=name: _instrumentor_class(importlib.import_module(_PREFIX + name))
+
+
+def _entry_points() -> Iterator[tuple[str, Callable[[], type | None]]]:
+    from ._discover import discover
+
+    for entry_point in discover():
+        module = entry_point.value.partition(":")[0]
+        known = module[len(_PREFIX):] if module.startswith(_PREFIX) else None
+        if known in MODULES:
+            continue  # already tried by module name
+        yield entry_point.name, entry_point.load
+
+
+def _enable(name: str, load: Callable[[], type | None], tracer_provider: Any) -> None:
+    from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+    cls = load()
+    if cls is None:
+        logger.warning("phospho: the OpenTelemetry instrumentation %s has no instrumentor class; not enabled", name)
+        return
+    instrumentor = cls()  # instrumentors are singletons: the app's own, if it made one
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        conflict = get_dependency_conflicts(instrumentor.instrumentation_dependencies())
+        if conflict is not None:  # the library it instruments is not installed (or not a supported version)
+            logger.debug("phospho: %s not enabled: %s", name, conflict)
+            return
+        instrumentor.instrument(tracer_provider=tracer_provider)
+    if instrumentor.is_instrumented_by_opentelemetry:
+        _ENABLED[name] = instrumentor
+
+
 def instrument(tracer_provider: Any) -> list[str]:
     """Instrument every installed LLM instrumentation (once per process); returns their names."""
-    for name in MODULES:
-        if name in _ENABLED or _ALTERNATIVES.get(name) in _ENABLED:
-            continue
+    for candidates in (_known, _entry_points):
         try:
-            if importlib.util.find_spec(_PREFIX + name) is None:
-                continue
-            cls = _instrumentor_class(importlib.import_module(_PREFIX + name))
-            if cls is None:
-                logger.warning("phospho: %s%s has no instrumentor class; not enabled", _PREFIX, name)
-                continue
-            instrumentor = cls()  # instrumentors are singletons: the app's own, if it made one
-            if not instrumentor.is_instrumented_by_opentelemetry:
-                instrumentor.instrument(tracer_provider=tracer_provider)
-            _ENABLED[name] = instrumentor
+            found = list(candidates())
         except ModuleNotFoundError:  # no opentelemetry-instrumentation at all
+            return list(_ENABLED)
+        except Exception as exc:  # broken package metadata must not stop the app
+            logger.warning("phospho: could not list the OpenTelemetry instrumentations: %r", exc)
             continue
-        except Exception as exc:  # a broken or incompatible instrumentation must not stop the app
-            logger.warning("phospho: could not enable the OpenTelemetry instrumentation %s: %r", name, exc)
+        for name, load in found:
+            if name in _ENABLED or _ALTERNATIVES.get(name) in _ENABLED:
+                continue
+            try:
+                _enable(name, load, tracer_provider)
+            except Exception as exc:  # a broken or incompatible instrumentation must not stop the app
+                logger.warning("phospho: could not enable the OpenTelemetry instrumentation %s: %r", name, exc)
     return list(_ENABLED)

@@ -1,19 +1,22 @@
 """`init(tracing=True)`: OpenTelemetry (the official SDK) wired to phospho's sender.
 
 If the application already configured a TracerProvider, phospho adds its span processor to it
-(the app's exporters keep working); otherwise it sets up one. Then it enables every installed
-LLM / vector store instrumentation and says which. After `init(tracing=False)` the processor
-exports nothing (the instrumentations stay: see _instrumentations).
+(the app's exporters keep working); otherwise it sets up one, and an app that sets its own
+afterwards is told once that OpenTelemetry kept phospho's (see _provider_watch). Then it enables
+every installed LLM / vector store instrumentation and says which (`announce`). After
+`init(tracing=False)` the processor exports nothing (the instrumentations stay: see
+_instrumentations).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from ._errors import ConfigurationError
 
-__all__ = ["enable"]
+__all__ = ["announce", "enable"]
 
 logger = logging.getLogger("phospho")
 _STATE: dict[str, Any] = {"processor": None, "provider": None}
@@ -27,8 +30,14 @@ def _provider() -> Any:
     current = trace.get_tracer_provider()
     if hasattr(current, "add_span_processor"):
         return current  # the app's own: add to it, never replace it
-    trace.set_tracer_provider(TracerProvider(resource=Resource.create({"service.name": "phospho-app"})))
-    return trace.get_tracer_provider()  # ours, or the one another thread set first
+    ours = TracerProvider(resource=Resource.create({"service.name": "phospho-app"}))
+    trace.set_tracer_provider(ours)
+    provider = trace.get_tracer_provider()  # ours, or the one another thread set first
+    if provider is ours:
+        from ._provider_watch import watch
+
+        watch()
+    return provider
 
 
 def enable() -> list[str]:
@@ -49,10 +58,29 @@ def enable() -> list[str]:
         _STATE.update(processor=processor, provider=provider)
     from ._instrumentations import instrument
 
-    enabled = instrument(_STATE["provider"])
-    if enabled:
-        logger.info("phospho: tracing LLM calls with the OpenTelemetry instrumentations: %s", ", ".join(enabled))
-    else:
-        logger.warning("phospho: tracing is on but no OpenTelemetry instrumentation for an LLM provider or vector "
+    return instrument(_STATE["provider"])
+
+
+def _configured() -> bool:
+    """Whether the app set up logging for the `phospho` logger: a level or a handler of its own,
+    or handlers above it that show INFO."""
+    return (logger.level != logging.NOTSET or bool(logger.handlers)
+            or (logger.hasHandlers() and logger.isEnabledFor(logging.INFO)))
+
+
+def announce(enabled: list[str]) -> None:
+    """Say which instrumentations init(tracing=True) enabled: one INFO record on the `phospho`
+    logger when the app configured logging for it, else one line on stderr. None at all is a
+    warning."""
+    if not enabled:
+        logger.warning("phospho: tracing enabled, but no OpenTelemetry instrumentation for an LLM provider or vector "
                        "store is installed (e.g. pip install opentelemetry-instrumentation-openai)")
-    return enabled
+        return
+    line = f"phospho: tracing enabled; instrumented: {', '.join(enabled)}"
+    if _configured():
+        logger.info(line)
+        return
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except Exception:  # no usable stderr (e.g. pythonw): nothing to say it on
+        pass
