@@ -152,6 +152,14 @@ def test_a_task_with_its_steps_in_order(base):
     assert get(base, "/api/task")[0] == 400
 
 
+def test_a_task_rewritten_shows_its_latest_row(base):
+    """MOVED's older row (in WIN_A) was written after its latest one (in a window of its own)."""
+    status, body, _ = get(base, "/api/tasks", version=f"moved-{TAG}")
+    assert [(r["task_id"], r["session_window_id"], r["user_id"]) for r in body["rows"]] == [(MOVED, f"s:other-{TAG}|{MOVED}", None)]
+    status, body, _ = get(base, "/api/task", id=MOVED)
+    assert (body["task"]["session_id"], body["task"]["session_window_id"]) == (f"other-{TAG}", f"s:other-{TAG}|{MOVED}")
+
+
 def test_a_session_with_its_transcript_and_steps(base):
     status, body, _ = get(base, "/api/session", id=WIN_A)
     assert (body["session"]["task_count"], body["session"]["duration_s"], body["truncated"]) == (3, 120, False)

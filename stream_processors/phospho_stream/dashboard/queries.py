@@ -12,9 +12,11 @@ Times leave the store as epoch milliseconds (`*_ms`), the same from chDB and a s
 Rows are read from the views. The lookups by something other than a table's key (a session's
 tasks, tasks' steps) first find candidate ids in the storage table itself, through its
 bloom_filter skip index (storage migration 2): every version of every row is there, so the
-candidates are a superset, and the view's own condition then keeps the exact rows. Reading the
-view by those keys, `_BY_KEY` lets ClickHouse filter on the key before FINAL merges the rows
-(it only moves conditions on the sorting key there, which every version of a row shares).
+candidates are a superset, and the view's own condition then keeps the exact rows. The
+statements that read a view by its key (a page's rows, a task, the rows found as above) end
+with `_BY_KEY`, which lets ClickHouse filter on the key before FINAL merges the rows (with
+FINAL it only moves conditions on the sorting key there, which every version of a row shares):
+the other columns are then read for the matching granules only.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ def compose(template: str, filters: Mapping[str, str] | None = None, active: Ite
 
 # -- tasks ---------------------------------------------------------------------------------------
 
+# reading a view by its key: the key condition is applied before FINAL (see the module's doc)
+_BY_KEY = "SETTINGS optimize_move_to_prewhere_if_final = 1"
+
 _TASK_LIST_COLUMNS = """task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id, session_window_id,
     version_id, model, span_models, leftUTF8(input, 240) AS input, leftUTF8(ifNull(output, ''), 240) AS output, total_tokens,
     feedback_flag, span_count, length(errors) AS error_count"""
@@ -83,20 +88,18 @@ TASKS_PAGE = """SELECT task_id, count() OVER () AS total FROM phospho.tasks WHER
 # how many tasks match, for a page past the end
 TASKS_COUNT = "SELECT count() AS total FROM phospho.tasks WHERE /*where*/"
 TASK_ROWS = f"""SELECT {_TASK_LIST_COLUMNS} FROM phospho.tasks
-    WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), task_id)"""
-TASK = """SELECT task_id, project_id, session_id, session_window_id, user_id, version_id,
+    WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), task_id) {_BY_KEY}"""
+TASK = f"""SELECT task_id, project_id, session_id, session_window_id, user_id, version_id,
     toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(client_created_at) AS client_created_ms,
     input, output, system_prompt, model, prompt_tokens, completion_tokens, total_tokens,
     leftUTF8(ifNull(raw_input, ''), 20000) AS raw_input, leftUTF8(ifNull(raw_output, ''), 20000) AS raw_output,
     metadata, metadata_json, stream, errors, span_count, llm_call_count, span_models, span_input_tokens,
     span_output_tokens, llm_latency_ms, llm_wall_ms, feedback_flag, feedback_notes
-    FROM phospho.tasks WHERE task_id = {task_id:String}"""
+    FROM phospho.tasks WHERE task_id = {{task_id:String}} {_BY_KEY}"""
 _SPAN_COLUMNS = """span_event_id, task_id, span_id, parent_span_id, name, kind, step_index, link_method,
     toUnixTimestamp64Milli(start_time) AS start_ms, toUnixTimestamp64Milli(end_time) AS end_ms, duration_ms,
     status_code, status_message, operation, provider, request_model, response_model, input_tokens, output_tokens,
     leftUTF8(ifNull(input_text, ''), 2000) AS input_text, leftUTF8(ifNull(output_text, ''), 2000) AS output_text, orphan"""
-# reading a view by its key: the key condition is applied before FINAL (see the module's doc)
-_BY_KEY = "SETTINGS optimize_move_to_prewhere_if_final = 1"
 # A task's steps in order: by start, then the position the app gave them. Found in two steps:
 # the event ids of its spans from span_rows' task_id index (a span keeps its task in every
 # version), then those rows by their key.
