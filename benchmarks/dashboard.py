@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/dashboard.py --quick     # 100k tasks, 5 runs; BENCHMARKS.md left alone
 
 Rows are generated straight into a fresh chDB store's tables (benchmarks/_dashboard_data.py:
-the pipeline benchmark's task/session/feedback generator plus 0-3 spans per task), then
+the pipeline benchmark's task/session/feedback generator plus 0-3 spans per task, and one long
+session of 300 tasks with 3 steps each), then
 `phospho-stream dashboard --dsn chdb://...` serves them in a process of its own. A page is the
 set of API requests the browser makes for it, sent together as the page does (the server runs
 one statement at a time on the store); its time is from the first request sent to the last
@@ -30,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _dashboard_data import load_rows  # benchmarks/ is on sys.path when a script runs
+# benchmarks/ is on sys.path when a script runs
+from _dashboard_data import LONG_SESSION_TASKS, LONG_USER, LONG_WINDOW, load_rows
 from _markdown import rewrite_section
 from pipeline import ensure_project_python, machine_info, pct, progress
 
@@ -42,7 +44,7 @@ TARGET_MS = 300.0
 
 def pages(sample: dict[str, str]) -> list[tuple[str, list[str]]]:
     """(page, its API requests), with ids and values taken from the generated data."""
-    user, task, window = (urllib.parse.quote(sample[k], safe="") for k in ("user", "task", "window"))
+    user, task, window, long = (urllib.parse.quote(sample[k], safe="") for k in ("user", "task", "window", "long_window"))
     return [
         ("Tasks, first page", ["tasks?page=1"]),
         ("Tasks page's filter choices (loaded after it)", ["facets"]),
@@ -56,6 +58,8 @@ def pages(sample: dict[str, str]) -> list[tuple[str, list[str]]]:
         ("Sessions, newest first", ["sessions?page=1"]),
         ("Sessions by length", ["sessions?sort=tasks"]),
         ("Session opened (transcript + steps)", [f"session?id={window}"]),
+        (f"Long session opened ({LONG_SESSION_TASKS} tasks, {3 * LONG_SESSION_TASKS} steps)", [f"session?id={long}"]),
+        ("Tasks of the long session (filter)", [f"tasks?session={long}"]),
         ("Users by tasks", ["users?sort=tasks"]),
         ("Users by failures", ["users?sort=failures"]),
         ("User opened (metrics, sessions, tasks)", [f"user?id={user}", f"sessions?user={user}", f"tasks?user={user}"]),
@@ -90,12 +94,15 @@ def time_page(base: str, requests: list[str], runs: int) -> dict[str, Any]:
 
 
 def sample_ids(store: Any) -> dict[str, str]:
-    """A busy user, one of their tasks with steps, its session window, and a week of time."""
-    user = store.query("SELECT user_id FROM phospho.users ORDER BY task_count DESC, user_id LIMIT 1").rows[0][0]
+    """A busy user (not the long session's), one of their tasks with steps, its session window,
+    a week of time, and the long session's window."""
+    user = store.query("SELECT user_id FROM phospho.users WHERE user_id != {long:String} ORDER BY task_count DESC, user_id LIMIT 1",
+                       {"long": LONG_USER}).rows[0][0]
     task, window = store.query("""SELECT task_id, session_window_id FROM phospho.tasks
         WHERE user_id = {u:String} AND span_count = 3 ORDER BY created_at DESC LIMIT 1""", {"u": user}).rows[0]
     last = store.query("SELECT toUnixTimestamp64Milli(max(created_at)) FROM phospho.tasks").rows[0][0]
-    return {"user": user, "task": task, "window": window, "from_ms": str(last - 7 * 86_400_000), "to_ms": str(last)}
+    return {"user": user, "task": task, "window": window, "from_ms": str(last - 7 * 86_400_000), "to_ms": str(last),
+            "long_window": LONG_WINDOW}
 
 
 def time_statements(store: Any, sample: dict[str, str], runs: int) -> list[dict[str, Any]]:
@@ -104,6 +111,7 @@ def time_statements(store: Any, sample: dict[str, str], runs: int) -> list[dict[
 
     ids = [r[0] for r in store.query(Q.compose(Q.TASKS_PAGE, Q.TASK_FILTERS, []), {"limit": 50, "offset": 0}).rows]
     transcript = [r[0] for r in store.query(Q.SESSION_TASKS, {"window_id": sample["window"], "limit": 500}).rows]
+    long = [r[0] for r in store.query(Q.SESSION_TASKS, {"window_id": sample["long_window"], "limit": 500}).rows]
     cases = [
         ("TASKS_PAGE (ids of a page + total)", Q.compose(Q.TASKS_PAGE, Q.TASK_FILTERS, []), {"limit": 50, "offset": 0}),
         ("TASK_ROWS (50 tasks by id)", Q.TASK_ROWS, {"ids": json.dumps(ids)}),
@@ -112,6 +120,8 @@ def time_statements(store: Any, sample: dict[str, str], runs: int) -> list[dict[
         ("SESSION (one window)", Q.SESSION, {"window_id": sample["window"]}),
         ("SESSION_TASKS (a window's transcript)", Q.SESSION_TASKS, {"window_id": sample["window"], "limit": 500}),
         ("SPANS_OF_TASKS (the transcript's steps)", Q.SPANS_OF_TASKS, {"ids": json.dumps(transcript)}),
+        (f"SESSION_TASKS (the long session's {len(long)} tasks)", Q.SESSION_TASKS, {"window_id": sample["long_window"], "limit": 500}),
+        ("SPANS_OF_TASKS (the long session's steps)", Q.SPANS_OF_TASKS, {"ids": json.dumps(long)}),
         ("TASK_INSIGHTS", Q.TASK_INSIGHTS, None), ("SESSION_SHAPES", Q.SESSION_SHAPES, None),
         ("ENDING_MESSAGES", Q.ENDING_MESSAGES, {"limit": 10}),
     ]
@@ -171,7 +181,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Run {report['date']} on {m['nproc']} CPUs ({m['cpu'] or 'unknown CPU'}, {m['mem_gb']} GB), load average "
         f"{m['loadavg_at_start'][0]} at start; Python {m['python']}. Command: `{report['command']}`.", "",
         f"Data, generated into chDB's storage tables: {d['task_rows']:,} tasks, {d['span_rows']:,} spans, "
-        f"{d['session_windows']:,} session windows, {d['feedback_rows']:,} feedback rows ({d['generate_seconds']:.0f} s), "
+        f"{d['session_windows']:,} session windows, {d['feedback_rows']:,} feedback rows ({d['generate_seconds']:.0f} s; "
+        f"among them one long session of {LONG_SESSION_TASKS} tasks with 3 steps each, written last), "
         f"storage at migration {d['schema'][0]} ({d['schema'][1]}). "
         f"`phospho-stream dashboard --dsn chdb://...` serves them; each page's requests are sent together, as the page "
         f"does, {report['runs']} timed runs after a warm-up.", "",
@@ -180,7 +191,9 @@ def markdown(report: dict[str, Any]) -> str:
         "| statement | median ms |", "|---|---:|",
         *[f"| `{q['statement']}` | {q['median_ms']:.0f} |" for q in report["statements"]], "",
         "The server runs one statement at a time on the store, so a page's requests queue behind each other; a "
-        "request's server time includes that wait. Every query reads the analysts' views (`dashboard/queries.py`).",
+        "request's server time includes that wait. Every query reads the analysts' views (`dashboard/queries.py`); "
+        "a session's tasks and a task's steps are first found through the storage tables' bloom_filter indexes "
+        "(`task_rows.window_id`, `span_rows.task_id`).",
         "", "Raw results: `.bench/dashboard.json` (not committed).", END, ""])
 
 
