@@ -180,11 +180,12 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         pass
     finally:
         sys.argv = argv
+        info_path.unlink(missing_ok=True)  # first: `query` and `dashboard` stop coming here
+        for http in (server, dashboard):  # closed, not only stopped: a request then fails at once
+            http.shutdown()
+            http.server_close()
         stop.set()
         threads[0].join(30)
-        server.shutdown()
-        dashboard.shutdown()
-        info_path.unlink(missing_ok=True)
         store.close()
         if broker is not None:
             broker.stop()
