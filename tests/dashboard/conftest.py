@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from processes import stop
+
 CLI = Path(sys.executable).parent / "phospho-stream"
 TRAFFIC = Path(__file__).with_name("dashboard_traffic.py")
 TURNS = 30
@@ -88,12 +90,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         _wait(lambda: _all_visible(running), 240, "every task, feedback and step in the dashboard", up)
         yield running
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        except subprocess.TimeoutExpired:
-            up.kill()
-            up.wait(10)
+        stop(up, sig=signal.SIGINT, timeout=60)
         log.close()
 
 

@@ -19,6 +19,7 @@ import pytest
 from phospho_schemas import Topics
 
 from kafka_helpers import consume_raw, json_rows
+from processes import stop
 
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"
@@ -51,18 +52,6 @@ def start(cmd, env):
 
 def log(env, start_at, count, pause=0.0):
     subprocess.run([sys.executable, "-c", LOG, str(start_at), str(count), str(pause)], env=env, check=True, timeout=300)
-
-
-def stop(*procs):
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def totals(env):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from processes import stop
+
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"
 
@@ -68,10 +70,6 @@ def test_query_while_up_runs_goes_through_its_endpoint(tmp_path):
         insights = subprocess.run([str(CLI), "insights"], env=env, capture_output=True, text=True, timeout=120)
         assert insights.returncode == 0 and "== Power users ==" in insights.stdout
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        except subprocess.TimeoutExpired:
-            up.kill()
+        stop(up, sig=signal.SIGINT, timeout=60)
     assert up.returncode == 0
     assert not (tmp_path / "data" / "up.json").exists()

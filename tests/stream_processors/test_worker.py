@@ -19,6 +19,7 @@ from confluent_kafka import Producer
 from phospho_schemas import Topics
 
 from kafka_helpers import consume_raw, json_rows
+from processes import stop
 
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"
@@ -68,11 +69,7 @@ def test_worker_turns_sdk_events_into_rows_and_poison_into_dead_letters(broker, 
         feedback = json_rows(consume_raw(broker.bootstrap, topics.feedback_rows, until=lambda ms: len(ms) >= 1))
         assert feedback[0]["flag"] == "success" and feedback[0]["session_id"] == "chat-1"
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop(worker)
 
 
 def test_worker_and_sink_as_separate_processes_fill_the_store(broker, tmp_path):
@@ -98,13 +95,7 @@ def test_worker_and_sink_as_separate_processes_fill_the_store(broker, tmp_path):
         assert len({r["task_id"] for r in json_rows(got)}) == 20
         time.sleep(2)  # the sink writes on a 1 s cadence (and flushes when stopped)
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(*procs)
     assert procs[1].returncode == 0, procs[1].stderr.read()[-2000:]
     done = subprocess.run([str(CLI), "query", "SELECT count() AS n, uniqExact(session_window_id) AS w FROM phospho.tasks",
                            "--format", "json"], env=env, capture_output=True, text=True, timeout=60)
@@ -203,8 +194,4 @@ def test_a_worker_decodes_events_the_sdk_wrote_through_a_schema_registry(broker,
             task = max(json_rows(rows), key=lambda r: r["version"])
             assert (task["input"], task["session_id"], task["feedback_flag"]) == ("via the registry", "reg-1", "failure")
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop(worker)

@@ -21,6 +21,7 @@ import pytest
 from phospho_schemas import Topics
 
 from openai_server import OpenAIServer
+from processes import stop
 
 CLI = Path(sys.executable).parent / "phospho-stream"
 
@@ -85,8 +86,4 @@ def pipeline(broker, openai_server, tmp_path_factory) -> Iterator[Pipeline]:
         assert info.exists(), "phospho-stream up did not start"
         yield Pipeline(env, root / "data")
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        except subprocess.TimeoutExpired:
-            up.kill()
+        stop(up, sig=signal.SIGINT, timeout=60)
