@@ -30,8 +30,7 @@ from .sessions import (
     TaskPoint,
     add_task,
     session_key,
-    set_feedback,
-    set_tokens,
+    update_task,
     window_row,
 )
 
@@ -153,19 +152,22 @@ def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: i
             join = state.joins.setdefault(task_id, TaskJoin(task_id, now_ms))
             out.extend(on_span(join, record), state)
             if join.task is not None and join.task.get("total_tokens") is None:  # its steps' tokens count
-                windows = state.windows.get(_task_key(join.task))
-                if windows is not None:
-                    _window_rows(windows, set_tokens(windows, task_id, _task_tokens(join)), [], state, out)
+                _update_window(state, join, out, tokens=_task_tokens(join))
         elif kind == "feedback":
             join = state.joins.setdefault(record["task_id"], TaskJoin(record["task_id"], now_ms))
             out.extend(on_feedback(join, record), state)
             if join.task is not None:  # the task's window counts its latest flag
-                windows = state.windows.get(_task_key(join.task))
-                if windows is not None:
-                    changed = set_feedback(windows, join.task_id, latest_feedback(join)[0])
-                    _window_rows(windows, changed, [], state, out)
+                _update_window(state, join, out, flag=latest_feedback(join)[0])
     evict(state, now_ms, retention_ms)
     return out
+
+
+def _update_window(state: KeyState, join: TaskJoin, out: Output, **changes: Any) -> None:
+    """A known task changed what its window counts: the window's row is written again."""
+    assert join.task is not None
+    windows = state.windows.get(_task_key(join.task))
+    if windows is not None:
+        _window_rows(windows, update_task(windows, join.task_id, **changes), [], state, out)
 
 
 def _task_tokens(join: TaskJoin) -> int:

@@ -27,8 +27,7 @@ __all__ = [
     "KeyWindows",
     "session_key",
     "add_task",
-    "set_feedback",
-    "set_tokens",
+    "update_task",
     "window_row",
 ]
 
@@ -181,24 +180,17 @@ def _merge_changes(
     return live, gone
 
 
-def set_feedback(state: KeyWindows, task_id: str, flag: str) -> list[Window]:
-    """Record the latest feedback flag of a task; returns the window to upsert (or nothing)."""
+def update_task(state: KeyWindows, task_id: str, **changes: Any) -> list[Window]:
+    """Record what changed of a task already in a window (its latest feedback `flag`, its
+    `tokens`, which its steps may bring after it); returns the window to upsert (or nothing)."""
     window = state.window_of(task_id)
-    if window is None or window.tasks[task_id].flag == flag:
+    if window is None:
         return []
-    window.tasks[task_id] = window.tasks[task_id]._replace(flag=flag)
-    window.changed()
-    state.version += 1
-    return [window]
-
-
-def set_tokens(state: KeyWindows, task_id: str, tokens: int) -> list[Window]:
-    """Record a task's token count (its steps' tokens may come after it); returns the window to
-    upsert (or nothing)."""
-    window = state.window_of(task_id)
-    if window is None or window.tasks[task_id].tokens == tokens:
+    point = window.tasks[task_id]
+    updated = point._replace(**changes)
+    if updated == point:
         return []
-    window.tasks[task_id] = window.tasks[task_id]._replace(tokens=tokens)
+    window.tasks[task_id] = updated
     window.changed()
     state.version += 1
     return [window]

@@ -14,7 +14,7 @@ from phospho_stream.sessions import (
     TaskPoint,
     add_task,
     session_key,
-    set_feedback,
+    update_task,
     window_row,
 )
 
@@ -110,13 +110,13 @@ def test_redelivery_changes_nothing_and_feedback_counts_once():
     task = TaskPoint("t", 0, "q", "r", "u", tokens=5)
     apply(store, state, *add_task(state, task))
     assert add_task(state, task) == ([], [])
-    apply(store, state, set_feedback(state, "t", "failure"), [])
-    assert set_feedback(state, "t", "failure") == []
+    apply(store, state, update_task(state, "t", flag="failure"), [])
+    assert update_task(state, "t", flag="failure") == []
     apply(store, state, *add_task(state, task))  # the task again: keeps its feedback
     assert store["s:r|t"]["failure_count"] == 1
-    apply(store, state, set_feedback(state, "t", "success"), [])
+    apply(store, state, update_task(state, "t", flag="success"), [])
     assert (store["s:r|t"]["success_count"], store["s:r|t"]["failure_count"]) == (1, 0)
-    assert set_feedback(state, "unknown-task", "success") == []
+    assert update_task(state, "unknown-task", flag="success") == []
 
 
 @pytest.mark.parametrize("seed", range(300))
@@ -147,7 +147,7 @@ def test_incremental_equals_batch_under_any_order_duplicates_and_moves(seed):
         if rng.random() < 0.2:
             flag = rng.choice(["success", "failure"])
             flags[point.task_id] = flag
-            apply(store, state, set_feedback(state, point.task_id, flag), [])
+            apply(store, state, update_task(state, point.task_id, flag=flag), [])
     expected = batch_sessions([TaskPoint(t.task_id, t.at_ms, t.input, t.session_id, t.user_id, t.tokens,
                                          flags.get(t.task_id)) for t in final.values()], "s:sess", gap)
     assert comparable(store) == expected
