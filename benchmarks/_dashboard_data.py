@@ -11,7 +11,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from _pipeline_child import T0, _gen_sql  # benchmarks/ is on sys.path when a script runs
+from _pipeline_child import (  # benchmarks/ is on sys.path when a script runs
+    T0,
+    TASK_ROWS_INSERT,
+    _gen_sql,
+)
 
 __all__ = ["load_rows", "LONG_SESSION_TASKS", "LONG_WINDOW", "LONG_USER"]
 
@@ -63,12 +67,7 @@ def _long_session_sql(n: int, t0_ms: int) -> list[str]:
     retrieval, an LLM call and a tool call, a few hundred characters in and out), its window,
     and its spans."""
     task_id = "concat('task-long-', leftPad(toString(k), 4, '0'))"
-    tasks = f"""INSERT INTO phospho.task_rows (task_id, event_id, project_id, session_id, session_id_generated, session_key,
-            window_id, user_id, version_id, created_at_ms, client_created_at_ms, last_update_ms, sent_at_ms, input, output,
-            system_prompt, model, prompt_tokens, completion_tokens, total_tokens, raw_input, raw_input_type_name,
-            raw_output, raw_output_type_name, metadata, metadata_json, stream, errors, sdk_version, span_count,
-            llm_call_count, span_models, span_input_tokens, span_output_tokens, llm_latency_ms, llm_wall_ms,
-            feedback_flag, feedback_notes, version)
+    tasks = f"""{TASK_ROWS_INSERT}
         SELECT {task_id}, generateUUIDv4()::String, 'bench-insights', '{LONG_SESSION}', false, 's:{LONG_SESSION}',
             '{LONG_WINDOW}', '{LONG_USER}', '20251113_bench', {t0_ms} + k * 30000, {t0_ms} + k * 30000, NULL,
             {t0_ms} + k * 30000 + 20, concat('Step ', toString(k), ' of the migration: ', repeat('what about the next table? ', 8)),

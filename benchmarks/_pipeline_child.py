@@ -165,6 +165,15 @@ def count(cfg: dict[str, Any]) -> dict[str, Any]:
 
 # -- insights over generated rows ---------------------------------------------------------------
 
+#: the task_rows columns the generators fill, in the order of their SELECTs
+TASK_ROWS_INSERT = """INSERT INTO phospho.task_rows (task_id, event_id, project_id, session_id, session_id_generated, session_key,
+            window_id, user_id, version_id, created_at_ms, client_created_at_ms, last_update_ms, sent_at_ms, input, output,
+            system_prompt, model, prompt_tokens, completion_tokens, total_tokens, raw_input, raw_input_type_name,
+            raw_output, raw_output_type_name, metadata, metadata_json, stream, errors, sdk_version, span_count,
+            llm_call_count, span_models, span_input_tokens, span_output_tokens, llm_latency_ms, llm_wall_ms,
+            feedback_flag, feedback_notes, version)"""
+
+
 def _gen_sql(s_from: int, s_count: int) -> list[str]:
     """INSERT ... SELECT statements for sessions [s_from, s_from + s_count): each session s has
     L = 1 + hash % 9 tasks (mean 5), one user among ~S/10, a minute or so between its tasks;
@@ -178,12 +187,7 @@ def _gen_sql(s_from: int, s_count: int) -> list[str]:
     # the worker writes a task's latest feedback on its row and a window's feedback counts on it
     flag = "if(cityHash64(s, k, 7) % 10 = 0, if(cityHash64(s, k, 6) % 3 = 0, 'failure', 'success'), NULL)"
     count_flags = "arrayCount(k -> cityHash64(s, k, 7) % 10 = 0 AND ({cond}), range(L))"
-    tasks = f"""INSERT INTO phospho.task_rows (task_id, event_id, project_id, session_id, session_id_generated, session_key,
-            window_id, user_id, version_id, created_at_ms, client_created_at_ms, last_update_ms, sent_at_ms, input, output,
-            system_prompt, model, prompt_tokens, completion_tokens, total_tokens, raw_input, raw_input_type_name,
-            raw_output, raw_output_type_name, metadata, metadata_json, stream, errors, sdk_version, span_count,
-            llm_call_count, span_models, span_input_tokens, span_output_tokens, llm_latency_ms, llm_wall_ms,
-            feedback_flag, feedback_notes, version)
+    tasks = f"""{TASK_ROWS_INSERT}
         SELECT {task_id}, generateUUIDv4()::String, 'bench-insights', concat('chat-', toString(s)), false,
             concat('s:chat-', toString(s)), concat('s:chat-', toString(s), '|', concat('task-', hex(cityHash64(s, 0)))),
             uid, '20251113_bench', t0 + k * 60000 + cityHash64(s, k, 2) % 30000, t0 + k * 60000, NULL, t0 + k * 60000 + 20,
