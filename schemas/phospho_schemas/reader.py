@@ -82,8 +82,9 @@ class EventDecoder:
         if expected_kind is not None and kind != expected_kind:
             raise DecodeError(f"expected a {expected_kind} event, got a {kind} event")
         buf = BytesIO(body)
-        try:
-            record = schemaless_reader(buf, writer, parsed_schema(kind))
+        reader = parsed_schema(kind)
+        try:  # no reader schema when the writer's is the current one: fastavro then skips resolving
+            record = schemaless_reader(buf, writer, None if writer is reader else reader)
         except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError...
             raise DecodeError(f"corrupt {kind} event body: {type(exc).__name__}: {exc}") from exc
         if buf.tell() != len(body):

@@ -65,6 +65,8 @@ def _duration_us(span: dict[str, Any]) -> int:
 def span_summary(spans: list[dict[str, Any]]) -> dict[str, Any]:
     """What a task row says of its spans. LLM calls are the spans with a GenAI operation or
     provider; their latency is summed, and their wall-clock extent measured."""
+    if not spans:
+        return {**_NO_SPANS, "span_models": []}
     llm = [s for s in spans if s.get("operation") or s.get("provider")]
     models = sorted({m for s in spans for m in (s.get("response_model") or s.get("request_model"),) if m})
     return {
@@ -76,6 +78,10 @@ def span_summary(spans: list[dict[str, Any]]) -> dict[str, Any]:
         "llm_latency_ms": round(sum(_duration_us(s) for s in llm) / 1000),
         "llm_wall_ms": (max(to_ms(s["end_time"]) for s in llm) - min(to_ms(s["start_time"]) for s in llm)) if llm else 0,
     }
+
+
+_NO_SPANS = {"span_count": 0, "llm_call_count": 0, "span_models": [], "span_input_tokens": 0, "span_output_tokens": 0,
+             "llm_latency_ms": 0, "llm_wall_ms": 0}
 
 
 def _link(row: dict[str, Any], task: dict[str, Any] | None, version: int, orphan: bool) -> dict[str, Any]:
@@ -91,6 +97,8 @@ def _link(row: dict[str, Any], task: dict[str, Any] | None, version: int, orphan
 def latest_feedback(join: TaskJoin) -> tuple[str | None, str | None]:
     """The task's latest flag and latest notes (by the feedback's created_at, then event id):
     a user who changes their mind counts once, with their last word."""
+    if not join.feedback:
+        return None, None
     ordered = sorted(join.feedback.values(), key=lambda f: (to_ms(f.get("created_at")) or 0, f["event_id"]))
     flag = next((f["flag"] for f in reversed(ordered) if f.get("flag")), None)
     notes = next((f["notes"] for f in reversed(ordered) if f.get("notes")), None)

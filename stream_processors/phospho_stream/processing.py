@@ -70,13 +70,14 @@ _TASK_MS = {"created_at": "created_at_ms", "client_created_at": "client_created_
 
 
 def _task_row(row: dict[str, Any], state: KeyState) -> dict[str, Any]:
-    out = {k: v for k, v in row.items() if k not in _TASK_MS and k != RAW}
+    """`row` (a fresh dict from joins.task_row) made a storage row, in place."""
     for name, column in _TASK_MS.items():
-        out[column] = to_ms(row.get(name))
+        row[column] = to_ms(row.pop(name, None))
+    row.pop(RAW, None)
     skey = session_key(row["session_id"], row["session_id_generated"], row["user_id"], row["task_id"])
-    out["session_key"] = skey
-    out["window_id"] = state.window_of_task.get(row["task_id"], f"{skey}|{row['task_id']}")
-    return out
+    row["session_key"] = skey
+    row["window_id"] = state.window_of_task.get(row["task_id"], f"{skey}|{row['task_id']}")
+    return row
 
 
 def _span_row(row: dict[str, Any]) -> dict[str, Any]:

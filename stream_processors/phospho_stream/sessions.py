@@ -67,6 +67,20 @@ class Window:
     def changed(self) -> None:
         self._ends = None
 
+    def add(self, task: TaskPoint) -> None:
+        """A task new to this window; its first and last are kept up to date without a scan."""
+        if task.task_id in self.tasks or self._ends is None:
+            self.tasks[task.task_id] = task
+            self._ends = None
+            return
+        self.tasks[task.task_id] = task
+        first, last = self._ends
+        if _order(task) < _order(first):
+            first = task
+        if _order(task) > _order(last):
+            last = task
+        self._ends = (first, last)
+
     def _bounds(self) -> tuple[TaskPoint, TaskPoint]:
         if self._ends is None:
             self._ends = (min(self.tasks.values(), key=_order), max(self.tasks.values(), key=_order))
@@ -128,25 +142,39 @@ def add_task(state: KeyWindows, task: TaskPoint, gap_ms: int = DEFAULT_GAP_MS) -
         split = _resplit(state, existing, gap_ms)  # the task moved: its old window may split
         upserts, removed = _insert(state, task, gap_ms, before)
         return _merge_changes(state, before, split + upserts, removed)
-    before = {id(w): w.window_id(state.key) for w in state.windows}
-    return _insert(state, task, gap_ms, before)
+    return _insert(state, task, gap_ms, None)
 
 
-def _insert(state: KeyWindows, task: TaskPoint, gap_ms: int, before: dict[int, str]) -> tuple[list[Window], list[str]]:
-    near = [w for w in state.windows if w.start_ms - gap_ms <= task.at_ms <= w.end_ms + gap_ms]
+def _insert(state: KeyWindows, task: TaskPoint, gap_ms: int, before: dict[int, str] | None) -> tuple[list[Window], list[str]]:
+    """Put a task new to the key's windows in place: a window of its own, the window it falls
+    in, or the windows it bridges merged into one. Only those windows can change id, so
+    `before` (window ids by id(window)) needs only them when the caller has no fuller one."""
+    windows, at = state.windows, task.at_ms
+    near = [w for w in windows if w.start_ms - gap_ms <= at <= w.end_ms + gap_ms]
+    if before is None:
+        before = {id(w): w.window_id(state.key) for w in near}
     if not near:
         window = Window({task.task_id: task})
-        state.windows.append(window)
-        state.windows.sort(key=lambda w: w.start_ms)
+        if windows and at < windows[-1].start_ms:  # late: not the newest window
+            windows.append(window)
+            windows.sort(key=_start)
+        else:
+            windows.append(window)
         return _changes(state, before, [window])
     target = near[0]
+    first_before = target.start_ms
     for other in near[1:]:  # the task bridges windows: they become one
         target.tasks.update(other.tasks)
-        state.windows.remove(other)
-    target.tasks[task.task_id] = task
-    target.changed()
-    state.windows.sort(key=lambda w: w.start_ms)
+        target.changed()
+        windows.remove(other)
+    target.add(task)
+    if len(near) > 1 or target.start_ms < first_before:
+        windows.sort(key=_start)
     return _changes(state, before, [target])
+
+
+def _start(window: Window) -> int:
+    return window.start_ms
 
 
 def _resplit(state: KeyWindows, window: Window, gap_ms: int) -> list[Window]:
@@ -173,8 +201,10 @@ def _changes(state: KeyWindows, before: dict[int, str], touched: list[Window]) -
 def _merge_changes(
     state: KeyWindows, before: dict[int, str], touched: list[Window], removed: list[str]
 ) -> tuple[list[Window], list[str]]:
-    live = [w for w in state.windows if any(w is t for t in touched)]
-    live_ids = {w.window_id(state.key) for w in state.windows}
+    touched_ids = {id(t) for t in touched}
+    live = [w for w in state.windows if id(w) in touched_ids]
+    # a window neither touched nor in `before` kept its id, which no window in `before` had
+    live_ids = {w.window_id(state.key) for w in state.windows if id(w) in touched_ids or id(w) in before}
     gone = sorted({wid for wid in list(before.values()) + removed if wid not in live_ids})
     state.version += 1
     return live, gone
@@ -200,12 +230,12 @@ def window_row(state: KeyWindows, window: Window) -> dict[str, Any]:
     """The `sessions` row of a window."""
     first, last = window.first, window.last
     flags = [t.flag for t in window.tasks.values()]
-    users = [t.user_id for t in sorted(window.tasks.values(), key=lambda t: (t.at_ms, t.task_id)) if t.user_id]
+    latest_with_user = max((t for t in window.tasks.values() if t.user_id), key=_order, default=None)
     return {
         "window_id": window.window_id(state.key),
         "session_key": state.key,
         "session_id": first.session_id,
-        "user_id": users[-1] if users else None,
+        "user_id": latest_with_user.user_id if latest_with_user else None,
         "start_ms": first.at_ms,
         "end_ms": last.at_ms,
         "duration_ms": last.at_ms - first.at_ms,
