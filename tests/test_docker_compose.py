@@ -476,8 +476,8 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         assert not kwargs, kwargs  # everything comes from the DSN
         return _FakeClickHouseClient()
 
-    def build_app(settings: Any, registry: Any = None, datadir: str | None = None) -> Any:
-        raise _Reached(settings=settings, registry=registry, datadir=datadir)
+    def build_app(settings: Any, datadir: str | None = None) -> Any:
+        raise _Reached(settings=settings, datadir=datadir)
 
     class SinkRunner:
         def __init__(self, bootstrap: str, store: Any, topics: Topics) -> None:
@@ -579,11 +579,11 @@ def test_stream_worker_environment_is_what_the_worker_reads(
     defaults = stream_worker.WorkerSettings(settings.bootstrap)
     assert settings == dataclasses.replace(
         defaults, topic_prefix=settings.topic_prefix, partitions=settings.partitions,
-        state_replication=settings.state_replication,
+        state_replication=settings.state_replication, registry_url=settings.registry_url,
     )
+    assert settings.engine == "process"  # the engine on a core of its own
     # events the SDK wrote through the registry are decoded with it
-    assert seen["registry"] is not None
-    assert _env(services["stream-worker"])["PHOSPHO_SCHEMA_REGISTRY_URL"] == "http://schema-registry:8081"
+    assert settings.registry_url == _env(services["stream-worker"])["PHOSPHO_SCHEMA_REGISTRY_URL"] == "http://schema-registry:8081"
     data_dir = _env(services["stream-worker"])["PHOSPHO_DATA_DIR"]
     assert data_dir.startswith("/var/lib/phospho/")  # the image's user owns /var/lib/phospho
     assert seen["datadir"] == f"{data_dir}/faust"

@@ -1,5 +1,6 @@
 """phospho-stream: the pipeline side (embedded broker, stream processors, CLI)."""
 
-from .broker import BrokerError, EmbeddedBroker
+from ._errors import BrokerError, EngineError, PhosphoStreamError, StateStoreError
+from .broker import EmbeddedBroker
 
-__all__ = ["BrokerError", "EmbeddedBroker"]
+__all__ = ["PhosphoStreamError", "BrokerError", "EngineError", "StateStoreError", "EmbeddedBroker"]

@@ -17,13 +17,11 @@ from pathlib import Path
 
 from phospho_schemas import Topics
 
+from ._errors import BrokerError
+
 __all__ = ["EmbeddedBroker", "BrokerError", "DEFAULT_PARTITIONS", "free_port"]
 
 DEFAULT_PARTITIONS = 4
-
-
-class BrokerError(RuntimeError):
-    """The embedded broker could not be started or did not become ready."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:

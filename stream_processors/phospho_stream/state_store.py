@@ -21,22 +21,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from ._acked_producer import AckedProducer
+from ._errors import StateStoreError
 
 __all__ = ["StateStore", "StateStoreError", "MARKER_KEY"]
 
 MARKER_KEY = b"\x00phospho-marker"
-
-
-class StateStoreError(RuntimeError):
-    """The changelog could not be written or read: the batch is not acknowledged."""
 
 
 class StateStore:
@@ -47,10 +39,9 @@ class StateStore:
         self._bootstrap, self._replication = bootstrap, replication
         self._states: dict[int, dict[bytes, Any]] = {}  # loaded partitions only
         self._dirty: dict[int, set[bytes]] = {}
-        self._errors: list[str] = []
-        self._producer = Producer({
+        self._producer = AckedProducer({
             "bootstrap.servers": bootstrap, "linger.ms": 5, "compression.type": "zstd", "acks": "all",
-            "message.max.bytes": 16 * 1024 * 1024, "log_level": 3})
+            "message.max.bytes": 16 * 1024 * 1024}, StateStoreError, flush_timeout)
 
     # -- the topic -------------------------------------------------------------------------
     def ensure_topic(self) -> None:
@@ -144,35 +135,17 @@ class StateStore:
             for key in keys:
                 value = states.get(key)
                 blob = value if isinstance(value, bytes) or value is None else self._encode(value)
-                self._produce(key, blob, partition)
+                self._producer.produce(self.topic, blob, key, partition)
                 written += 1
             keys.clear()
             touched.append(partition)
         if not touched:
             return 0
-        self._wait("state records")
+        self._producer.flush("state records")
         for partition in touched:
-            self._produce(MARKER_KEY, b"", partition)
-        self._wait("state markers")
+            self._producer.produce(self.topic, b"", MARKER_KEY, partition)
+        self._producer.flush("state markers")
         return written
 
-    def _produce(self, key: bytes, value: bytes | None, partition: int) -> None:
-        while True:
-            try:
-                self._producer.produce(self.topic, value=value, key=key, partition=partition, on_delivery=self._delivered)
-                return
-            except BufferError:
-                self._producer.poll(0.05)
-
-    def _delivered(self, err: KafkaError | None, msg: Any) -> None:
-        if err is not None:
-            self._errors.append(str(err))
-
-    def _wait(self, what: str) -> None:
-        left = self._producer.flush(self.flush_timeout)
-        if left or self._errors:
-            errors, self._errors = self._errors[:3], []
-            raise StateStoreError(f"{what} not acknowledged ({left} pending): {'; '.join(errors) or 'timeout'}")
-
     def close(self) -> None:
-        self._producer.flush(5)
+        self._producer.close()

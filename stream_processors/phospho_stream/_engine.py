@@ -1,0 +1,161 @@
+"""What a worker does with a batch of input messages, without faust: decode each event (an
+undecodable one becomes a dead letter saying why and where it came from), group by (input
+partition, Kafka key), apply `processing.process` to each key's `KeyState`, make the changed
+states durable (`state_store.py`), then send the rows as JSON messages and flush them.
+
+The faust layer (`worker.py`) hands batches here and acknowledges their input only when
+`batch` returned: every row sent has durable state behind it, and a crash before that replays
+the batch (storage is idempotent). One command at a time: `_engine_process.py` runs an Engine
+in a child process, or in a thread of the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import orjson
+
+from phospho_schemas import DecodeError, EventDecoder, Topics
+
+from ._acked_producer import AckedProducer
+from ._errors import EngineError
+from ._registry import registry_client
+from .processing import RAW, KeyState, Output, expire_state, process
+from .settings import WorkerSettings
+from .state_codec import dump_state, load_state
+from .state_store import StateStore
+
+__all__ = ["Engine", "Message", "json_messages", "MESSAGE_BYTES", "MAX_REQUEST_BYTES"]
+
+logger = logging.getLogger("phospho.worker")
+
+#: an input message as the faust layer hands it over: (topic, partition, offset, key, value)
+Message = tuple[str, int, int, "bytes | None", "bytes | None"]
+
+#: bytes of JSON rows per output message; a batch's rows are split to stay under it (Kafka's
+#: default message limit is 1 MB), and a single larger row goes alone (up to MAX_REQUEST_BYTES)
+MESSAGE_BYTES = 512 * 1024
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+
+def json_messages(rows: list[dict[str, Any]], budget: int = MESSAGE_BYTES) -> list[bytes]:
+    """The rows as JSON-array messages of at most `budget` bytes each (a larger row alone)."""
+    messages, parts, size = [], [], 2
+    for row in rows:
+        part = orjson.dumps(row, default=str)
+        if parts and size + len(part) + 1 > budget:
+            messages.append(b"[" + b",".join(parts) + b"]")
+            parts, size = [], 2
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        messages.append(b"[" + b",".join(parts) + b"]")
+    return messages
+
+
+class Engine:
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self.decoder = decoder = EventDecoder(registry=registry_client(settings.registry_url))
+        self.store = StateStore(settings.bootstrap, f"{settings.app_id}-state-changelog", settings.partitions,
+                                encode=dump_state, decode=lambda blob: load_state(blob, decoder),
+                                replication=settings.state_replication)
+        self.out = AckedProducer({
+            "bootstrap.servers": settings.bootstrap, "linger.ms": 5, "acks": "all",
+            "batch.size": max(1, settings.producer_batch_bytes), "message.max.bytes": MAX_REQUEST_BYTES}, EngineError)
+        self._row_topics = {name: getattr(self.topics, f"{name}_rows") for name in ("task", "span", "feedback", "session")}
+        # (partition, key) whose state holds spans or feedback waiting for their task: the only
+        # ones `expire` looks at
+        self.waiting: set[tuple[int, bytes]] = set()
+
+    def ensure_topics(self) -> None:
+        self.store.ensure_topic()
+
+    def drop(self, partitions: set[int]) -> None:
+        """Forget partitions this worker no longer owns (their new owner reads the changelog)."""
+        self.store.drop(partitions)
+        self.waiting = {(p, key) for p, key in self.waiting if p not in partitions}
+
+    def batch(self, messages: list[Message], now_ms: int | None = None) -> dict[str, int]:
+        """Process a batch; returns {"events", "dead_letters", "rows"} once all of it is durable."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        by_key: dict[tuple[int, bytes], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        kind_of, decode, dead = self.topics.kind_of, self.decoder.decode, 0
+        for topic, partition, offset, key, value in messages:
+            kind = kind_of(topic)
+            try:
+                _, record = decode(value, expected_kind=kind)
+            except DecodeError as exc:
+                self.out.produce(self.topics.dead_letters, value or b"", key, headers={
+                    "reason": str(exc).encode(), "source_topic": topic.encode(),
+                    "source_partition": str(partition).encode(), "source_offset": str(offset).encode()})
+                dead += 1
+                continue
+            record[RAW] = value  # the state changelog keeps these bytes, not a pickle
+            by_key[(partition, key or (record.get("task_id") or "").encode("utf-8"))].append((kind, record))
+        self._ensure_loaded({p for p, _ in by_key})
+        out, store, settings = Output(), self.store, self.settings
+        for (p, key), keyed in by_key.items():
+            state = store.get(p, key) or KeyState()
+            part = process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms)
+            store.put(p, key, state)
+            self._note_waiting(p, key, state)
+            out.tasks += part.tasks
+            out.spans += part.spans
+            out.feedback += part.feedback
+            out.sessions += part.sessions
+        # state first: once the rows are out, the state that made them must survive a crash
+        store.flush()
+        rows = self._send(out)
+        return {"events": len(messages), "dead_letters": dead, "rows": rows}
+
+    def expire(self, now_ms: int | None = None) -> dict[str, int]:
+        """Write the spans and feedback whose task did not come within the grace period."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        out = Output()
+        for p, key in list(self.waiting):
+            if not self.store.is_loaded(p):
+                self.waiting.discard((p, key))
+                continue
+            state = self.store.get(p, key)
+            part = expire_state(state, now_ms, self.settings.grace_ms)
+            if part.spans or part.feedback:
+                self.store.put(p, key, state)
+                out.spans += part.spans
+                out.feedback += part.feedback
+            self._note_waiting(p, key, state)
+        self.store.flush()
+        return {"rows": self._send(out)}
+
+    def close(self) -> None:
+        self.out.close()
+        self.store.close()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _ensure_loaded(self, partitions: set[int]) -> None:
+        for p in sorted(partitions):
+            if not self.store.is_loaded(p):
+                keys = self.store.recover(p)
+                for key, state in self.store.items(p):  # what waits for its task
+                    self._note_waiting(p, key, state)
+                logger.info("state of partition %s recovered: %s keys", p, keys)
+
+    def _note_waiting(self, partition: int, key: bytes, state: KeyState) -> None:
+        if any(j.task is None and not j.orphans_written for j in state.joins.values()):
+            self.waiting.add((partition, key))
+        else:
+            self.waiting.discard((partition, key))
+
+    def _send(self, out: Output) -> int:
+        """Produce the rows (and the dead letters already queued) and wait for the broker."""
+        rows = 0
+        for name, batch in (("task", out.tasks), ("span", out.spans), ("feedback", out.feedback), ("session", out.sessions)):
+            for message in json_messages(batch):
+                self.out.produce(self._row_topics[name], message)
+            rows += len(batch)
+        self.out.flush("rows")
+        return rows

@@ -1,0 +1,21 @@
+"""phospho-stream's errors, under one root."""
+
+from __future__ import annotations
+
+__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError"]
+
+
+class PhosphoStreamError(RuntimeError):
+    """The root of phospho-stream's errors."""
+
+
+class BrokerError(PhosphoStreamError):
+    """The embedded broker could not be started or did not become ready."""
+
+
+class StateStoreError(PhosphoStreamError):
+    """The state changelog could not be written or read: the batch is not acknowledged."""
+
+
+class EngineError(PhosphoStreamError):
+    """The worker's engine failed a batch (it is not acknowledged) or its process is gone."""
