@@ -189,4 +189,4 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         store.close()
         if broker is not None:
             broker.stop()
-    return 0 if (not demo_events or demo_done.is_set()) else 1
+    return 0 if (not app.engine_failure and (not demo_events or demo_done.is_set())) else 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ from phospho_schemas import Topics
 
 from ._engine import MESSAGE_BYTES, json_messages
 from ._engine_process import start_engine
+from ._errors import EngineError
 from .settings import WorkerSettings
 
 __all__ = ["WorkerSettings", "build_app", "run_worker", "json_messages", "MESSAGE_BYTES"]
@@ -34,8 +36,8 @@ logger = logging.getLogger("phospho.worker")
 class _Batches:
     """Events gathered into batches for the engine, one batch in the engine at a time."""
 
-    def __init__(self, engine: Any, stream: Any, size: int, seconds: float) -> None:
-        self.engine, self.stream, self.size, self.seconds = engine, stream, size, seconds
+    def __init__(self, call: Any, stream: Any, size: int, seconds: float, failed: list[BaseException]) -> None:
+        self.call, self.stream, self.size, self.seconds, self.failed = call, stream, size, seconds, failed
         self.events: list[Any] = []
         self.started = 0.0
         self.in_engine: asyncio.Future[Any] | None = None
@@ -56,14 +58,14 @@ class _Batches:
         failure is raised here, in the agent or the timer, and its batch stays unacknowledged)."""
         async with self.lock:
             await self.wait()
-            if not self.events:
+            if not self.events or self.failed:  # after a failure nothing more is processed or acknowledged
                 return
             events, self.events = self.events, []
             messages = [(m.topic, m.partition, m.offset, m.key, e.value) for e in events for m in (e.message,)]
             self.in_engine = asyncio.ensure_future(self._run(events, messages))
 
     async def _run(self, events: list[Any], messages: list[Any]) -> None:
-        await asyncio.to_thread(self.engine.call, "batch", messages, int(time.time() * 1000))
+        await self.call("batch", messages, int(time.time() * 1000))
         ack = self.stream.ack
         for event in events:
             await ack(event)
@@ -98,9 +100,21 @@ def build_app(settings: WorkerSettings, datadir: str | None = None) -> faust.App
     inputs = app.topic(topics.tasks, topics.spans, topics.feedback, key_serializer="raw", value_serializer="raw")
     engine = start_engine(settings)
     batches: list[_Batches] = []  # the agent's, once it runs
+    failed: list[BaseException] = []
+    app.engine_failure = failed  # type: ignore[attr-defined]  # run_worker and `up` exit 1 when set
 
     async def call(command: str, *args: Any) -> Any:
-        return await asyncio.to_thread(engine.call, command, *args)
+        """An engine command. If it fails, the worker stops (exit status 1) without
+        acknowledging anything more: on restart it reads again from the last committed
+        offsets, with the state as it was made durable."""
+        try:
+            return await asyncio.to_thread(engine.call, command, *args)
+        except EngineError as exc:
+            if not failed:
+                failed.append(exc)
+                logger.critical("phospho-stream worker: the engine failed, stopping: %s", exc)
+                os.kill(os.getpid(), signal.SIGTERM)  # faust's own graceful stop
+            raise
 
     @app.on_partitions_revoked.connect
     async def forget(app_: Any, revoked: set[Any], **_: Any) -> None:
@@ -121,7 +135,7 @@ def build_app(settings: WorkerSettings, datadir: str | None = None) -> faust.App
     @app.agent(inputs)
     async def pipeline(stream: Any) -> None:
         manual = stream.noack()
-        b = _Batches(engine, manual, settings.batch_size, settings.batch_seconds)
+        b = _Batches(call, manual, settings.batch_size, settings.batch_seconds, failed)
         batches.append(b)
         try:
             async for event in manual.events():
@@ -153,4 +167,8 @@ def run_worker(settings: WorkerSettings, loglevel: str = "warn") -> None:
     datadir.mkdir(parents=True, exist_ok=True)  # faust does not create it
     app = build_app(settings, datadir=str(datadir))
     sys.argv = [sys.argv[0], "--quiet", "worker", "-l", loglevel, "--without-web"]  # the flag beats web_enabled
-    app.main()
+    try:
+        app.main()
+    finally:
+        if app.engine_failure:
+            raise SystemExit(1)

@@ -1,0 +1,214 @@
+"""The worker's engine against the real broker, in-process and in its child process: a batch
+in, durable state and rows out; poison to dead letters; failures reported, never acknowledged;
+the child never outlives its worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import pytest
+from test_processing import MIN, feedback, span, task
+from test_state_codec import with_raw
+
+from phospho_schemas import SingleObjectSerializer, Topics, raw_schema
+from phospho_stream import EngineError
+from phospho_stream._engine import Engine
+from phospho_stream._engine_process import EngineProcess, ThreadEngine, start_engine
+from phospho_stream.settings import WorkerSettings
+
+from kafka_helpers import consume_raw, json_rows
+
+pytestmark = pytest.mark.integration
+
+
+def encoded(kind: str, record: dict) -> bytes:
+    return with_raw(kind, record)["_raw"]
+
+
+@pytest.fixture()
+def settings(broker) -> WorkerSettings:
+    prefix = f"e{uuid.uuid4().hex[:8]}."
+    broker.create_topics(Topics(prefix).all())
+    return WorkerSettings(broker.bootstrap, topic_prefix=prefix, app_id=f"engine-{prefix}", partitions=4)
+
+
+def messages(settings: WorkerSettings, events: list[tuple[str, dict]], key: bytes = b"s:chat", partition: int = 1,
+             first_offset: int = 0) -> list[tuple]:
+    topics = Topics(settings.topic_prefix)
+    topic = {"task": topics.tasks, "span": topics.spans, "feedback": topics.feedback}
+    return [(topic[kind], partition, first_offset + i, key, encoded(kind, record)) for i, (kind, record) in enumerate(events)]
+
+
+def test_a_batch_becomes_durable_state_then_rows_and_poison_becomes_dead_letters(settings):
+    topics = Topics(settings.topic_prefix)
+    engine = Engine(settings)
+    engine.ensure_topics()
+    batch = messages(settings, [("span", span("s1", "t1")), ("task", task("t1", 0)), ("task", task("t2", 5 * MIN)),
+                                ("feedback", feedback("t2", "failure"))])
+    batch.append((topics.spans, 1, 99, b"s:chat", b"\x00\x00\x00\x00\x07 a registry id nobody knows"))
+    batch.append((topics.tasks, 2, 7, None, None))  # a tombstone is no event either
+    result = engine.batch(batch, 1_000)
+    assert result == {"events": 6, "dead_letters": 2, "rows": result["rows"]}
+    engine.close()
+
+    # the rows are on the row topics once `batch` returned
+    tasks = json_rows(consume_raw(settings.bootstrap, topics.task_rows, until=lambda ms: len(json_rows(ms)) >= 3, timeout=10))
+    newest = {r["task_id"]: r for r in sorted(tasks, key=lambda r: r["version"])}
+    assert set(newest) == {"t1", "t2"}
+    assert newest["t1"]["span_count"] == 1 and newest["t2"]["feedback_flag"] == "failure"
+    assert {r["window_id"] for r in newest.values()} == {"s:chat|t1"}
+    sessions = json_rows(consume_raw(settings.bootstrap, topics.session_rows, until=lambda ms: len(json_rows(ms)) >= 1, timeout=10))
+    final = max(sessions, key=lambda r: r["version"])
+    assert (final["task_count"], final["failure_count"]) == (2, 1)
+    dead = consume_raw(settings.bootstrap, topics.dead_letters, until=lambda ms: len(ms) >= 2, timeout=10)
+    origins = sorted((dict(m.headers())["source_topic"].decode(), dict(m.headers())["source_offset"].decode()) for m in dead)
+    assert origins == [(topics.spans, "99"), (topics.tasks, "7")]
+    assert all(dict(m.headers())["reason"] for m in dead)
+
+    # the state was durable before `batch` returned: a new engine (a restarted worker) reads it
+    # back, so the same batch delivered again writes nothing, and a new task joins the window
+    again = Engine(settings)
+    try:
+        assert again.batch(batch[:4], 2_000)["rows"] == 0
+        more = again.batch(messages(settings, [("task", task("t3", 10 * MIN))], first_offset=4), 3_000)
+        assert more["rows"] >= 2  # the task and its window
+    finally:
+        again.close()
+    sessions = json_rows(consume_raw(settings.bootstrap, topics.session_rows, until=lambda ms: any(r["task_count"] == 3 for r in json_rows(ms)), timeout=10))
+    assert max(sessions, key=lambda r: r["version"])["task_count"] == 3
+
+
+def test_spans_without_their_task_are_written_by_expire_after_the_grace(settings):
+    topics = Topics(settings.topic_prefix)
+    engine = Engine(WorkerSettings(**{**settings.__dict__, "grace_ms": 1_000}))
+    engine.ensure_topics()
+    try:
+        assert engine.batch(messages(settings, [("span", span("s-lone", "t-never"))]), 10_000)["rows"] == 0
+        assert engine.expire(10_500) == {"rows": 0}  # within the grace
+        assert engine.expire(11_500) == {"rows": 1}
+        assert engine.expire(12_500) == {"rows": 0}  # written once
+    finally:
+        engine.close()
+    spans = json_rows(consume_raw(settings.bootstrap, topics.span_rows, until=lambda ms: len(json_rows(ms)) >= 1, timeout=10))
+    assert [(r["event_id"], r["orphan"]) for r in spans] == [("s-lone", True)]
+
+
+def test_the_engine_process_answers_like_the_engine_and_reports_failures(settings):
+    engine = start_engine(settings)
+    assert isinstance(engine, EngineProcess)
+    try:
+        engine.call("ensure_topics")
+        result = engine.call("batch", messages(settings, [("task", task("t1", 0))]), 1_000)
+        assert result == {"events": 1, "dead_letters": 0, "rows": 2}
+        with pytest.raises(ValueError, match="unknown engine command"):
+            engine.call("close_everything")
+        # a failure comes back as an EngineError with its reason, and the engine goes on
+        with pytest.raises(EngineError, match="StateStoreError"):
+            engine.call("batch", messages(settings, [("task", task("t9", 0))], partition=97), 1_000)
+        assert engine.call("batch", messages(settings, [("task", task("t2", MIN))], first_offset=1), 2_000)["rows"] >= 2
+    finally:
+        engine.close()
+        engine.close()  # idempotent
+    with pytest.raises(EngineError, match="closed"):
+        engine.call("expire", 0)
+
+
+def test_a_dead_engine_process_is_an_engine_error(settings):
+    engine = EngineProcess(settings)
+    try:
+        engine.call("expire", 0)
+        os.kill(engine.pid, signal.SIGKILL)
+        with pytest.raises(EngineError, match="gone"):
+            engine.call("expire", 0)
+    finally:
+        engine.close()
+
+
+def test_an_engine_that_cannot_start_says_why(settings):
+    bad = WorkerSettings(settings.bootstrap, topic_prefix=settings.topic_prefix, registry_url="not a url at all")
+    engine = EngineProcess(bad)
+    try:
+        with pytest.raises(EngineError, match="could not start"):
+            engine.call("expire", 0)
+    finally:
+        engine.close()
+
+
+def test_the_thread_engine_is_the_same_engine(settings):
+    engine = start_engine(WorkerSettings(**{**settings.__dict__, "engine": "thread"}))
+    assert isinstance(engine, ThreadEngine)
+    try:
+        engine.call("ensure_topics")
+        assert engine.call("batch", messages(settings, [("task", task("t1", 0))]), 1_000)["rows"] == 2
+        with pytest.raises(EngineError, match="StateStoreError"):
+            engine.call("batch", messages(settings, [("task", task("t9", 0))], partition=97), 1_000)
+    finally:
+        engine.close()
+
+
+def test_a_bad_engine_setting_is_a_clear_error():
+    with pytest.raises(ValueError, match="PHOSPHO_WORKER_ENGINE must be one of process, thread"):
+        WorkerSettings("localhost:9092", engine="fork")
+
+
+def test_the_engine_process_dies_with_its_worker(settings):
+    """A worker killed with -9 leaves no engine behind to write stale state."""
+    code = textwrap.dedent(f"""
+        import sys, time
+        from phospho_stream._engine_process import EngineProcess
+        from phospho_stream.settings import WorkerSettings
+        engine = EngineProcess(WorkerSettings({settings.bootstrap!r}, topic_prefix={settings.topic_prefix!r}))
+        engine.call("expire", 0)
+        print(engine.pid, flush=True)
+        time.sleep(120)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        os.kill(child, 0)  # alive
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the engine process {child} outlived its worker")
+    finally:
+        parent.kill()
+
+
+def test_a_worker_whose_engine_dies_exits_with_an_error(broker, tmp_path):
+    """It stops instead of acknowledging anything more; its restart reads from the last commit."""
+    prefix = f"d{uuid.uuid4().hex[:8]}."
+    broker.create_topics(Topics(prefix).all())
+    env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_TOPIC_PREFIX": prefix,
+           "PHOSPHO_APP_ID": f"app-{prefix}", "PHOSPHO_DATA_DIR": str(tmp_path), "PHOSPHO_JOIN_EXPIRE_EVERY_SECONDS": "0.5"}
+    cli = os.path.join(os.path.dirname(sys.executable), "phospho-stream")
+    worker = subprocess.Popen([cli, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, engine_pid = time.monotonic() + 30, None
+        while engine_pid is None and time.monotonic() < deadline:
+            kids = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
+            engines = [int(k) for k in kids if "resource_tracker" not in open(f"/proc/{k}/cmdline").read()]
+            engine_pid = engines[0] if engines else None
+            time.sleep(0.2)
+        assert engine_pid, "no engine process"
+        time.sleep(2)  # the worker runs
+        os.kill(engine_pid, signal.SIGKILL)
+        out, _ = worker.communicate(timeout=60)
+        assert worker.returncode == 1, out
+        assert "the engine failed" in out and "gone" in out
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
