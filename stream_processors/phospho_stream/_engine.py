@@ -109,8 +109,8 @@ class Engine:
             out.feedback += part.feedback
             out.sessions += part.sessions
         # state first: once the rows are out, the state that made them must survive a crash
-        store.flush()
-        rows = self._send(out)
+        store.write()
+        rows = self._send(out)  # while the state's markers are on their way
         return {"events": len(messages), "dead_letters": dead, "rows": rows}
 
     def expire(self, now_ms: int | None = None) -> dict[str, int]:
@@ -128,7 +128,7 @@ class Engine:
                 out.spans += part.spans
                 out.feedback += part.feedback
             self._note_waiting(p, key, state)
-        self.store.flush()
+        self.store.write()
         return {"rows": self._send(out)}
 
     def close(self) -> None:
@@ -151,11 +151,13 @@ class Engine:
             self.waiting.discard((partition, key))
 
     def _send(self, out: Output) -> int:
-        """Produce the rows (and the dead letters already queued) and wait for the broker."""
+        """Produce the rows (and the dead letters already queued); wait for the broker to
+        acknowledge them and the state's markers."""
         rows = 0
         for name, batch in (("task", out.tasks), ("span", out.spans), ("feedback", out.feedback), ("session", out.sessions)):
             for message in json_messages(batch):
                 self.out.produce(self._row_topics[name], message)
             rows += len(batch)
+        self.store.wait_markers()
         self.out.flush("rows")
         return rows

@@ -23,7 +23,8 @@ class WorkerSettings:
     topic_prefix: str = "phospho."
     app_id: str = "phospho-pipeline"
     partitions: int = 4
-    batch_size: int = 2_000
+    # events per batch handed to the engine, or what came within batch_seconds
+    batch_size: int = 4_000
     batch_seconds: float = 0.5
     gap_ms: int = 30 * 60 * 1000
     grace_ms: int = 5 * 60 * 1000
@@ -58,6 +59,8 @@ class WorkerSettings:
             "retention_ms": int(float(env.get("PHOSPHO_STATE_RETENTION_HOURS") or 24) * 3600 * 1000),
             "registry_url": env.get("PHOSPHO_SCHEMA_REGISTRY_URL") or None,
             "engine": env.get("PHOSPHO_WORKER_ENGINE") or "process",
+            "batch_size": int(env.get("PHOSPHO_WORKER_BATCH_SIZE") or 4_000),
+            "batch_seconds": float(env.get("PHOSPHO_WORKER_BATCH_SECONDS") or 0.5),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(bootstrap=bootstrap, **values)

@@ -127,6 +127,13 @@ class StateStore:
     def flush(self) -> int:
         """Write every changed key, then one marker per touched partition; blocks until the
         broker acknowledged all of it (run it in a thread). Returns the records written."""
+        written = self.write()
+        self.wait_markers()
+        return written
+
+    def write(self) -> int:
+        """The first part of `flush`: the changed keys, acknowledged; their markers sent but not
+        waited for (`wait_markers`), so that a caller's own sends can share that wait."""
         written, touched = 0, []
         for partition, keys in self._dirty.items():
             if not keys:
@@ -144,8 +151,10 @@ class StateStore:
         self._producer.flush("state records")
         for partition in touched:
             self._producer.produce(self.topic, b"", MARKER_KEY, partition)
-        self._producer.flush("state markers")
         return written
+
+    def wait_markers(self) -> None:
+        self._producer.flush("state markers")
 
     def close(self) -> None:
         self._producer.close()
