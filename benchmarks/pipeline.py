@@ -204,6 +204,8 @@ class RowWatcher(threading.Thread):
         self.messages = 0
         self.rows = 0
         self.stop_event = threading.Event()
+        self.cpu_pid: int | None = None  # the worker: its processes' CPU is sampled at the first row
+        self.cpu_at_first: tuple[float, dict[str, float]] | None = None
 
     def run(self) -> None:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -229,11 +231,35 @@ class RowWatcher(threading.Thread):
                     ts = m.timestamp()[1]
                     if self.first is None:
                         self.first = (ts, len(self.ids) - before)
+                        if self.cpu_pid:
+                            self.cpu_at_first = cpu_times(self.cpu_pid)
                     if len(self.ids) >= self.expected and self.complete_ts is None:
                         self.complete_ts, self.complete_seen_at = ts, time.time()
                 pending = []
         finally:
             c.close()
+
+
+def cpu_times(pid: int) -> tuple[float, dict[str, float]]:
+    """(now, {"worker": its CPU seconds, "engine": its child's}) from /proc (Linux)."""
+    def seconds(p: int) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    out: dict[str, float] = {}
+    try:
+        out["worker"] = seconds(pid)
+        for child in child_pids(pid):
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                out["engine"] = out.get("engine", 0.0) + seconds(child)
+    except (OSError, IndexError, ValueError):
+        pass
+    return time.time(), out
+
+
+def _cores_used(first: tuple[float, dict[str, float]], last: tuple[float, dict[str, float]]) -> dict[str, float]:
+    wall = last[0] - first[0]
+    return {k: round((last[1][k] - first[1][k]) / wall, 2) for k in first[1] if k in last[1]} if wall > 0 else {}
 
 
 def group_caught_up(bootstrap: str, group: str, topics: list[str]) -> tuple[bool, int]:
@@ -284,6 +310,7 @@ def run_throughput(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if not args.skip_baselines:
             res["noop"] = run_noop(broker.bootstrap, prefix, n, workdir, args)
         res["worker"] = run_worker_and_sink(broker.bootstrap, topics, env, n, workdir, args)
+        res["alone"] = run_worker_alone(broker.bootstrap, topics, env, n, workdir, args)
         if not args.skip_baselines:
             progress("baseline B: confluent-kafka consume + decode + chDB insert")
             b = run_child("rawsink", {"tasks": n, "bootstrap": broker.bootstrap, "topic": topics.tasks,
@@ -385,13 +412,26 @@ def run_worker_and_sink(bootstrap: str, topics: Any, env: dict[str, str], n: int
     return out
 
 
+def run_worker_alone(bootstrap: str, topics: Any, env: dict[str, str], n: int, workdir: Path,
+                     args: argparse.Namespace) -> dict[str, Any]:
+    """The worker again on the same input (a new group: from the beginning), with no sink on
+    the same cores: the conditions of baseline A, and the figure the worker targets read."""
+    progress("throughput: ONE worker alone (no sink running), a new consumer group")
+    cwd = workdir / "worker-alone"
+    cwd.mkdir()
+    return _worker_attempt("phospho-stream worker", [cli(), "worker"], bootstrap, topics,
+                           {**env, "PHOSPHO_APP_ID": f"bench-{uuid.uuid4().hex[:8]}"}, n, cwd,
+                           BENCH_DIR / "pipeline-worker-alone.log", args)
+
+
 def _worker_attempt(label: str, cmd: list[str], bootstrap: str, topics: Any, env: dict[str, str], n: int, cwd: Path,
                     log: Path, args: argparse.Namespace) -> dict[str, Any]:
     res: dict[str, Any] = {"label": label}
     t_start = time.time()
     watcher = RowWatcher(bootstrap, topics.task_rows, n, min_ts_ms=int(t_start * 1000))
-    watcher.start()
     worker = spawn(cmd, env, cwd, log)
+    watcher.cpu_pid = worker.pid
+    watcher.start()
     progress(f"worker: {label} (pid {worker.pid})")
     try:
         deadline = time.monotonic() + args.timeout
@@ -419,6 +459,8 @@ def _worker_attempt(label: str, cmd: list[str], bootstrap: str, topics: Any, env
             res["error"] = f"only {len(watcher.ids):,} of {n:,} tasks reached {topics.task_rows} within {args.timeout:.0f} s"
             return res
         first_ts, first_n = watcher.first
+        if watcher.cpu_at_first is not None:
+            res["cores"] = _cores_used(watcher.cpu_at_first, cpu_times(worker.pid))
         res.update(first_ts_ms=first_ts, complete_ts_ms=watcher.complete_ts, first_message_tasks=first_n,
                    join_and_first_batch_s=first_ts / 1000 - t_start, worker_seconds=(watcher.complete_ts - first_ts) / 1000)
         res["worker_rate"] = (n - first_n) / res["worker_seconds"] if res["worker_seconds"] > 0 else None
@@ -559,15 +601,18 @@ def verdict(ok: bool | None) -> str:
 def evaluate(report: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     thr = report.get("throughput") or {}
     w, a, b = thr.get("worker") or {}, thr.get("noop") or {}, thr.get("raw") or {}
+    alone = thr.get("alone") or {}
+    rate = alone.get("worker_rate")  # the worker in baseline A's conditions: no sink on the same cores
     ratios: dict[str, Any] = {}
+    if rate and a.get("rate"):
+        ratios["worker_vs_noop"] = rate / a["rate"]
     if w.get("worker_rate") and a.get("rate"):
-        ratios["worker_vs_noop"] = w["worker_rate"] / a["rate"]
-    if w.get("worker_rate") and b.get("rate"):
-        ratios["worker_vs_raw"] = w["worker_rate"] / b["rate"]
+        ratios["worker_with_sink_running_vs_noop"] = w["worker_rate"] / a["rate"]
+    if rate and b.get("rate"):
+        ratios["worker_vs_raw"] = rate / b["rate"]
     if w.get("e2e_rate") and b.get("rate"):
         ratios["e2e_vs_raw"] = w["e2e_rate"] / b["rate"]
     targets = []
-    rate = w.get("worker_rate")
     targets.append({"target": f"worker >= {TARGETS['worker_tps']:,.0f} tasks/s (input -> row topic, join excluded)",
                     "measured": _f(rate, "{:,.0f} tasks/s"), "ok": None if rate is None else rate >= TARGETS["worker_tps"]})
     r = ratios.get("worker_vs_noop")
@@ -599,10 +644,19 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
     thr = report.get("throughput") or {}
     n = thr.get("tasks", 0)
     w, a, b = thr.get("worker") or {}, thr.get("noop") or {}, thr.get("raw") or {}
+    alone = thr.get("alone") or {}
+
+    def cores(x: dict[str, Any]) -> str:
+        c = x.get("cores") or {}
+        return f"; cores used: worker {c['worker']:.2f}, engine {c.get('engine', 0):.2f}" if "worker" in c else ""
+
     rows = [
-        [f"phospho worker (1 process{'' if str(w.get('variant', 'phospho-stream')).startswith('phospho-stream') else ', ' + w['variant']}): input -> rows topic", _f(w.get("worker_rate"), "{:,.0f}"),
+        ["phospho worker alone: input -> rows topic", _f(alone.get("worker_rate"), "{:,.0f}"),
+         _f(alone.get("worker_seconds"), "{:.2f} s"), _f(alone.get("join_and_first_batch_s"), "{:.1f} s"),
+         f"{alone.get('distinct_task_ids_seen', 0):,} of {n:,} task ids on rows.tasks{cores(alone)}"],
+        ["phospho worker, sink running: input -> rows topic", _f(w.get("worker_rate"), "{:,.0f}"),
          _f(w.get("worker_seconds"), "{:.2f} s"), _f(w.get("join_and_first_batch_s"), "{:.1f} s"),
-         f"{w.get('distinct_task_ids_seen', 0):,} of {n:,} task ids on rows.tasks"],
+         f"{w.get('distinct_task_ids_seen', 0):,} of {n:,} task ids on rows.tasks{cores(w)}"],
         ["phospho worker + sink: input -> chDB (committed)", _f(w.get("e2e_rate"), "{:,.0f}"),
          _f(w.get("e2e_seconds"), "{:.2f} s"), _f(w.get("join_and_first_batch_s"), "{:.1f} s"),
          f"{_f((w.get('written') or {}).get('tasks'), '{:,}')} in phospho.tasks "
@@ -661,6 +715,7 @@ def format_console(report: dict[str, Any], ratios: dict[str, Any], targets: list
     for t in targets:
         lines.append(f"{verdict(t['ok']):4}  {t['target']}: {t['measured']}")
     for name, part in (("throughput", report.get("throughput")), ("worker", (report.get("throughput") or {}).get("worker")),
+                       ("worker alone", (report.get("throughput") or {}).get("alone")),
                        ("baseline A", (report.get("throughput") or {}).get("noop")),
                        ("baseline B", (report.get("throughput") or {}).get("raw")),
                        ("latency", report.get("latency")), ("insights", report.get("insights"))):
@@ -697,9 +752,12 @@ def format_markdown(report: dict[str, Any], ratios: dict[str, Any], targets: lis
     md.append(f"- Pre-load: `phospho.log` in a child process, {thr.get('tasks', 0):,} tasks (70 % with an app session_id among "
               "N/6 sessions, 30 % sessionized by user_id; N/40 users), flushed before anything consumes. Every consumer starts "
               "from the beginning of the same topic.")
-    md.append(f"- Worker measured: `{w.get('variant', 'n/a')}` (see Observed when it is not the stock command), one process, "
+    md.append("- Worker: `phospho-stream worker`, one worker (its faust process and its engine process), "
               f"`PHOSPHO_WORKER_PRODUCER_BATCH_BYTES={report['args']['producer_batch_bytes']}` "
-              "as `up` sets it on the embedded broker (exact lag), with `phospho-stream sink` running (own chDB dir). Its rate is measured from the first "
+              "as `up` sets it on the embedded broker (exact lag). Measured twice on the same input, each time as a new "
+              "consumer group: first with `phospho-stream sink` running (own chDB dir), for the end to end figure, then alone, "
+              "as baseline A runs; the targets read the run alone. Cores used: CPU time of the worker's processes from /proc "
+              "between the first row and the last. Its rate is measured from the first "
               "`rows.tasks` message to the one completing N distinct task_ids, by their Kafka timestamps; the tasks of the "
               f"first message ({_f(w.get('first_message_tasks'), '{:,}')}) are not counted. Start-up + group join + first "
               f"batch took {_f(w.get('join_and_first_batch_s'), '{:.1f} s')} and is excluded. End to end: until the sink's "
@@ -806,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ensure_project_python()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    for name in ("pipeline-noop.log", "pipeline-worker.log", "pipeline-sink.log", "pipeline-up.log"):
+    for name in ("pipeline-noop.log", "pipeline-worker.log", "pipeline-worker-alone.log", "pipeline-sink.log", "pipeline-up.log"):
         (BENCH_DIR / name).unlink(missing_ok=True)
     report: dict[str, Any] = {
         "benchmark": "pipeline", "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
