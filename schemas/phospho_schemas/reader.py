@@ -35,15 +35,36 @@ def _kind_of(schema: dict[str, Any]) -> str | None:
     return _KIND_BY_NAME.get(name)
 
 
+_TIMESTAMPS = ("timestamp-millis", "timestamp-micros")
+
+
+def _plain_timestamps(schema: Any) -> Any:
+    """A copy of `schema` whose timestamps are plain longs (their wire form is the same)."""
+    if isinstance(schema, dict):
+        if schema.get("logicalType") in _TIMESTAMPS:
+            return {k: v for k, v in schema.items() if k != "logicalType"}
+        return {k: _plain_timestamps(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_plain_timestamps(x) for x in schema]
+    return schema
+
+
 class EventDecoder:
     """`decode(value) -> (kind, record)` for values written by the phospho SDK.
 
     `registry` is a confluent_kafka SchemaRegistryClient (or anything with
     `get_schema(id).schema_str`); without one, Confluent-framed values raise UnknownSchemaError.
+    With `timestamps_as_ms`, timestamps are read as the integers the wire holds (milliseconds
+    since the epoch) instead of datetimes: what the stream worker wants, ~4 us less per task.
     """
 
-    def __init__(self, registry: Any | None = None) -> None:
+    def __init__(self, registry: Any | None = None, timestamps_as_ms: bool = False) -> None:
         self._registry = registry
+        self._ms = timestamps_as_ms
+        # what records are resolved against; a writer schema that is the current one is this
+        # very object, and fastavro then skips resolving
+        self._readers = {k: parse_schema(_plain_timestamps(raw_schema(k))) if timestamps_as_ms else parsed_schema(k)
+                         for k in EVENT_KINDS}
         self._lock = threading.Lock()
         self._by_fingerprint: dict[bytes, tuple[str, dict[str, Any]]] = {}
         self._by_registry_id: dict[int, tuple[str, dict[str, Any]]] = {}
@@ -58,11 +79,15 @@ class EventDecoder:
         if kind is None:
             raise ValueError(f"schema {schema.get('name')!r} is not a phospho event schema")
         fp = schema_fingerprint(schema)
+        self._by_fingerprint[fp] = (kind, self._writer(kind, schema, fp))
+        return fp
+
+    def _writer(self, kind: str, schema: dict[str, Any], fp: bytes) -> dict[str, Any]:
         # the current schema as the very object the reader resolves against: fastavro then skips
         # resolving (it compares writer and reader; a second, equal parse costs ~10 us per event)
-        current = schema_fingerprint(raw_schema(kind)) == fp
-        self._by_fingerprint[fp] = (kind, parsed_schema(kind) if current else parse_schema(schema))
-        return fp
+        if fp == schema_fingerprint(raw_schema(kind)):
+            return self._readers[kind]
+        return parse_schema(_plain_timestamps(schema) if self._ms else schema)
 
     def decode(self, value: bytes | None, expected_kind: str | None = None) -> tuple[str, dict[str, Any]]:
         if not value:
@@ -82,7 +107,7 @@ class EventDecoder:
         if expected_kind is not None and kind != expected_kind:
             raise DecodeError(f"expected a {expected_kind} event, got a {kind} event")
         buf = BytesIO(body)
-        reader = parsed_schema(kind)
+        reader = self._readers[kind]
         try:  # no reader schema when the writer's is the current one: fastavro then skips resolving
             record = schemaless_reader(buf, writer, None if writer is reader else reader)
         except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError...
@@ -106,8 +131,7 @@ class EventDecoder:
         kind = _kind_of(schema)
         if kind is None:
             raise UnknownSchemaError(f"schema id {schema_id} is not a phospho event schema")
-        current = schema_fingerprint(schema) == schema_fingerprint(raw_schema(kind))
-        entry = (kind, parsed_schema(kind) if current else parse_schema(schema))
+        entry = (kind, self._writer(kind, schema, schema_fingerprint(schema)))
         with self._lock:
             self._by_registry_id[schema_id] = entry
         return entry

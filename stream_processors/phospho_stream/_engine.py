@@ -60,7 +60,7 @@ class Engine:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
-        self.decoder = decoder = EventDecoder(registry=registry_client(settings.registry_url))
+        self.decoder = decoder = EventDecoder(registry=registry_client(settings.registry_url), timestamps_as_ms=True)
         self.store = StateStore(settings.bootstrap, f"{settings.app_id}-state-changelog", settings.partitions,
                                 encode=dump_state, decode=lambda blob: load_state(blob, decoder),
                                 replication=settings.state_replication)

@@ -364,3 +364,16 @@ def test_serializer_matches_fastavro_on_edge_values(kind: str) -> None:
             elif isinstance(base, dict) and base.get("type") == "array":
                 record[f["name"]] = [rng.choice(EDGE_STRINGS) for _ in range(rng.choice([0, 1, 5, 300]))]
         assert serializer(record)[10:] == avro_body(schema, record), (kind, round_)
+
+
+def test_timestamps_as_ms_reads_the_wire_integers_for_current_and_older_writers() -> None:
+    record = task_record()
+    plain, ms = EventDecoder(), EventDecoder(timestamps_as_ms=True)
+    kind, decoded = ms.decode(SingleObjectSerializer(raw_schema("task"))(record))
+    assert kind == "task" and decoded == record  # exactly what was written, timestamps included
+    assert as_written("task", plain.decode(SingleObjectSerializer(raw_schema("task"))(record))[1]) == decoded
+    old = _without("task", "stream")
+    ms.add_schema(old)
+    _, resolved = ms.decode(SingleObjectSerializer(old)({k: v for k, v in record.items() if k != "stream"}))
+    assert resolved == {**record, "stream": False}
+    assert isinstance(resolved["created_at"], int) and resolved["last_update"] is None
