@@ -23,7 +23,7 @@ from phospho_schemas import DecodeError, EventDecoder, Topics
 from ._acked_producer import AckedProducer
 from ._errors import EngineError
 from ._registry import registry_client
-from .processing import RAW, KeyState, Output, expire_state, process
+from .processing import RAW, KeyState, Output, expire_state, process, task_expander
 from .settings import WorkerSettings
 from .state_codec import dump_state, load_state
 from .state_store import StateStore
@@ -61,6 +61,7 @@ class Engine:
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
         self.decoder = decoder = EventDecoder(registry=registry_client(settings.registry_url), timestamps_as_ms=True)
+        self._expand = task_expander(decoder)  # tasks are kept compact between batches
         self.store = StateStore(settings.bootstrap, f"{settings.app_id}-state-changelog", settings.partitions,
                                 encode=dump_state, decode=lambda blob: load_state(blob, decoder),
                                 replication=settings.state_replication)
@@ -101,7 +102,7 @@ class Engine:
         out, store, settings = Output(), self.store, self.settings
         for (p, key), keyed in by_key.items():
             state = store.get(p, key) or KeyState()
-            part = process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms)
+            part = process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms, self._expand)
             store.put(p, key, state)
             self._note_waiting(p, key, state)
             out.tasks += part.tasks

@@ -9,11 +9,13 @@ key, and sends the rows (one message per table per batch).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .joins import (
     DEFAULT_GRACE_MS,
+    CompactTask,
     Rows,
     TaskJoin,
     expire,
@@ -34,7 +36,8 @@ from .sessions import (
     window_row,
 )
 
-__all__ = ["KeyState", "Output", "process", "expire_state", "evict", "to_ms", "DEFAULT_RETENTION_MS", "RAW"]
+__all__ = ["KeyState", "Output", "process", "expire_state", "evict", "to_ms", "DEFAULT_RETENTION_MS", "RAW", "task_expander",
+           "compact"]
 
 #: a decoded record may carry its wire bytes under this key (the worker sets it, so that the
 #: state changelog stores those bytes instead of pickling the record); rows never include it
@@ -92,19 +95,27 @@ def _feedback_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _window_rows(windows: KeyWindows, upserts: list, removed: list[str], state: KeyState, out: Output) -> list[str]:
-    """Session rows, tombstones, and the tasks whose window id changed (to write again)."""
+def _window_rows(windows: KeyWindows, upserts: list, removed: list[str], state: KeyState, out: Output,
+                 added: str | None = None) -> list[str]:
+    """Session rows, tombstones, and the tasks whose window id changed (to write again).
+
+    Every task of a window written here is recorded under its id (`window_of_task`). So when
+    no window went away and the window's first task is recorded under the window's id, its
+    tasks are too, except perhaps the task just `added`: only that one is looked at."""
     moved = []
+    window_of_task = state.window_of_task
     for window in upserts:
         row = window_row(windows, window)
-        out.sessions.append({**{k: row[k] for k in (
-            "window_id", "session_key", "session_id", "user_id", "start_ms", "end_ms", "duration_ms", "task_count",
-            "first_input", "last_input", "total_tokens", "success_count", "failure_count", "tasks_with_errors",
-            "version")},
-            "is_deleted": 0})
-        for task_id in window.tasks:
-            if state.window_of_task.get(task_id) != row["window_id"]:
-                state.window_of_task[task_id] = row["window_id"]
+        row["is_deleted"] = 0
+        out.sessions.append(row)
+        window_id = row["window_id"]
+        if not removed and window_of_task.get(window.first.task_id) == window_id:
+            candidates: Any = (added,) if added is not None and added in window.tasks else ()
+        else:
+            candidates = window.tasks
+        for task_id in candidates:
+            if window_of_task.get(task_id) != window_id:
+                window_of_task[task_id] = window_id
                 moved.append(task_id)
     for window_id in removed:
         out.sessions.append({"window_id": window_id, "session_key": windows.key, "session_id": "", "user_id": None,
@@ -138,9 +149,28 @@ def evict(state: KeyState, now_ms: int, retention_ms: int = DEFAULT_RETENTION_MS
     return forgotten
 
 
+def task_expander(decoder: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """How a `CompactTask` gets its whole record back: decoded again from its wire bytes."""
+    def expand(compact: dict[str, Any]) -> dict[str, Any]:
+        _, record = decoder.decode(compact[RAW], expected_kind="task")
+        record[RAW] = compact[RAW]
+        return record
+    return expand
+
+
+def compact(state: KeyState, task_ids: set[str], expand: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Keep only what the rules read of these tasks (those with their wire bytes)."""
+    for task_id in task_ids:
+        join = state.joins.get(task_id)
+        if join is not None and join.task is not None and type(join.task) is not CompactTask and RAW in join.task:
+            join.task = CompactTask(join.task, RAW, expand)
+
+
 def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: int,
-            gap_ms: int = DEFAULT_GAP_MS, retention_ms: int = DEFAULT_RETENTION_MS) -> Output:
-    """Apply one key's events of a batch (in arrival order), then forget closed history."""
+            gap_ms: int = DEFAULT_GAP_MS, retention_ms: int = DEFAULT_RETENTION_MS,
+            expand: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Output:
+    """Apply one key's events of a batch (in arrival order), then forget closed history. With
+    `expand` (`task_expander`), the batch's tasks are then kept as `CompactTask`s."""
     out = Output()
     for kind, record in events:
         if kind == "task":
@@ -160,6 +190,8 @@ def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: i
             if join.task is not None:  # the task's window counts its latest flag
                 _update_window(state, join, out, flag=latest_feedback(join)[0])
     evict(state, now_ms, retention_ms)
+    if expand is not None:
+        compact(state, {record.get("task_id") for _, record in events}, expand)
     return out
 
 
@@ -196,7 +228,7 @@ def _on_task(state: KeyState, record: dict[str, Any], now_ms: int, gap_ms: int, 
     point = TaskPoint(task_id, at_ms, record["input"], record["session_id"], record["user_id"],
                       _task_tokens(join), latest_feedback(join)[0], bool(record.get("errors")))
     upserts, removed = add_task(windows, point, gap_ms)
-    moved = _window_rows(windows, upserts, removed, state, out)
+    moved = _window_rows(windows, upserts, removed, state, out, added=task_id)
     out.extend(rows, state)
     written = {task_id}
     for other in moved:  # tasks that changed window: written again with the new window id

@@ -63,15 +63,18 @@ class Window:
 
     tasks: dict[str, TaskPoint] = field(default_factory=dict)
     _ends: tuple[TaskPoint, TaskPoint] | None = field(default=None, repr=False, compare=False)
+    _sums: _Sums | None = field(default=None, repr=False, compare=False)
 
     def changed(self) -> None:
         self._ends = None
+        self._sums = None
 
     def add(self, task: TaskPoint) -> None:
-        """A task new to this window; its first and last are kept up to date without a scan."""
-        if task.task_id in self.tasks or self._ends is None:
+        """A task new to this window; its first and last task and its sums are kept up to date
+        without a scan."""
+        if task.task_id in self.tasks or self._ends is None or self._sums is None:
             self.tasks[task.task_id] = task
-            self._ends = None
+            self.changed()
             return
         self.tasks[task.task_id] = task
         first, last = self._ends
@@ -80,6 +83,15 @@ class Window:
         if _order(task) > _order(last):
             last = task
         self._ends = (first, last)
+        self._sums = self._sums.plus(task)
+
+    def sums(self) -> _Sums:
+        if self._sums is None:
+            sums = _Sums()
+            for task in self.tasks.values():
+                sums = sums.plus(task)
+            self._sums = sums
+        return self._sums
 
     def _bounds(self) -> tuple[TaskPoint, TaskPoint]:
         if self._ends is None:
@@ -108,6 +120,23 @@ class Window:
 
 def _order(t: TaskPoint) -> tuple[int, str]:
     return (t.at_ms, t.task_id)
+
+
+class _Sums(NamedTuple):
+    """What a window's row adds up over its tasks."""
+
+    tokens: int = 0
+    successes: int = 0
+    failures: int = 0
+    with_errors: int = 0
+    latest_with_user: TaskPoint | None = None  # the latest task that has a user_id
+
+    def plus(self, t: TaskPoint) -> _Sums:
+        latest = self.latest_with_user
+        if t.user_id and (latest is None or _order(t) > _order(latest)):
+            latest = t
+        return _Sums(self.tokens + t.tokens, self.successes + (t.flag == "success"), self.failures + (t.flag == "failure"),
+                     self.with_errors + bool(t.has_errors), latest)
 
 
 @dataclass(slots=True)
@@ -229,22 +258,21 @@ def update_task(state: KeyWindows, task_id: str, **changes: Any) -> list[Window]
 def window_row(state: KeyWindows, window: Window) -> dict[str, Any]:
     """The `sessions` row of a window."""
     first, last = window.first, window.last
-    flags = [t.flag for t in window.tasks.values()]
-    latest_with_user = max((t for t in window.tasks.values() if t.user_id), key=_order, default=None)
+    sums = window.sums()
     return {
         "window_id": window.window_id(state.key),
         "session_key": state.key,
         "session_id": first.session_id,
-        "user_id": latest_with_user.user_id if latest_with_user else None,
+        "user_id": sums.latest_with_user.user_id if sums.latest_with_user else None,
         "start_ms": first.at_ms,
         "end_ms": last.at_ms,
         "duration_ms": last.at_ms - first.at_ms,
         "task_count": len(window.tasks),
         "first_input": first.input,
         "last_input": last.input,
-        "total_tokens": sum(t.tokens for t in window.tasks.values()),
-        "success_count": flags.count("success"),
-        "failure_count": flags.count("failure"),
-        "tasks_with_errors": sum(1 for t in window.tasks.values() if t.has_errors),
+        "total_tokens": sums.tokens,
+        "success_count": sums.successes,
+        "failure_count": sums.failures,
+        "tasks_with_errors": sums.with_errors,
         "version": state.version,
     }

@@ -16,8 +16,8 @@ from typing import Any
 
 from phospho_schemas import EventDecoder
 
-from .joins import TaskJoin
-from .processing import RAW, KeyState
+from .joins import CompactTask, TaskJoin
+from .processing import RAW, KeyState, task_expander
 from .sessions import KeyWindows, TaskPoint, Window
 
 __all__ = ["dump_state", "load_state", "FORMAT"]
@@ -68,6 +68,8 @@ def load_state(blob: bytes, decoder: EventDecoder | None = None) -> KeyState:
     for task_id, first_seen_ms, orphans_written, version, payload in joins:
         task_entry, span_entries, feedback_entries = pickle.loads(payload)
         task = _record(task_entry, "task", decoder)
+        if task is not None and RAW in task:  # kept as the engine keeps it between batches
+            task = CompactTask(task, RAW, task_expander(decoder))
         spans = {r["event_id"]: r for r in (_record(e, "span", decoder) for e in span_entries)}
         feedback = {r["event_id"]: r for r in (_record(e, "feedback", decoder) for e in feedback_entries)}
         join = TaskJoin(task_id, first_seen_ms, task, spans, feedback, orphans_written, version)

@@ -9,7 +9,8 @@ import pickle
 from test_processing import DECODER, MIN, feedback, span, task
 
 from phospho_schemas import SingleObjectSerializer, raw_schema
-from phospho_stream.processing import RAW, KeyState, expire_state, process
+from phospho_stream.joins import TASK_HOT_FIELDS, CompactTask
+from phospho_stream.processing import RAW, KeyState, expire_state, process, task_expander
 from phospho_stream.state_codec import dump_state, load_state
 
 
@@ -46,6 +47,32 @@ def test_a_worker_restored_after_every_batch_writes_the_same_rows():
     for raw in (False, True):
         batches = history(raw)
         assert run(copy.deepcopy(batches), restore_between=True) == run(copy.deepcopy(batches), restore_between=False)
+
+
+def test_compact_tasks_write_the_same_rows_as_decoded_ones():
+    """The engine keeps a task as its wire bytes and a few fields between batches; a row written
+    later (late span, feedback, a window changing id) decodes it again, to the same row."""
+    expand, batches = task_expander(DECODER), history(raw=True)
+
+    def rows(compacting: bool) -> list:
+        state, outputs = KeyState(), []
+        for i, batch in enumerate(copy.deepcopy(batches)):
+            out = process(state, batch, now_ms=1000 * i, expand=expand if compacting else None)
+            outputs.append((out.tasks, out.spans, out.feedback, out.sessions))
+            if compacting:
+                assert all(type(j.task) is CompactTask for j in state.joins.values() if j.task is not None)
+        return outputs + [expire_state(state, now_ms=10**12).spans]
+
+    assert rows(compacting=True) == rows(compacting=False)
+    # a recovered state is compact too, and its rows are the same
+    state = KeyState()
+    for i, batch in enumerate(copy.deepcopy(batches[:2])):
+        process(state, batch, now_ms=1000 * i, expand=expand)
+    restored = load_state(dump_state(state))
+    assert type(restored.joins["t1"].task) is CompactTask
+    assert set(restored.joins["t1"].task) == {*TASK_HOT_FIELDS, RAW}
+    late = [("feedback", with_raw("feedback", feedback("t1", "failure")))]
+    assert process(restored, copy.deepcopy(late), 9_000).tasks == process(state, copy.deepcopy(late), 9_000).tasks
 
 
 def test_wire_bytes_are_stored_instead_of_a_pickle_and_rows_never_carry_them():
