@@ -35,6 +35,9 @@ logger = logging.getLogger("phospho.worker")
 #: an input message as the faust layer hands it over: (topic, partition, offset, key, value)
 Message = tuple[str, int, int, "bytes | None", "bytes | None"]
 
+#: how often (ms of wall time) `expire` looks for keys idle for the retention period
+SWEEP_EVERY_MS = 60_000
+
 #: bytes of JSON rows per output message; a batch's rows are split to stay under it (Kafka's
 #: default message limit is 1 MB), and a single larger row goes alone (up to MAX_REQUEST_BYTES)
 MESSAGE_BYTES = 512 * 1024
@@ -72,6 +75,10 @@ class Engine:
         # (partition, key) whose state holds spans or feedback waiting for their task: the only
         # ones `expire` looks at
         self.waiting: set[tuple[int, bytes]] = set()
+        # when (wall time, ms) a batch last touched each key, or its partition was recovered:
+        # keys idle for the retention period are forgotten (`_sweep`)
+        self.touched_at: dict[tuple[int, bytes], int] = {}
+        self._sweep_at = 0
 
     def ensure_topics(self) -> None:
         self.store.ensure_topic()
@@ -80,6 +87,7 @@ class Engine:
         """Forget partitions this worker no longer owns (their new owner reads the changelog)."""
         self.store.drop(partitions)
         self.waiting = {(p, key) for p, key in self.waiting if p not in partitions}
+        self.touched_at = {(p, key): at for (p, key), at in self.touched_at.items() if p not in partitions}
 
     def batch(self, messages: list[Message], now_ms: int | None = None) -> dict[str, int]:
         """Process a batch; returns {"events", "dead_letters", "rows"} once all of it is durable."""
@@ -98,9 +106,10 @@ class Engine:
                 continue
             record[RAW] = value  # the state changelog keeps these bytes, not a pickle
             by_key[(partition, key or (record.get("task_id") or "").encode("utf-8"))].append((kind, record))
-        self._ensure_loaded({p for p, _ in by_key})
-        out, store, settings = Output(), self.store, self.settings
+        self._ensure_loaded({p for p, _ in by_key}, now_ms)
+        out, store, settings, touched_at = Output(), self.store, self.settings, self.touched_at
         for (p, key), keyed in by_key.items():
+            touched_at[(p, key)] = now_ms
             state = store.get(p, key) or KeyState()
             part = process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms, self._expand)
             store.put(p, key, state)
@@ -115,8 +124,12 @@ class Engine:
         return {"events": len(messages), "dead_letters": dead, "rows": rows}
 
     def expire(self, now_ms: int | None = None) -> dict[str, int]:
-        """Write the spans and feedback whose task did not come within the grace period."""
+        """Write the spans and feedback whose task did not come within the grace period; once a
+        minute, forget the keys idle for the retention period."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        if now_ms >= self._sweep_at:
+            self._sweep(now_ms)
+            self._sweep_at = now_ms + SWEEP_EVERY_MS
         out = Output()
         for p, key in list(self.waiting):
             if not self.store.is_loaded(p):
@@ -137,13 +150,29 @@ class Engine:
         self.store.close()
 
     # -- internals ---------------------------------------------------------------------------
-    def _ensure_loaded(self, partitions: set[int]) -> None:
+    def _ensure_loaded(self, partitions: set[int], now_ms: int) -> None:
         for p in sorted(partitions):
             if not self.store.is_loaded(p):
                 keys = self.store.recover(p)
                 for key, state in self.store.items(p):  # what waits for its task
                     self._note_waiting(p, key, state)
+                    self.touched_at[(p, key)] = now_ms
                 logger.info("state of partition %s recovered: %s keys", p, keys)
+
+    def _sweep(self, now_ms: int) -> None:
+        """A key's state shrinks as its newest tasks push old windows out (`evict`), but a key
+        that gets no more events would stay in memory for good: a chat that ended, a task
+        logged without session or user. Keys no batch touched for the retention period are
+        forgotten, in memory and in the changelog (a tombstone). A task that comes for such a
+        key later opens a new window, as for any task later than the retention."""
+        horizon = now_ms - self.settings.retention_ms
+        idle = [pk for pk, at in self.touched_at.items() if at < horizon and pk not in self.waiting]
+        for pk in idle:
+            del self.touched_at[pk]
+            if self.store.is_loaded(pk[0]):
+                self.store.delete(*pk)
+        if idle:
+            logger.info("forgot %s keys idle for %.1f h", len(idle), self.settings.retention_ms / 3_600_000)
 
     def _note_waiting(self, partition: int, key: bytes, state: KeyState) -> None:
         if any(j.task is None and not j.orphans_written for j in state.joins.values()):

@@ -120,6 +120,11 @@ class StateStore:
         self._states[partition][key] = state
         self._dirty[partition].add(key)
 
+    def delete(self, partition: int, key: bytes) -> None:
+        """Forget a key: gone from memory, and a tombstone in the changelog at the next flush."""
+        if self._states[partition].pop(key, None) is not None:
+            self._dirty[partition].add(key)
+
     def items(self, partition: int) -> list[tuple[bytes, Any]]:
         return [(key, self.get(partition, key)) for key in list(self._states.get(partition, ()))]
 

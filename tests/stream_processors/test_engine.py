@@ -99,6 +99,27 @@ def test_spans_without_their_task_are_written_by_expire_after_the_grace(settings
     assert [(r["event_id"], r["orphan"]) for r in spans] == [("s-lone", True)]
 
 
+def test_keys_idle_for_the_retention_period_are_forgotten_in_memory_and_in_the_changelog(settings):
+    engine = Engine(WorkerSettings(**{**settings.__dict__, "retention_ms": 60_000}))
+    engine.ensure_topics()
+    try:
+        engine.batch(messages(settings, [("task", task("t1", 0))], key=b"s:idle"), 1_000_000)
+        engine.batch(messages(settings, [("task", task("t2", 0, session="busy"))], key=b"s:busy", first_offset=1), 1_040_000)
+        engine.expire(1_050_000)  # the first sweep: nothing idle that long yet
+        assert engine.store.get(1, b"s:idle") is not None
+        engine.batch(messages(settings, [("task", task("t3", MIN, session="busy"))], key=b"s:busy", first_offset=2), 1_080_000)
+        engine.expire(1_120_000)  # a minute later: "idle" has had no event for 120 s, "busy" for 40 s
+        assert engine.store.get(1, b"s:idle") is None and engine.store.get(1, b"s:busy") is not None
+    finally:
+        engine.close()
+    again = Engine(settings)  # a restarted worker reads the tombstone: the key stays forgotten
+    try:
+        again.store.recover(1)
+        assert again.store.get(1, b"s:idle") is None and again.store.get(1, b"s:busy") is not None
+    finally:
+        again.close()
+
+
 def test_the_engine_process_answers_like_the_engine_and_reports_failures(settings):
     engine = start_engine(settings)
     assert isinstance(engine, EngineProcess)
