@@ -23,9 +23,11 @@ class WorkerSettings:
     topic_prefix: str = "phospho."
     app_id: str = "phospho-pipeline"
     partitions: int = 4
-    # events per batch handed to the engine, or what came within batch_seconds
+    # events per batch handed to the engine, or what came within batch_seconds, or what came
+    # within batch_idle_seconds while the engine had nothing to do
     batch_size: int = 4_000
     batch_seconds: float = 0.5
+    batch_idle_seconds: float = 0.05
     gap_ms: int = 30 * 60 * 1000
     grace_ms: int = 5 * 60 * 1000
     expire_every: float = 5.0

@@ -1,7 +1,8 @@
 """The faust layer, kept thin: one agent over the three co-partitioned input topics.
 
 The agent reads events with manual acks and gathers them into batches (`batch_size` events, or
-what came within `batch_seconds`). Each batch goes to the worker's engine (`_engine.py`:
+what came within `batch_seconds`, or within `batch_idle_seconds` while the engine is idle: small
+batches at a low rate, full ones under load). Each batch goes to the worker's engine (`_engine.py`:
 decoding, dead letters, session and join rules, durable state, rows out), which runs in a child
 process by default (`_engine_process.py`), so faust reads batch N+1 on one core while the
 engine processes batch N on another. A batch's events are acknowledged only when the engine
@@ -50,8 +51,14 @@ class _Batches:
         self.events.append(event)
         return len(self.events) >= self.size
 
-    def due(self) -> bool:
-        return bool(self.events) and time.monotonic() - self.started >= self.seconds
+    def due(self, idle_seconds: float) -> bool:
+        """A partial batch goes when it is `seconds` old, or `idle_seconds` old while the engine
+        has nothing to do: small batches at a low rate (latency), full ones under load."""
+        if not self.events:
+            return False
+        age = time.monotonic() - self.started
+        idle = self.in_engine is None or self.in_engine.done()
+        return age >= self.seconds or (idle and age >= idle_seconds)
 
     async def dispatch(self) -> None:
         """Hand the gathered events to the engine once the previous batch is done (an engine
@@ -144,10 +151,10 @@ def build_app(settings: WorkerSettings, datadir: str | None = None) -> faust.App
         finally:
             batches.remove(b)
 
-    @app.timer(interval=min(0.1, settings.batch_seconds))
+    @app.timer(interval=min(settings.batch_idle_seconds, settings.batch_seconds))
     async def dispatch_due() -> None:
         for b in batches:
-            if b.due():
+            if b.due(settings.batch_idle_seconds):
                 await b.dispatch()
 
     @app.timer(interval=settings.expire_every)
