@@ -109,14 +109,18 @@ def build_app(settings: WorkerSettings, datadir: str | None = None) -> faust.App
     batches: list[_Batches] = []  # the agent's, once it runs
     failed: list[BaseException] = []
     app.engine_failure = failed  # type: ignore[attr-defined]  # run_worker and `up` exit 1 when set
+    stopping: list[bool] = []
 
     async def call(command: str, *args: Any) -> Any:
         """An engine command. If it fails, the worker stops (exit status 1) without
         acknowledging anything more: on restart it reads again from the last committed
-        offsets, with the state as it was made durable."""
+        offsets, with the state as it was made durable. Once the worker is stopping, a command
+        that finds the engine closed is cancelled, as faust cancels its agents and timers."""
         try:
             return await asyncio.to_thread(engine.call, command, *args)
         except EngineError as exc:
+            if stopping:
+                raise asyncio.CancelledError() from exc
             if not failed:
                 failed.append(exc)
                 logger.critical("phospho-stream worker: the engine failed, stopping: %s", exc)
@@ -133,6 +137,7 @@ def build_app(settings: WorkerSettings, datadir: str | None = None) -> faust.App
 
     @app.on_before_shutdown.connect
     async def close_engine(app_: Any, **_: Any) -> None:
+        stopping.append(True)
         await asyncio.to_thread(engine.close)
 
     @app.task

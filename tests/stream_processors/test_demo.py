@@ -3,9 +3,12 @@
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+
+from phospho_schemas import Topics
 
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"
@@ -36,9 +39,11 @@ def test_demo_with_a_schema_registry(broker, tmp_path):
     reads it back through the registry."""
     from schema_registry_server import SchemaRegistryServer
 
+    prefix = f"dr{uuid.uuid4().hex[:8]}."  # its own topics: Confluent-framed events stay out of the shared ones
+    broker.create_topics(Topics(prefix).all())
     with SchemaRegistryServer() as registry:
         env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_PROJECT_ID": "demo-registry",
-               "PHOSPHO_DATA_DIR": str(tmp_path), "PHOSPHO_SCHEMA_REGISTRY_URL": registry.url}
+               "PHOSPHO_DATA_DIR": str(tmp_path), "PHOSPHO_SCHEMA_REGISTRY_URL": registry.url, "PHOSPHO_TOPIC_PREFIX": prefix}
         done = subprocess.run([str(CLI), "demo", "--events", "10"], env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "demo OK" in done.stdout
