@@ -129,10 +129,13 @@ def build_app(settings: WorkerSettings, datadir: str | None = None) -> faust.App
 
     @app.on_partitions_revoked.connect
     async def forget(app_: Any, revoked: set[Any], **_: Any) -> None:
-        # the batch in the engine finishes (and is acknowledged) before the state is dropped
+        # the batch in the engine finishes (and is acknowledged) before the state is dropped;
+        # gathered events of revoked partitions are let go unacknowledged: their new owner reads
+        # them, and this worker must not write state for partitions it no longer owns
         for b in batches:
             async with b.lock:
                 await b.wait()
+                b.events = [e for e in b.events if e.message.tp not in revoked]
         await call("drop", {tp.partition for tp in revoked if tp.topic in inputs.topics})
 
     @app.on_before_shutdown.connect
