@@ -34,6 +34,32 @@ __all__ = ["EngineProcess", "ThreadEngine", "start_engine", "COMMANDS"]
 COMMANDS = frozenset({"batch", "expire", "drop", "ensure_topics"})
 
 
+class _Turns:
+    """Commands run in the order they were submitted, whichever thread submitted them: up to
+    two batches can be in the engine's queue (one running, the next waiting), so that it
+    starts the next one without waiting for the worker to hand it over."""
+
+    def __init__(self) -> None:
+        self._submit = threading.Lock()
+        self._turn = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def ticket(self) -> int:
+        ticket, self._next_ticket = self._next_ticket, self._next_ticket + 1
+        return ticket
+
+    def wait_turn(self, ticket: int) -> None:
+        with self._turn:
+            while self._serving != ticket:
+                self._turn.wait()
+
+    def done(self) -> None:
+        with self._turn:
+            self._serving += 1
+            self._turn.notify_all()
+
+
 class ThreadEngine:
     """The Engine in the worker's own process (PHOSPHO_WORKER_ENGINE=thread)."""
 
@@ -41,20 +67,29 @@ class ThreadEngine:
         from ._engine import Engine
 
         self._engine = Engine(settings)
-        self._lock = threading.Lock()
+        self._turns = _Turns()
 
     def call(self, command: str, *args: Any) -> Any:
         if command not in COMMANDS:
             raise ValueError(f"unknown engine command {command!r}")
-        with self._lock:
-            try:
-                return getattr(self._engine, command)(*args)
-            except Exception as exc:
-                raise EngineError(f"{type(exc).__name__}: {exc}") from exc
+        with self._turns._submit:
+            ticket = self._turns.ticket()
+        self._turns.wait_turn(ticket)
+        try:
+            return getattr(self._engine, command)(*args)
+        except Exception as exc:
+            raise EngineError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._turns.done()
 
     def close(self) -> None:
-        with self._lock:
+        with self._turns._submit:
+            ticket = self._turns.ticket()
+        self._turns.wait_turn(ticket)
+        try:
             self._engine.close()
+        finally:
+            self._turns.done()
 
 
 class EngineProcess:
@@ -66,7 +101,7 @@ class EngineProcess:
         self._process = ctx.Process(target=_serve, args=(child, settings), name="phospho-engine", daemon=True)
         self._process.start()
         child.close()  # the child holds the only other end: its death closes the pipe
-        self._lock = threading.Lock()
+        self._turns = _Turns()
         self._closed = False
 
     @property
@@ -76,29 +111,42 @@ class EngineProcess:
     def call(self, command: str, *args: Any) -> Any:
         if command not in COMMANDS:
             raise ValueError(f"unknown engine command {command!r}")
-        with self._lock:
-            if self._closed:
-                raise EngineError("the engine is closed")
-            try:
-                self._conn.send((command, args))
-                ok, value = self._conn.recv()
-            except (EOFError, OSError) as exc:
-                raise EngineError(f"the engine process is gone (exit code {self._process.exitcode})") from exc
+        ok, value = self._exchange(command, args)
         if not ok:
             raise EngineError(value)
         return value
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Finish the command under way, close the engine's producers, stop the child. Idempotent."""
-        with self._lock:
+    def _exchange(self, command: str, args: tuple[Any, ...], closing: bool = False) -> tuple[bool, Any]:
+        """Send a command (in submission order), then read its answer (answers come in the same
+        order: each caller reads when its turn comes)."""
+        turns = self._turns
+        with turns._submit:
             if self._closed:
-                return
-            self._closed = True
+                raise EngineError("the engine is closed")
+            self._closed = closing
+            ticket = turns.ticket()
             try:
-                self._conn.send(("close", ()))
-                self._conn.recv()
-            except (EOFError, OSError):
-                pass
+                self._conn.send((command, args))
+                sent = None
+            except (EOFError, OSError) as exc:
+                sent = exc
+        turns.wait_turn(ticket)
+        try:
+            if sent is not None:
+                raise sent
+            return self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise EngineError(f"the engine process is gone (exit code {self._process.exitcode})") from exc
+        finally:
+            turns.done()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish the commands under way, close the engine's producers, stop the child. Idempotent."""
+        try:
+            self._exchange("close", (), closing=True)
+        except EngineError:
+            pass  # already closed, or the child is gone
+        else:
             self._conn.close()
         self._process.join(timeout)
         if self._process.is_alive():

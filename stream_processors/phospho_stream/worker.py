@@ -6,8 +6,8 @@ batches at a low rate, full ones under load). Each batch goes to the worker's en
 decoding, dead letters, session and join rules, durable state, rows out), which runs in a child
 process by default (`_engine_process.py`), so faust reads batch N+1 on one core while the
 engine processes batch N on another. A batch's events are acknowledged only when the engine
-returned, so faust commits input offsets only after their state and rows are durable; one
-batch is in the engine at a time, and batches are acknowledged in order. A timer writes spans
+returned, so faust commits input offsets only after their state and rows are durable. Up to
+two batches are in the engine's queue, processed in the order they were handed over. A timer writes spans
 and feedback whose task never came (orphans). Storage is idempotent: delivery is at least once.
 """
 
@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import time
+from collections import deque
 from typing import Any
 
 import faust
@@ -35,13 +36,16 @@ logger = logging.getLogger("phospho.worker")
 
 
 class _Batches:
-    """Events gathered into batches for the engine, one batch in the engine at a time."""
+    """Events gathered into batches for the engine: up to IN_ENGINE batches in its queue (one
+    processed, the next waiting), so that it never waits for the agent to hand one over."""
+
+    IN_ENGINE = 2
 
     def __init__(self, call: Any, stream: Any, size: int, seconds: float, failed: list[BaseException]) -> None:
         self.call, self.stream, self.size, self.seconds, self.failed = call, stream, size, seconds, failed
         self.events: list[Any] = []
         self.started = 0.0
-        self.in_engine: asyncio.Future[Any] | None = None
+        self.in_engine: deque[asyncio.Future[Any]] = deque()
         self.lock = asyncio.Lock()  # the agent and the timer take turns to dispatch
 
     def add(self, event: Any) -> bool:
@@ -57,31 +61,33 @@ class _Batches:
         if not self.events:
             return False
         age = time.monotonic() - self.started
-        idle = self.in_engine is None or self.in_engine.done()
+        idle = all(f.done() for f in self.in_engine)
         return age >= self.seconds or (idle and age >= idle_seconds)
 
     async def dispatch(self) -> None:
-        """Hand the gathered events to the engine once the previous batch is done (an engine
-        failure is raised here, in the agent or the timer, and its batch stays unacknowledged)."""
+        """Hand the gathered events to the engine once it has room (an engine failure is raised
+        here, in the agent or the timer, and its batch stays unacknowledged)."""
         async with self.lock:
-            await self.wait()
+            while self.in_engine and (len(self.in_engine) >= self.IN_ENGINE or self.in_engine[0].done()):
+                await self.in_engine.popleft()
             if not self.events or self.failed:  # after a failure nothing more is processed or acknowledged
                 return
             events, self.events = self.events, []
             messages = [(m.topic, m.partition, m.offset, m.key, e.value) for e in events for m in (e.message,)]
-            self.in_engine = asyncio.ensure_future(self._run(events, messages))
+            self.in_engine.append(asyncio.ensure_future(self._run(events, messages)))
 
     async def _run(self, events: list[Any], messages: list[Any]) -> None:
         await self.call("batch", messages, int(time.time() * 1000))
+        if self.failed:  # an earlier batch failed: the worker stops, this one is read again too
+            return
         ack = self.stream.ack
         for event in events:
             await ack(event)
 
     async def wait(self) -> None:
-        """Until the batch in the engine is done and acknowledged."""
-        running, self.in_engine = self.in_engine, None
-        if running is not None:
-            await running
+        """Until the batches in the engine are done and acknowledged."""
+        while self.in_engine:
+            await self.in_engine.popleft()
 
 
 def build_app(settings: WorkerSettings, datadir: str | None = None) -> faust.App:

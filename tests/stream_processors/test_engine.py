@@ -16,7 +16,7 @@ import pytest
 from test_processing import MIN, feedback, span, task
 from test_state_codec import with_raw
 
-from phospho_schemas import SingleObjectSerializer, Topics, raw_schema
+from phospho_schemas import Topics
 from phospho_stream import EngineError
 from phospho_stream._engine import Engine
 from phospho_stream._engine_process import EngineProcess, ThreadEngine, start_engine
@@ -233,3 +233,53 @@ def test_a_worker_whose_engine_dies_exits_with_an_error(broker, tmp_path):
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def test_commands_run_in_the_order_they_were_submitted_whichever_thread_waits_first():
+    """Two batches can be in the engine's queue; the second must never run before the first."""
+    import threading
+
+    from phospho_stream._engine_process import _Turns
+
+    turns, ran = _Turns(), []
+    tickets = [turns.ticket() for _ in range(5)]
+
+    def run(ticket: int) -> None:
+        turns.wait_turn(ticket)
+        ran.append(ticket)
+        turns.done()
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in reversed(tickets)]  # the last waits first
+    for thread in threads:
+        thread.start()
+        time.sleep(0.01)
+    for thread in threads:
+        thread.join(5)
+    assert ran == tickets
+
+
+def test_the_engine_process_keeps_order_with_two_batches_queued(settings):
+    """Batches handed over from two threads at once are processed in submission order: the
+    second batch's task joins the window the first one opened."""
+    import threading
+
+    engine = EngineProcess(settings)
+    topics = Topics(settings.topic_prefix)
+    try:
+        engine.call("ensure_topics")
+        first = messages(settings, [("task", task(f"t{i}", i * MIN)) for i in range(300)])
+        second = messages(settings, [("task", task("late", 300 * MIN))], first_offset=300)
+        results = {}
+        a = threading.Thread(target=lambda: results.update(a=engine.call("batch", first, 1_000)))
+        a.start()
+        while engine._turns._next_ticket < 2:  # `first` handed over (ticket 1, after ensure_topics)
+            time.sleep(0.001)
+        results["b"] = engine.call("batch", second, 2_000)  # queued behind it
+        a.join(30)
+        # in order: 300 tasks and 300 window rows, then the late task and its window (the other
+        # way round, the first batch would also re-write "late", whose window id changes)
+        assert results["a"]["rows"] == 300 + 300 and results["b"]["rows"] == 2
+    finally:
+        engine.close()
+    sessions = json_rows(consume_raw(settings.bootstrap, topics.session_rows, until=lambda ms: any(r["task_count"] == 301 for r in json_rows(ms)), timeout=10))
+    assert max(sessions, key=lambda r: r["version"])["task_count"] == 301
