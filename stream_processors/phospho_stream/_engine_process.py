@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from ._errors import EngineError
@@ -40,7 +41,7 @@ class _Turns:
     starts the next one without waiting for the worker to hand it over."""
 
     def __init__(self) -> None:
-        self._submit = threading.Lock()
+        self.submit = threading.Lock()  # held while a ticket is taken (and, for a pipe, its command sent)
         self._turn = threading.Condition()
         self._next_ticket = 0
         self._serving = 0
@@ -59,6 +60,16 @@ class _Turns:
             self._serving += 1
             self._turn.notify_all()
 
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args) when its turn comes."""
+        with self.submit:
+            ticket = self.ticket()
+        self.wait_turn(ticket)
+        try:
+            return fn(*args)
+        finally:
+            self.done()
+
 
 class ThreadEngine:
     """The Engine in the worker's own process (PHOSPHO_WORKER_ENGINE=thread)."""
@@ -72,24 +83,13 @@ class ThreadEngine:
     def call(self, command: str, *args: Any) -> Any:
         if command not in COMMANDS:
             raise ValueError(f"unknown engine command {command!r}")
-        with self._turns._submit:
-            ticket = self._turns.ticket()
-        self._turns.wait_turn(ticket)
         try:
-            return getattr(self._engine, command)(*args)
+            return self._turns.run(getattr(self._engine, command), *args)
         except Exception as exc:
             raise EngineError(f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            self._turns.done()
 
     def close(self) -> None:
-        with self._turns._submit:
-            ticket = self._turns.ticket()
-        self._turns.wait_turn(ticket)
-        try:
-            self._engine.close()
-        finally:
-            self._turns.done()
+        self._turns.run(self._engine.close)
 
 
 class EngineProcess:
@@ -120,7 +120,7 @@ class EngineProcess:
         """Send a command (in submission order), then read its answer (answers come in the same
         order: each caller reads when its turn comes)."""
         turns = self._turns
-        with turns._submit:
+        with turns.submit:
             if self._closed:
                 raise EngineError("the engine is closed")
             self._closed = closing

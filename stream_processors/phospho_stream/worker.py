@@ -25,12 +25,12 @@ import faust
 
 from phospho_schemas import Topics
 
-from ._engine import MESSAGE_BYTES, json_messages
+from ._engine import json_messages
 from ._engine_process import start_engine
 from ._errors import EngineError
 from .settings import WorkerSettings
 
-__all__ = ["WorkerSettings", "build_app", "run_worker", "json_messages", "MESSAGE_BYTES"]
+__all__ = ["WorkerSettings", "build_app", "run_worker", "json_messages"]
 
 logger = logging.getLogger("phospho.worker")
 

@@ -20,6 +20,7 @@ from phospho_schemas import Topics
 from phospho_stream import EngineError
 from phospho_stream._engine import Engine
 from phospho_stream._engine_process import EngineProcess, ThreadEngine, start_engine
+from phospho_stream.processing import RAW
 from phospho_stream.settings import WorkerSettings
 
 from kafka_helpers import consume_raw, json_rows
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 def encoded(kind: str, record: dict) -> bytes:
-    return with_raw(kind, record)["_raw"]
+    return with_raw(kind, record)[RAW]
 
 
 @pytest.fixture()
