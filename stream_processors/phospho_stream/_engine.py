@@ -23,7 +23,7 @@ from phospho_schemas import DecodeError, EventDecoder, Topics
 from ._acked_producer import AckedProducer
 from ._errors import EngineError
 from ._registry import registry_client
-from .processing import RAW, KeyState, Output, expire_state, process, task_expander
+from .processing import RAW, KeyState, Output, current_rows, expire_state, process, task_expander
 from .settings import WorkerSettings
 from .state_codec import dump_state, load_state
 from .state_store import StateStore
@@ -106,18 +106,14 @@ class Engine:
                 continue
             record[RAW] = value  # the state changelog keeps these bytes, not a pickle
             by_key[(partition, key or (record.get("task_id") or "").encode("utf-8"))].append((kind, record))
-        self._ensure_loaded({p for p, _ in by_key}, now_ms)
-        out, store, settings, touched_at = Output(), self.store, self.settings, self.touched_at
+        out = self._ensure_loaded({p for p, _ in by_key}, now_ms)
+        store, settings, touched_at = self.store, self.settings, self.touched_at
         for (p, key), keyed in by_key.items():
             touched_at[(p, key)] = now_ms
             state = store.get(p, key) or KeyState()
-            part = process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms, self._expand)
+            out.merge(process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms, self._expand))
             store.put(p, key, state)
             self._note_waiting(p, key, state)
-            out.tasks += part.tasks
-            out.spans += part.spans
-            out.feedback += part.feedback
-            out.sessions += part.sessions
         # state first: once the rows are out, the state that made them must survive a crash
         store.write()
         rows = self._send(out)  # while the state's markers are on their way
@@ -150,14 +146,23 @@ class Engine:
         self.store.close()
 
     # -- internals ---------------------------------------------------------------------------
-    def _ensure_loaded(self, partitions: set[int], now_ms: int) -> None:
+    def _ensure_loaded(self, partitions: set[int], now_ms: int) -> Output:
+        """Recover the partitions not loaded yet. Returns the rows of each one's last state
+        write, to send again: a crash may have come between that write and its rows, and the
+        events delivered again would change nothing (`processing.current_rows`)."""
+        out = Output()
         for p in sorted(partitions):
             if not self.store.is_loaded(p):
                 keys = self.store.recover(p)
                 for key, state in self.store.items(p):  # what waits for its task
                     self._note_waiting(p, key, state)
                     self.touched_at[(p, key)] = now_ms
-                logger.info("state of partition %s recovered: %s keys", p, keys)
+                last = self.store.last_written(p)
+                for key in last:
+                    out.merge(current_rows(self.store.get(p, key)))
+                logger.info("state of partition %s recovered: %s keys (rows of the last %s written sent again)", p, keys,
+                            len(last))
+        return out
 
     def _sweep(self, now_ms: int) -> None:
         """A key's state shrinks as its newest tasks push old windows out (`evict`), but a key

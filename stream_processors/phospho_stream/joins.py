@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 __all__ = ["DEFAULT_GRACE_MS", "TaskJoin", "Rows", "on_task", "on_span", "on_feedback", "expire", "span_summary", "to_ms",
-           "task_row", "latest_feedback", "CompactTask", "full_task", "TASK_HOT_FIELDS"]
+           "task_row", "latest_feedback", "CompactTask", "full_task", "TASK_HOT_FIELDS", "join_rows"]
 
 DEFAULT_GRACE_MS = 5 * 60 * 1000
 
@@ -190,3 +190,16 @@ def expire(join: TaskJoin, now_ms: int, grace_ms: int = DEFAULT_GRACE_MS) -> Row
     join.version += 1
     return Rows(spans=[_link(s, None, join.version, True) for s in join.spans.values()],
                 feedback=[_link(f, None, join.version, True) for f in join.feedback.values()])
+
+
+def join_rows(join: TaskJoin) -> Rows:
+    """Every row the join stands for now, at its current version: what a worker sends again
+    when a crash may have kept its last rows from going out. Spans and feedback still waiting
+    within their grace period have no row yet."""
+    if join.task is not None:
+        return Rows(tasks=[task_row(join)], spans=[_link(s, join.task, join.version, False) for s in join.spans.values()],
+                    feedback=[_link(f, join.task, join.version, False) for f in join.feedback.values()])
+    if join.orphans_written:
+        return Rows(spans=[_link(s, None, join.version, True) for s in join.spans.values()],
+                    feedback=[_link(f, None, join.version, True) for f in join.feedback.values()])
+    return Rows()

@@ -19,6 +19,7 @@ from .joins import (
     Rows,
     TaskJoin,
     expire,
+    join_rows,
     latest_feedback,
     on_feedback,
     on_span,
@@ -37,7 +38,7 @@ from .sessions import (
 )
 
 __all__ = ["KeyState", "Output", "process", "expire_state", "evict", "to_ms", "DEFAULT_RETENTION_MS", "RAW", "task_expander",
-           "compact"]
+           "compact", "current_rows"]
 
 #: a decoded record may carry its wire bytes under this key (the worker sets it, so that the
 #: state changelog stores those bytes instead of pickling the record); rows never include it
@@ -53,6 +54,9 @@ class KeyState:
     joins: dict[str, TaskJoin] = field(default_factory=dict)  # by task_id
     window_of_task: dict[str, str] = field(default_factory=dict)  # task_id -> window_id last written
     max_event_ms: int = 0
+    # (session key, window id, version) of the windows the key's last batch removed: their
+    # tombstones go out again with `current_rows`
+    tombstones: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +65,12 @@ class Output:
     spans: list[dict[str, Any]] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
+
+    def merge(self, other: Output) -> None:
+        self.tasks += other.tasks
+        self.spans += other.spans
+        self.feedback += other.feedback
+        self.sessions += other.sessions
 
     def extend(self, rows: Rows, state: KeyState) -> None:
         self.tasks += [_task_row(r, state) for r in rows.tasks]
@@ -118,11 +128,34 @@ def _window_rows(windows: KeyWindows, upserts: list, removed: list[str], state: 
                 window_of_task[task_id] = window_id
                 moved.append(task_id)
     for window_id in removed:
-        out.sessions.append({"window_id": window_id, "session_key": windows.key, "session_id": "", "user_id": None,
-                             "start_ms": 0, "end_ms": 0, "duration_ms": 0, "task_count": 0, "first_input": "",
-                             "last_input": "", "total_tokens": 0, "success_count": 0, "failure_count": 0, "tasks_with_errors": 0,
-                             "version": windows.version, "is_deleted": 1})
+        state.tombstones.append((windows.key, window_id, windows.version))
+        out.sessions.append(_tombstone_row(windows.key, window_id, windows.version))
     return moved
+
+
+def _tombstone_row(key: str, window_id: str, version: int) -> dict[str, Any]:
+    return {"window_id": window_id, "session_key": key, "session_id": "", "user_id": None, "start_ms": 0, "end_ms": 0,
+            "duration_ms": 0, "task_count": 0, "first_input": "", "last_input": "", "total_tokens": 0, "success_count": 0,
+            "failure_count": 0, "tasks_with_errors": 0, "version": version, "is_deleted": 1}
+
+
+def current_rows(state: KeyState) -> Output:
+    """Every row a key's state stands for, at its current versions: its windows, the
+    tombstones of its last batch, its joins' rows (`joins.join_rows`). A worker sends these
+    again for the keys of its last state write when it recovers a partition: a crash between
+    that write and the rows it made would otherwise lose those rows, since the events, delivered
+    again, change nothing. Storage keeps one row per id and version, so sending them twice is
+    harmless."""
+    out = Output()
+    for windows in state.windows.values():
+        for window in windows.windows:
+            row = window_row(windows, window)
+            row["is_deleted"] = 0
+            out.sessions.append(row)
+    out.sessions += [_tombstone_row(*tombstone) for tombstone in state.tombstones]
+    for join in state.joins.values():
+        out.extend(join_rows(join), state)
+    return out
 
 
 def evict(state: KeyState, now_ms: int, retention_ms: int = DEFAULT_RETENTION_MS) -> int:
@@ -172,6 +205,7 @@ def process(state: KeyState, events: list[tuple[str, dict[str, Any]]], now_ms: i
     """Apply one key's events of a batch (in arrival order), then forget closed history. With
     `expand` (`task_expander`), the batch's tasks are then kept as `CompactTask`s."""
     out = Output()
+    state.tombstones = []  # the last batch's went out before this one came
     for kind, record in events:
         if kind == "task":
             _on_task(state, record, now_ms, gap_ms, out)

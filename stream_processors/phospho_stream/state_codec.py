@@ -22,7 +22,7 @@ from .sessions import KeyWindows, TaskPoint, Window
 
 __all__ = ["dump_state", "load_state", "FORMAT"]
 
-FORMAT = 1
+FORMAT = 2  # 2 added the last batch's tombstones; 1 is still read
 _BLOB = "_payload_blob"
 _DECODER = EventDecoder()  # attribute on a TaskJoin: (change stamp, pickled payload)
 
@@ -54,15 +54,15 @@ def _payload(join: TaskJoin) -> bytes:
 def dump_state(state: KeyState) -> bytes:
     windows = [(w.key, w.version, [[tuple(p) for p in win.tasks.values()] for win in w.windows]) for w in state.windows.values()]
     joins = [(j.task_id, j.first_seen_ms, j.orphans_written, j.version, _payload(j)) for j in state.joins.values()]
-    return pickle.dumps((FORMAT, windows, joins, state.window_of_task, state.max_event_ms), protocol=5)
+    return pickle.dumps((FORMAT, windows, joins, state.window_of_task, state.max_event_ms, state.tombstones), protocol=5)
 
 
 def load_state(blob: bytes, decoder: EventDecoder | None = None) -> KeyState:
     decoder = decoder or _DECODER
-    fmt, windows, joins, window_of_task, max_event_ms = pickle.loads(blob)
-    if fmt != FORMAT:
+    fmt, windows, joins, window_of_task, max_event_ms, *rest = pickle.loads(blob)
+    if fmt not in (1, FORMAT):
         raise ValueError(f"unknown state format {fmt!r}")
-    state = KeyState(window_of_task=window_of_task, max_event_ms=max_event_ms)
+    state = KeyState(window_of_task=window_of_task, max_event_ms=max_event_ms, tombstones=rest[0] if rest else [])
     for key, version, groups in windows:
         state.windows[key] = KeyWindows(key, [Window({p[0]: TaskPoint(*p) for p in group}) for group in groups], version)
     for task_id, first_seen_ms, orphans_written, version, payload in joins:

@@ -12,6 +12,10 @@ partition its events came from (its owner reads exactly that partition back). Af
 flush, one marker record per touched partition is flushed on its own: the embedded broker
 (Tansu) reports a high watermark at its last record batch's first offset, and a marker alone in
 the last batch makes the watermark exact, so recovery reads everything written.
+
+The markers also delimit write groups: recovery remembers the keys of each partition's last
+group (`last_written`), the keys whose rows a crash may have kept from going out (the worker
+sends a batch's rows after its state, and the next state write only after those rows).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class StateStore:
         self._bootstrap, self._replication = bootstrap, replication
         self._states: dict[int, dict[bytes, Any]] = {}  # loaded partitions only
         self._dirty: dict[int, set[bytes]] = {}
+        self._last_written: dict[int, set[bytes]] = {}  # per recovered partition, until taken
         # lz4, not zstd: a key's whole state is written when it changes (kilobytes per event),
         # and zstd cost the engine ~10 us more CPU per task
         self._producer = AckedProducer({
@@ -71,6 +76,7 @@ class StateStore:
         for p in partitions:
             self._states.pop(p, None)
             self._dirty.pop(p, None)
+            self._last_written.pop(p, None)
 
     def recover(self, partition: int, timeout: float = 120.0) -> int:
         """Read a partition's changelog up to its end into memory (blocking: run it in a thread).
@@ -78,6 +84,8 @@ class StateStore:
         consumer = Consumer({"bootstrap.servers": self._bootstrap, "group.id": f"{self.topic}-recovery",
                              "enable.auto.commit": False, "log_level": 3, "fetch.max.bytes": 64 * 1024 * 1024})
         state: dict[bytes, Any] = {}
+        group: set[bytes] = set()  # the keys written since the last marker
+        last_group: set[bytes] = set()
         try:
             tp = TopicPartition(self.topic, partition)
             low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
@@ -95,8 +103,13 @@ class StateStore:
                             raise StateStoreError(f"state recovery of {self.topic}[{partition}]: {msg.error()}")
                         last = msg.offset()
                         key, value = msg.key(), msg.value()
-                        if key == MARKER_KEY or key is None:
+                        if key == MARKER_KEY:
+                            if group:
+                                last_group, group = group, set()
                             continue
+                        if key is None:
+                            continue
+                        group.add(key)
                         if value:
                             state[key] = value  # decoded when first used
                         else:
@@ -107,7 +120,13 @@ class StateStore:
             consumer.close()
         self._states[partition] = state
         self._dirty.setdefault(partition, set())
+        # records after the last marker: a write cut short, and the group before it had its rows sent
+        self._last_written[partition] = {k for k in (group or last_group) if k in state}
         return len(state)
+
+    def last_written(self, partition: int) -> set[bytes]:
+        """The keys of the partition's last write group at recovery (once: then forgotten)."""
+        return self._last_written.pop(partition, set())
 
     # -- keys ------------------------------------------------------------------------------
     def get(self, partition: int, key: bytes) -> Any:

@@ -73,16 +73,60 @@ def test_a_batch_becomes_durable_state_then_rows_and_poison_becomes_dead_letters
     assert all(dict(m.headers())["reason"] for m in dead)
 
     # the state was durable before `batch` returned: a new engine (a restarted worker) reads it
-    # back, so the same batch delivered again writes nothing, and a new task joins the window
+    # back, so the same batch delivered again changes nothing (its last write's rows are sent
+    # again, at the same versions), and a new task joins the window
     again = Engine(settings)
     try:
-        assert again.batch(batch[:4], 2_000)["rows"] == 0
+        assert again.batch(batch[:4], 2_000)["rows"] == 5  # 2 tasks, their span and feedback, their window
+        assert again.batch(batch[:4], 2_500)["rows"] == 0
         more = again.batch(messages(settings, [("task", task("t3", 10 * MIN))], first_offset=4), 3_000)
         assert more["rows"] >= 2  # the task and its window
     finally:
         again.close()
     sessions = json_rows(consume_raw(settings.bootstrap, topics.session_rows, until=lambda ms: any(r["task_count"] == 3 for r in json_rows(ms)), timeout=10))
     assert max(sessions, key=lambda r: r["version"])["task_count"] == 3
+
+
+def test_a_crash_between_the_state_and_its_rows_loses_no_row(settings):
+    """The state of a batch is durable before its rows go out. A worker killed in between
+    restarts on that state, where the batch's events, delivered again, change nothing: the
+    rows of the last state write are sent again when the partition is recovered."""
+    topics = Topics(settings.topic_prefix)
+    crashed = Engine(settings)
+    crashed.ensure_topics()
+    crashed._send = lambda out: (_ for _ in ()).throw(SystemExit("killed after the state write"))  # type: ignore[method-assign]
+    events = [("task", task("t1", 0)), ("span", span("s1", "t1")), ("task", task("t2", 2 * MIN)),
+              ("feedback", feedback("t1", "success")), ("task", task("t3", 3 * MIN, session="other"))]
+    batch = messages(settings, events[:4]) + messages(settings, events[4:], key=b"s:other", first_offset=4)
+    # two windows of "m" that a task then bridges: the tombstone of the merged one goes out again too
+    merged = messages(settings, [("task", task("m1", 0, session="m")), ("task", task("m2", 50 * MIN, session="m")),
+                                 ("task", task("m3", 25 * MIN, session="m"))], key=b"s:m", partition=2)
+    with pytest.raises(SystemExit):
+        crashed.batch(batch + merged, 1_000)
+    crashed.close()
+
+    restarted = Engine(settings)
+    try:
+        restarted.batch(batch + merged, 2_000)  # read again from the last committed offsets
+    finally:
+        restarted.close()
+    tasks = json_rows(consume_raw(settings.bootstrap, topics.task_rows, until=lambda ms: len({r["task_id"] for r in json_rows(ms)}) >= 6,
+                                  timeout=10))
+    newest = {r["task_id"]: r for r in sorted(tasks, key=lambda r: r["version"])}
+    assert set(newest) == {"t1", "t2", "t3", "m1", "m2", "m3"}
+    assert {newest[t]["window_id"] for t in ("m1", "m2", "m3")} == {"s:m|m1"}
+    assert (newest["t1"]["span_count"], newest["t1"]["feedback_flag"]) == (1, "success")
+    spans = json_rows(consume_raw(settings.bootstrap, topics.span_rows, until=lambda ms: len(json_rows(ms)) >= 1, timeout=10))
+    assert {(r["event_id"], r["task_id"], r["orphan"]) for r in spans} == {("s1", "t1", False)}
+    feedback_rows = json_rows(consume_raw(settings.bootstrap, topics.feedback_rows, until=lambda ms: len(json_rows(ms)) >= 1,
+                                          timeout=10))
+    assert {(r["task_id"], r["flag"]) for r in feedback_rows} == {("t1", "success")}
+    sessions = json_rows(consume_raw(settings.bootstrap, topics.session_rows, until=lambda ms: len(json_rows(ms)) >= 4, timeout=10))
+    final: dict[str, dict] = {}
+    for row in sorted(sessions, key=lambda r: r["version"]):
+        final[row["window_id"]] = row
+    assert {wid: (r["task_count"], r["is_deleted"]) for wid, r in final.items()} == {
+        "s:chat|t1": (2, 0), "s:other|t3": (1, 0), "s:m|m1": (3, 0), "s:m|m2": (0, 1)}
 
 
 def test_spans_without_their_task_are_written_by_expire_after_the_grace(settings):

@@ -7,7 +7,7 @@ import uuid
 
 from phospho_schemas import EventDecoder, SingleObjectSerializer, raw_schema
 from phospho_sinks import migrate
-from phospho_stream.processing import KeyState, expire_state, process
+from phospho_stream.processing import KeyState, Output, current_rows, expire_state, process
 
 MIN = 60_000
 T0 = 1_763_700_000_000
@@ -126,3 +126,41 @@ def test_a_session_counts_the_tokens_of_steps_when_the_task_logged_none():
     assert late.sessions[-1]["total_tokens"] == 30 and late.tasks[-1]["span_input_tokens"] == 24
     logged = process(state, [("task", task("t2", MIN, tokens=100)), ("span", span("s-t2", "t2"))], now_ms=0)
     assert logged.sessions[-1]["total_tokens"] == 130  # t2 logged its own total: its step adds nothing
+
+
+def newest(rows: list[dict], id_field: str) -> dict[str, dict]:
+    """What storage keeps: per id, the row of the highest version (the later one on a tie),
+    without its version."""
+    kept: dict[str, dict] = {}
+    for row in sorted(rows, key=lambda r: r["version"]):
+        kept[row[id_field]] = row
+    return {k: {c: v for c, v in r.items() if c != "version"} for k, r in kept.items()}
+
+
+def test_current_rows_are_what_storage_keeps_for_the_key():
+    """What a worker sends again after recovering a key equals what all its rows so far left
+    in storage (the same rows, perhaps at a higher version)."""
+    state, sent = KeyState(), Output()
+    batches = [
+        [("span", span("c-s1", "c1")), ("task", task("c1", 0)), ("task", task("c3", 50 * MIN))],
+        [("feedback", feedback("c1", "failure")), ("span", span("c-s2", "c1", model="claude", start=100))],
+        [("span", span("c-s-orphan", "c-never"))],
+    ]
+    for i, events in enumerate(batches):
+        sent.merge(process(state, events, now_ms=T0 + i * MIN))
+    sent.merge(expire_state(state, now_ms=T0 + 8 * MIN))  # c-never's span is past its grace
+    # c2 merges c1's and c3's windows; c-later's span waits within its grace
+    bridge = process(state, [("task", task("c2", 25 * MIN)), ("span", span("c-s-waits", "c-later"))], now_ms=T0 + 8 * MIN)
+    sent.merge(bridge)
+    again = current_rows(state)
+    assert newest(again.tasks, "task_id") == newest(sent.tasks, "task_id")
+    assert set(newest(again.tasks, "task_id")) == {"c1", "c2", "c3"}
+    assert newest(again.spans, "event_id") == newest(sent.spans, "event_id")
+    assert set(newest(again.spans, "event_id")) == {"c-s1", "c-s2", "c-s-orphan"}  # not the span still in its grace
+    assert newest(again.feedback, "event_id") == newest(sent.feedback, "event_id")
+    assert newest(again.sessions, "window_id") == newest(sent.sessions, "window_id")
+    tombstones = [r for r in again.sessions if r["is_deleted"]]
+    assert [r["window_id"] for r in tombstones] == ["s:chat|c3"] and tombstones == [r for r in bridge.sessions if r["is_deleted"]]
+    # the next batch's tombstones replace them: the last ones went out before it came
+    process(state, [("task", task("c4", 30 * MIN))], now_ms=T0 + 9 * MIN)
+    assert not [r for r in current_rows(state).sessions if r["is_deleted"]]

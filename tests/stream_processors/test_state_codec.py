@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import pickle
 
+import pytest
+
 from test_processing import DECODER, MIN, feedback, span, task
 
 from phospho_schemas import SingleObjectSerializer, raw_schema
@@ -101,3 +103,15 @@ def test_unchanged_joins_are_not_pickled_again():
         pickle.dumps = real
     payloads = [c for c in calls if isinstance(c, tuple) and len(c) == 3]
     assert len(payloads) == 1  # only the new task's join; t1's and t2's bytes are reused
+
+
+def test_the_last_batch_tombstones_are_kept_and_format_1_states_still_load():
+    state = KeyState()
+    process(state, [("task", task("f1", 0)), ("task", task("f3", 50 * MIN))], now_ms=0)
+    process(state, [("task", task("f2", 25 * MIN))], now_ms=0)  # merges the two windows
+    assert state.tombstones and load_state(dump_state(state)).tombstones == state.tombstones
+    fmt, *fields = pickle.loads(dump_state(state))
+    old = load_state(pickle.dumps((1, *fields[:4])))  # written before tombstones were kept
+    assert old.tombstones == [] and set(old.joins) == {"f1", "f2", "f3"}
+    with pytest.raises(ValueError, match="unknown state format"):
+        load_state(pickle.dumps((99, *fields)))
