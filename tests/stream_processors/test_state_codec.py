@@ -7,7 +7,6 @@ import copy
 import pickle
 
 import pytest
-
 from test_processing import DECODER, MIN, feedback, span, task
 
 from phospho_schemas import SingleObjectSerializer, raw_schema
