@@ -185,6 +185,9 @@ def _serve(conn: Any, settings: WorkerSettings) -> None:
     from ._engine import Engine
 
     full_gc_at = time.monotonic() + FULL_GC_EVERY
+    # a batch allocates ~100 short-lived objects per event, freed by reference counting: the
+    # young generation is collected every 100k allocations, not 700 (-5 % of the rules' time)
+    gc.set_threshold(100_000, 20, 1000)
 
     engine, broken = None, None
     try:

@@ -9,8 +9,8 @@ arrived; each call returns the rows to write:
 - feedback rows carrying the task's session and user, once the task is known.
 Spans and feedback still without a task after the grace period are written anyway, marked as
 orphans; if the task shows up later, they are written again, linked, with a higher version.
-Every row carries the join's version, which grows with each change, so storage keeps the newest
-(ReplacingMergeTree(version)). Re-delivered events change nothing.
+Every row carries the join's version, which grows with each change of the join (written or not),
+so storage keeps the newest (ReplacingMergeTree(version)). Re-delivered events change nothing.
 """
 
 from __future__ import annotations
@@ -158,12 +158,11 @@ def on_span(join: TaskJoin, span: dict[str, Any]) -> Rows:
     if span["event_id"] in join.spans:
         return Rows()
     join.spans[span["event_id"]] = span
+    join.version += 1
     if join.task is None:
         if join.orphans_written:  # late for its task's grace: written at once, as an orphan
-            join.version += 1
             return Rows(spans=[_link(span, None, join.version, True)])
         return Rows()
-    join.version += 1
     return Rows(tasks=[task_row(join)], spans=[_link(span, join.task, join.version, False)])
 
 
@@ -171,9 +170,9 @@ def on_feedback(join: TaskJoin, feedback: dict[str, Any]) -> Rows:
     if feedback["event_id"] in join.feedback:
         return Rows()
     join.feedback[feedback["event_id"]] = feedback
+    join.version += 1
     if join.task is None and not join.orphans_written:
         return Rows()
-    join.version += 1
     rows = Rows(feedback=[_link(feedback, join.task, join.version, join.task is None)])
     if join.task is not None:  # the task row carries its latest feedback
         rows.tasks = [task_row(join)]
@@ -185,9 +184,9 @@ def expire(join: TaskJoin, now_ms: int, grace_ms: int = DEFAULT_GRACE_MS) -> Row
     if join.task is not None or join.orphans_written or now_ms - join.first_seen_ms < grace_ms:
         return Rows()
     join.orphans_written = True
+    join.version += 1
     if not join.spans and not join.feedback:
         return Rows()
-    join.version += 1
     return Rows(spans=[_link(s, None, join.version, True) for s in join.spans.values()],
                 feedback=[_link(f, None, join.version, True) for f in join.feedback.values()])
 

@@ -254,11 +254,15 @@ def _on_task(state: KeyState, record: dict[str, Any], now_ms: int, gap_ms: int, 
     skey = _task_key(record)
     at_ms = to_ms(record["created_at"])
     state.max_event_ms = max(state.max_event_ms, at_ms)
-    join = state.joins.setdefault(task_id, TaskJoin(task_id, now_ms))
+    join = state.joins.get(task_id)
+    if join is None:
+        join = state.joins[task_id] = TaskJoin(task_id, now_ms)
     rows = on_task(join, record)
     if not rows:
         return  # re-delivered or older: nothing changes
-    windows = state.windows.setdefault(skey, KeyWindows(skey))
+    windows = state.windows.get(skey)
+    if windows is None:
+        windows = state.windows[skey] = KeyWindows(skey)
     point = TaskPoint(task_id, at_ms, record["input"], record["session_id"], record["user_id"],
                       _task_tokens(join), latest_feedback(join)[0], bool(record.get("errors")))
     upserts, removed = add_task(windows, point, gap_ms)

@@ -64,10 +64,12 @@ class Window:
     tasks: dict[str, TaskPoint] = field(default_factory=dict)
     _ends: tuple[TaskPoint, TaskPoint] | None = field(default=None, repr=False, compare=False)
     _sums: _Sums | None = field(default=None, repr=False, compare=False)
+    encoded: bytes | None = field(default=None, repr=False, compare=False)  # the state codec's, until a change
 
     def changed(self) -> None:
         self._ends = None
         self._sums = None
+        self.encoded = None
 
     def add(self, task: TaskPoint) -> None:
         """A task new to this window; its first and last task and its sums are kept up to date
@@ -77,6 +79,7 @@ class Window:
             self.changed()
             return
         self.tasks[task.task_id] = task
+        self.encoded = None
         first, last = self._ends
         if _order(task) < _order(first):
             first = task
@@ -179,6 +182,19 @@ def _insert(state: KeyWindows, task: TaskPoint, gap_ms: int, before: dict[int, s
     in, or the windows it bridges merged into one. Only those windows can change id, so
     `before` (window ids by id(window)) needs only them when the caller has no fuller one."""
     windows, at = state.windows, task.at_ms
+    if before is None and not windows:  # the key's first task
+        window = Window({task.task_id: task})
+        windows.append(window)
+        state.version += 1
+        return [window], []
+    if before is None:
+        newest = windows[-1]
+        if newest.start_ms <= at <= newest.end_ms + gap_ms and _order(task) > _order(newest.first):
+            # the common case: a task within reach of the newest window, after its first task.
+            # No other window is near (windows are more than a gap apart), and this one keeps its id
+            newest.add(task)
+            state.version += 1
+            return [newest], []
     near = [w for w in windows if w.start_ms - gap_ms <= at <= w.end_ms + gap_ms]
     if before is None:
         before = {id(w): w.window_id(state.key) for w in near}

@@ -1,11 +1,11 @@
 """KeyState <-> bytes for the state changelog, cheap for the common case.
 
 A key's state is written after every batch that touched it, but most of it did not change:
-a long session holds dozens of task records, and one task arrived. So each `TaskJoin`'s
-payload (its task, spans and feedback, as their wire bytes when the worker attached them under
-`processing.RAW`) is pickled once per change and the bytes are kept on the join; writing the
-state again copies those bytes. Windows are plain tuples. A registry-encoded record needs the
-worker's decoder (with its registry) to be read back.
+a long session holds dozens of tasks, and one arrived. So each part is pickled once per change
+and its bytes kept until the next change: each `TaskJoin` (its task, spans and feedback as
+their wire bytes when the worker attached them under `processing.RAW`) and each session
+`Window` (its task points as plain tuples). Writing the state again copies those bytes. A
+registry-encoded record needs the worker's decoder (with its registry) to be read back.
 Pickling the dataclasses directly cost ~360 us for a 40-task session; this costs a few us.
 """
 
@@ -22,9 +22,11 @@ from .sessions import KeyWindows, TaskPoint, Window
 
 __all__ = ["dump_state", "load_state", "FORMAT"]
 
-FORMAT = 2  # 2 added the last batch's tombstones; 1 is still read
-_BLOB = "_payload_blob"
-_DECODER = EventDecoder()  # attribute on a TaskJoin: (change stamp, pickled payload)
+#: 2: windows and joins as bytes pickled once per change, and the last batch's tombstones;
+#: 1 (windows as lists of tuples, joins as tuples around a pickled payload) is still read
+FORMAT = 2
+_BLOB = "_encoded"  # attribute on a TaskJoin: (its version, pickled join)
+_DECODER = EventDecoder()
 
 
 def _entry(record: dict[str, Any] | None) -> Any:
@@ -40,21 +42,37 @@ def _record(entry: Any, kind: str, decoder: EventDecoder) -> dict[str, Any] | No
     return record
 
 
-def _payload(join: TaskJoin) -> bytes:
-    stamp = (join.version, id(join.task), len(join.spans), len(join.feedback))
-    cached = getattr(join, _BLOB, None)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    blob = pickle.dumps((_entry(join.task), [_entry(r) for r in join.spans.values()],
-                         [_entry(r) for r in join.feedback.values()]), protocol=5)
-    setattr(join, _BLOB, (stamp, blob))
+def _join_blob(join: TaskJoin) -> bytes:
+    """A join's bytes, pickled again only when its version moved: every change of a join
+    bumps it (`joins.py`); a task made compact keeps the same wire bytes."""
+    blob = pickle.dumps((join.task_id, join.first_seen_ms, join.orphans_written, join.version, _entry(join.task),
+                         [_entry(r) for r in join.spans.values()], [_entry(r) for r in join.feedback.values()]), protocol=5)
+    setattr(join, _BLOB, (join.version, blob))
+    return blob
+
+
+def _window_blob(window: Window) -> bytes:
+    blob = window.encoded
+    if blob is None:
+        blob = window.encoded = pickle.dumps([tuple(p) for p in window.tasks.values()], protocol=5)
     return blob
 
 
 def dump_state(state: KeyState) -> bytes:
-    windows = [(w.key, w.version, [[tuple(p) for p in win.tasks.values()] for win in w.windows]) for w in state.windows.values()]
-    joins = [(j.task_id, j.first_seen_ms, j.orphans_written, j.version, _payload(j)) for j in state.joins.values()]
+    windows = [(w.key, w.version, [_window_blob(win) for win in w.windows]) for w in state.windows.values()]
+    joins = [c[1] if (c := getattr(j, _BLOB, None)) is not None and c[0] == j.version else _join_blob(j)
+             for j in state.joins.values()]
     return pickle.dumps((FORMAT, windows, joins, state.window_of_task, state.max_event_ms, state.tombstones), protocol=5)
+
+
+def _join(fields: tuple[Any, ...], decoder: EventDecoder) -> TaskJoin:
+    task_id, first_seen_ms, orphans_written, version, task_entry, span_entries, feedback_entries = fields
+    task = _record(task_entry, "task", decoder)
+    if task is not None and RAW in task:  # kept as the engine keeps it between batches
+        task = CompactTask(task, RAW, task_expander(decoder))
+    spans = {r["event_id"]: r for r in (_record(e, "span", decoder) for e in span_entries)}
+    feedback = {r["event_id"]: r for r in (_record(e, "feedback", decoder) for e in feedback_entries)}
+    return TaskJoin(task_id, first_seen_ms, task, spans, feedback, orphans_written, version)
 
 
 def load_state(blob: bytes, decoder: EventDecoder | None = None) -> KeyState:
@@ -64,15 +82,18 @@ def load_state(blob: bytes, decoder: EventDecoder | None = None) -> KeyState:
         raise ValueError(f"unknown state format {fmt!r}")
     state = KeyState(window_of_task=window_of_task, max_event_ms=max_event_ms, tombstones=rest[0] if rest else [])
     for key, version, groups in windows:
-        state.windows[key] = KeyWindows(key, [Window({p[0]: TaskPoint(*p) for p in group}) for group in groups], version)
-    for task_id, first_seen_ms, orphans_written, version, payload in joins:
-        task_entry, span_entries, feedback_entries = pickle.loads(payload)
-        task = _record(task_entry, "task", decoder)
-        if task is not None and RAW in task:  # kept as the engine keeps it between batches
-            task = CompactTask(task, RAW, task_expander(decoder))
-        spans = {r["event_id"]: r for r in (_record(e, "span", decoder) for e in span_entries)}
-        feedback = {r["event_id"]: r for r in (_record(e, "feedback", decoder) for e in feedback_entries)}
-        join = TaskJoin(task_id, first_seen_ms, task, spans, feedback, orphans_written, version)
-        setattr(join, _BLOB, ((version, id(task), len(spans), len(feedback)), payload))
-        state.joins[task_id] = join
+        parts = []
+        for group in groups:
+            window = Window({p[0]: TaskPoint(*p) for p in (pickle.loads(group) if fmt == FORMAT else group)})
+            if fmt == FORMAT:
+                window.encoded = group
+            parts.append(window)
+        state.windows[key] = KeyWindows(key, parts, version)
+    for entry in joins:
+        if fmt == FORMAT:
+            join = _join(pickle.loads(entry), decoder)
+            setattr(join, _BLOB, (join.version, entry))
+        else:  # (task_id, first_seen_ms, orphans_written, version, pickled (task, spans, feedback))
+            join = _join((*entry[:4], *pickle.loads(entry[4])), decoder)
+        state.joins[join.task_id] = join
     return state

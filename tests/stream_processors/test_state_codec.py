@@ -100,8 +100,9 @@ def test_unchanged_joins_are_not_pickled_again():
         dump_state(state)
     finally:
         pickle.dumps = real
-    payloads = [c for c in calls if isinstance(c, tuple) and len(c) == 3]
-    assert len(payloads) == 1  # only the new task's join; t1's and t2's bytes are reused
+    joins = [c for c in calls if isinstance(c, tuple) and len(c) == 7]
+    assert [j[0] for j in joins] == ["t3"]  # only the new task's join; t1's and t2's bytes are reused
+    assert len([c for c in calls if isinstance(c, list)]) == 1  # and only the window it joined
 
 
 def test_the_last_batch_tombstones_are_kept_and_format_1_states_still_load():
@@ -109,8 +110,12 @@ def test_the_last_batch_tombstones_are_kept_and_format_1_states_still_load():
     process(state, [("task", task("f1", 0)), ("task", task("f3", 50 * MIN))], now_ms=0)
     process(state, [("task", task("f2", 25 * MIN))], now_ms=0)  # merges the two windows
     assert state.tombstones and load_state(dump_state(state)).tombstones == state.tombstones
-    fmt, *fields = pickle.loads(dump_state(state))
-    old = load_state(pickle.dumps((1, *fields[:4])))  # written before tombstones were kept
-    assert old.tombstones == [] and set(old.joins) == {"f1", "f2", "f3"}
+    # format 1: windows as lists of tuples, joins as tuples around a pickled payload, no tombstones
+    windows = [(w.key, w.version, [[tuple(p) for p in win.tasks.values()] for win in w.windows]) for w in state.windows.values()]
+    joins = [(j.task_id, j.first_seen_ms, j.orphans_written, j.version, pickle.dumps((j.task, [], []))) for j in state.joins.values()]
+    old = load_state(pickle.dumps((1, windows, joins, state.window_of_task, state.max_event_ms)))
+    assert old.tombstones == [] and set(old.joins) == {"f1", "f2", "f3"} and old.joins["f2"].task == state.joins["f2"].task
+    assert [list(w.tasks) for w in old.windows["s:chat"].windows] == [list(w.tasks) for w in state.windows["s:chat"].windows]
+    assert process(old, [("task", task("f4", 30 * MIN))], 0).sessions == process(state, [("task", task("f4", 30 * MIN))], 0).sessions
     with pytest.raises(ValueError, match="unknown state format"):
-        load_state(pickle.dumps((99, *fields)))
+        load_state(pickle.dumps((99, windows, joins, {}, 0)))
