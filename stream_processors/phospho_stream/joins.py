@@ -147,11 +147,9 @@ def on_task(join: TaskJoin, task: dict[str, Any]) -> Rows:
     first_link = join.task is None
     join.task = task
     join.version += 1
-    rows = Rows(tasks=[task_row(join)])
-    if first_link or join.orphans_written:
-        rows.spans = [_link(s, task, join.version, False) for s in join.spans.values()]
-        rows.feedback = [_link(f, task, join.version, False) for f in join.feedback.values()]
-    return rows
+    if first_link or join.orphans_written:  # what waited (or was written as orphans) is linked now
+        return join_rows(join)
+    return Rows(tasks=[task_row(join)])
 
 
 def on_span(join: TaskJoin, span: dict[str, Any]) -> Rows:
@@ -185,10 +183,7 @@ def expire(join: TaskJoin, now_ms: int, grace_ms: int = DEFAULT_GRACE_MS) -> Row
         return Rows()
     join.orphans_written = True
     join.version += 1
-    if not join.spans and not join.feedback:
-        return Rows()
-    return Rows(spans=[_link(s, None, join.version, True) for s in join.spans.values()],
-                feedback=[_link(f, None, join.version, True) for f in join.feedback.values()])
+    return join_rows(join)
 
 
 def join_rows(join: TaskJoin) -> Rows:

@@ -182,12 +182,7 @@ def _insert(state: KeyWindows, task: TaskPoint, gap_ms: int, before: dict[int, s
     in, or the windows it bridges merged into one. Only those windows can change id, so
     `before` (window ids by id(window)) needs only them when the caller has no fuller one."""
     windows, at = state.windows, task.at_ms
-    if before is None and not windows:  # the key's first task
-        window = Window({task.task_id: task})
-        windows.append(window)
-        state.version += 1
-        return [window], []
-    if before is None:
+    if before is None and windows:
         newest = windows[-1]
         if newest.start_ms <= at <= newest.end_ms + gap_ms and _order(task) > _order(newest.first):
             # the common case: a task within reach of the newest window, after its first task.
@@ -248,10 +243,12 @@ def _merge_changes(
 ) -> tuple[list[Window], list[str]]:
     touched_ids = {id(t) for t in touched}
     live = [w for w in state.windows if id(w) in touched_ids]
+    state.version += 1
+    if not before and not removed:  # no window had an id to lose (a key's first task, a task far from the others)
+        return live, []
     # a window neither touched nor in `before` kept its id, which no window in `before` had
     live_ids = {w.window_id(state.key) for w in state.windows if id(w) in touched_ids or id(w) in before}
     gone = sorted({wid for wid in list(before.values()) + removed if wid not in live_ids})
-    state.version += 1
     return live, gone
 
 

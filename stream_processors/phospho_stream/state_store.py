@@ -39,7 +39,7 @@ class StateStore:
     def __init__(self, bootstrap: str, topic: str, partitions: int, *, encode: Callable[[Any], bytes] = pickle.dumps,
                  decode: Callable[[bytes], Any] = pickle.loads, replication: int = -1, flush_timeout: float = 60.0) -> None:
         self._encode, self._decode = encode, decode
-        self.topic, self.partitions, self.flush_timeout = topic, partitions, flush_timeout
+        self.topic, self.partitions = topic, partitions
         self._bootstrap, self._replication = bootstrap, replication
         self._states: dict[int, dict[bytes, Any]] = {}  # loaded partitions only
         self._dirty: dict[int, set[bytes]] = {}
