@@ -20,7 +20,8 @@ from fastavro import parse_schema, schemaless_reader
 
 from ._errors import DecodeError, UnknownSchemaError
 from .catalog import EVENT_KINDS, historical_schemas, parsed_schema, raw_schema, schema_fingerprint
-from .single_object import split_single_object
+from .fast_decoder import FastDecodeError, compile_decoder
+from .single_object import HEADER_SIZE, MAGIC
 
 __all__ = ["EventDecoder", "CONFLUENT_MAGIC"]
 
@@ -56,6 +57,9 @@ class EventDecoder:
     `get_schema(id).schema_str`); without one, Confluent-framed values raise UnknownSchemaError.
     With `timestamps_as_ms`, timestamps are read as the integers the wire holds (milliseconds
     since the epoch) instead of datetimes: what the stream worker wants, ~4 us less per task.
+    A body written with the current schema is then read by a decoder generated for it
+    (`fast_decoder.py`, ~8 us instead of ~13 us per task); anything else, and anything that
+    decoder cannot read, goes through fastavro.
     """
 
     def __init__(self, registry: Any | None = None, timestamps_as_ms: bool = False) -> None:
@@ -65,6 +69,9 @@ class EventDecoder:
         # very object, and fastavro then skips resolving
         self._readers = {k: parse_schema(_plain_timestamps(raw_schema(k))) if timestamps_as_ms else parsed_schema(k)
                          for k in EVENT_KINDS}
+        # kind -> a decoder generated for the current schema (timestamps as ms only)
+        self._fast = {k: fast for k in EVENT_KINDS
+                      if timestamps_as_ms and (fast := compile_decoder(_plain_timestamps(raw_schema(k)))) is not None}
         self._lock = threading.Lock()
         self._by_fingerprint: dict[bytes, tuple[str, dict[str, Any]]] = {}
         self._by_registry_id: dict[int, tuple[str, dict[str, Any]]] = {}
@@ -92,22 +99,29 @@ class EventDecoder:
     def decode(self, value: bytes | None, expected_kind: str | None = None) -> tuple[str, dict[str, Any]]:
         if not value:
             raise DecodeError("empty message value")
-        single = split_single_object(value)
-        if single is not None:
-            fp, body = single
+        if value[:2] == MAGIC and len(value) >= HEADER_SIZE:  # Avro single-object encoding
+            start, fp = HEADER_SIZE, bytes(value[2:HEADER_SIZE])
             try:
                 kind, writer = self._by_fingerprint[fp]
             except KeyError:
                 raise UnknownSchemaError(f"unknown writer schema fingerprint {fp.hex()}") from None
         elif value[0] == CONFLUENT_MAGIC and len(value) > 5:
+            start = 5
             kind, writer = self._registry_schema(int.from_bytes(value[1:5], "big"))
-            body = memoryview(value)[5:]
         else:
             raise DecodeError(f"not a phospho event: unknown framing (first bytes {bytes(value[:4]).hex()})")
         if expected_kind is not None and kind != expected_kind:
             raise DecodeError(f"expected a {expected_kind} event, got a {kind} event")
-        buf = BytesIO(body)
         reader = self._readers[kind]
+        if writer is reader and type(value) is bytes and (fast := self._fast.get(kind)) is not None:
+            try:
+                record, end = fast(value, start)
+                if end == len(value):
+                    return kind, record
+            except FastDecodeError:
+                pass  # fastavro decides, and says why
+        body = memoryview(value)[start:]
+        buf = BytesIO(body)
         try:  # no reader schema when the writer's is the current one: fastavro then skips resolving
             record = schemaless_reader(buf, writer, None if writer is reader else reader)
         except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError...
