@@ -41,6 +41,9 @@ class WorkerSettings:
     # the schema registry the SDK writes through, if any: events are decoded with their writer schema
     registry_url: str | None = None
     engine: str = "process"
+    # faust's fetch loop without its four asyncio tasks per message (`_fast_delivery.py`);
+    # False keeps faust's own consumer
+    fast_delivery: bool = True
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -63,6 +66,7 @@ class WorkerSettings:
             "engine": env.get("PHOSPHO_WORKER_ENGINE") or "process",
             "batch_size": int(env.get("PHOSPHO_WORKER_BATCH_SIZE") or 4_000),
             "batch_seconds": float(env.get("PHOSPHO_WORKER_BATCH_SECONDS") or 0.5),
+            "fast_delivery": (env.get("PHOSPHO_WORKER_FAST_DELIVERY") or "1").strip().lower() not in ("0", "false", "no", "off"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(bootstrap=bootstrap, **values)

@@ -28,6 +28,7 @@ from phospho_schemas import Topics
 from ._engine import json_messages
 from ._engine_process import start_engine
 from ._errors import EngineError
+from ._fast_delivery import Transport, faust_loop_is_known
 from .settings import WorkerSettings
 
 __all__ = ["WorkerSettings", "build_app", "run_worker", "json_messages"]
@@ -90,11 +91,27 @@ class _Batches:
             await self.in_engine.popleft()
 
 
+class _FastDeliveryApp(faust.App):
+    """A faust App whose consumer hands messages to the agents without faust's four asyncio
+    tasks per message (`_fast_delivery.py`), when faust's fetch loop is the one it copies."""
+
+    def _new_transport(self) -> Any:
+        if faust_loop_is_known():
+            return Transport(self.conf.broker_consumer, self)
+        logger.warning("phospho-stream worker: this faust-streaming's fetch loop is not the one _fast_delivery copies; "
+                       "using faust's own consumer")
+        return super()._new_transport()
+
+
+def app_class(settings: WorkerSettings) -> type[faust.App]:
+    return _FastDeliveryApp if settings.fast_delivery else faust.App
+
+
 def build_app(settings: WorkerSettings, datadir: str | None = None) -> faust.App:
     """The worker's faust App. Its engine starts here (call it from the main thread)."""
     topics = Topics(settings.topic_prefix)
     extra = {"datadir": datadir} if datadir else {}
-    app = faust.App(
+    app = app_class(settings)(
         settings.app_id,
         **extra,
         broker=f"kafka://{settings.bootstrap}",
