@@ -8,12 +8,17 @@ processing is counting. When the count reaches N it writes
 {"first_batch_at", "first_batch_events", "done_at", "count"} (time.time()) to RESULT and keeps
 idling until the harness stops it.
 
+With PHOSPHO_NOOP_CONSUMER=worker, the agent runs on the worker's faust consumer
+(`phospho_stream.worker.app_class`: faust's fetch loop without its four tasks per message),
+not faust's own: baseline A' of the benchmark.
+
     python _pipeline_faust_noop.py BOOTSTRAP PREFIX APP_ID N RESULT
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -21,11 +26,13 @@ import faust
 
 from phospho_schemas import Topics
 from phospho_stream.settings import WorkerSettings
+from phospho_stream.worker import app_class
 
 bootstrap, prefix, app_id, n, result_path = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 settings = WorkerSettings.from_env(bootstrap)
 topics = Topics(prefix)
-app = faust.App(
+App = app_class(settings) if os.environ.get("PHOSPHO_NOOP_CONSUMER") == "worker" else faust.App
+app = App(
     app_id, broker=f"kafka://{bootstrap}", value_serializer="raw", key_serializer="raw", store="memory://",
     web_enabled=False, topic_partitions=4, consumer_auto_offset_reset="earliest", broker_session_timeout=6,
     broker_rebalance_timeout=6, broker_heartbeat_interval=1, stream_wait_empty=False, worker_redirect_stdouts=False,

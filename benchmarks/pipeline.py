@@ -18,7 +18,9 @@ In one run:
    Then the sink is stopped and `phospho.tasks` is counted in its store ("written").
 2. Baseline A: a faust agent doing nothing (benchmarks/_pipeline_faust_noop.py: the worker's
    App settings, same topics, the worker's reading: manual acks, 4,000-event batches, only counts) on the same
-   topic. Rate = (N - first batch) / (first batch -> count N): join excluded the same way.
+   topic, run right before the worker alone (the run the targets read). Rate = (N - first
+   batch) / (first batch -> count N): join excluded the same way. Baseline A': the same agent on
+   the worker's faust consumer (faust's fetch loop without wait_first's tasks), after it.
 3. Baseline B: confluent-kafka consume + EventDecoder.decode + chDB insert (JSONEachRow, 10k-row
    batches, store.insert_json_rows into a scratch MergeTree table) of the same N events, in one
    process. Rate = N / (first message -> last insert).
@@ -307,11 +309,12 @@ def run_throughput(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         data_dir.mkdir()
         env = {**base_env(), "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "PHOSPHO_TOPIC_PREFIX": prefix,
                "PHOSPHO_PROJECT_ID": "bench-pipeline", "PHOSPHO_DATA_DIR": str(data_dir), "PHOSPHO_WORKER_PRODUCER_BATCH_BYTES": str(args.producer_batch_bytes)}
-        if not args.skip_baselines:
-            res["noop"] = run_noop(broker.bootstrap, prefix, n, workdir, args)
         res["worker"] = run_worker_and_sink(broker.bootstrap, topics, env, n, workdir, args)
+        if not args.skip_baselines:  # A next to the run the targets read (the machine's speed drifts)
+            res["noop"] = run_noop(broker.bootstrap, prefix, n, workdir, args)
         res["alone"] = run_worker_alone(broker.bootstrap, topics, env, n, workdir, args)
         if not args.skip_baselines:
+            res["noop_fast"] = run_noop(broker.bootstrap, prefix, n, workdir, args, on_worker_consumer=True)
             progress("baseline B: confluent-kafka consume + decode + chDB insert")
             b = run_child("rawsink", {"tasks": n, "bootstrap": broker.bootstrap, "topic": topics.tasks,
                                       "chdb_dir": str(workdir / "chdb-raw"), "timeout": args.timeout}, workdir, args.timeout + 60)
@@ -323,14 +326,19 @@ def run_throughput(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     return res
 
 
-def run_noop(bootstrap: str, prefix: str, n: int, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    result = workdir / "noop-result.json"
-    cwd = workdir / "noop"
+def run_noop(bootstrap: str, prefix: str, n: int, workdir: Path, args: argparse.Namespace,
+             on_worker_consumer: bool = False) -> dict[str, Any]:
+    """Baseline A, faust's do-nothing agent; A' (`on_worker_consumer`) the same agent on the
+    worker's faust consumer (`_fast_delivery.py`)."""
+    name, suffix = ("baseline A'", "-fast") if on_worker_consumer else ("baseline A", "")
+    result = workdir / f"noop{suffix}-result.json"
+    cwd = workdir / f"noop{suffix}"
     cwd.mkdir()
-    progress("baseline A: faust do-nothing agent")
+    progress(f"{name}: faust do-nothing agent" + (" on the worker's faust consumer" if on_worker_consumer else ""))
     t_start = time.time()
+    env = {**base_env(), "PHOSPHO_NOOP_CONSUMER": "worker" if on_worker_consumer else "faust"}
     proc = spawn([sys.executable, str(NOOP), bootstrap, prefix, f"noop-{uuid.uuid4().hex[:8]}", str(n), str(result)],
-                 base_env(), cwd, BENCH_DIR / "pipeline-noop.log")
+                 env, cwd, BENCH_DIR / f"pipeline-noop{suffix}.log")
     out: dict[str, Any] = {}
     try:
         deadline = time.monotonic() + args.timeout
@@ -340,14 +348,15 @@ def run_noop(bootstrap: str, prefix: str, n: int, workdir: Path, args: argparse.
         try:
             out = json.loads(result.read_text())
         except (OSError, ValueError):
-            return {"error": f"the do-nothing agent did not reach {n:,} events (exit {proc.poll()}); see .bench/pipeline-noop.log"}
+            return {"error": f"the do-nothing agent did not reach {n:,} events (exit {proc.poll()}); "
+                             f"see .bench/pipeline-noop{suffix}.log"}
     finally:
         stop(proc)
     out["join_and_first_batch_s"] = out["first_batch_at"] - t_start
     secs = out["done_at"] - out["first_batch_at"]
     out["seconds"] = secs
     out["rate"] = (n - out["first_batch_events"]) / secs if secs > 0 else None
-    progress(f"baseline A: start -> first batch {out['join_and_first_batch_s']:.1f} s, then {n - out['first_batch_events']:,} "
+    progress(f"{name}: start -> first batch {out['join_and_first_batch_s']:.1f} s, then {n - out['first_batch_events']:,} "
              f"events in {secs:.2f} s = {_f(out['rate'], '{:,.0f}')}/s")
     return out
 
@@ -606,6 +615,9 @@ def evaluate(report: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     ratios: dict[str, Any] = {}
     if rate and a.get("rate"):
         ratios["worker_vs_noop"] = rate / a["rate"]
+    fast = thr.get("noop_fast") or {}
+    if rate and fast.get("rate"):
+        ratios["worker_vs_noop_on_the_worker_consumer"] = rate / fast["rate"]
     if w.get("worker_rate") and a.get("rate"):
         ratios["worker_with_sink_running_vs_noop"] = w["worker_rate"] / a["rate"]
     if rate and b.get("rate"):
@@ -644,7 +656,7 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
     thr = report.get("throughput") or {}
     n = thr.get("tasks", 0)
     w, a, b = thr.get("worker") or {}, thr.get("noop") or {}, thr.get("raw") or {}
-    alone = thr.get("alone") or {}
+    alone, fast = thr.get("alone") or {}, thr.get("noop_fast") or {}
 
     def cores(x: dict[str, Any]) -> str:
         c = x.get("cores") or {}
@@ -663,6 +675,9 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
          f"({_f((w.get('written') or {}).get('distinct_tasks'), '{:,}')} distinct)"],
         ["A: faust do-nothing agent (the worker's reading, 4,000-event batches)", _f(a.get("rate"), "{:,.0f}"), _f(a.get("seconds"), "{:.2f} s"),
          _f(a.get("join_and_first_batch_s"), "{:.1f} s"), f"{_f(a.get('count'), '{:,}')} events counted"],
+        ["A': the same agent on the worker's faust consumer (no wait_first tasks)", _f(fast.get("rate"), "{:,.0f}"),
+         _f(fast.get("seconds"), "{:.2f} s"), _f(fast.get("join_and_first_batch_s"), "{:.1f} s"),
+         f"{_f(fast.get('count'), '{:,}')} events counted"],
         ["B: confluent-kafka + decode + chDB insert (10k batches)", _f(b.get("rate"), "{:,.0f}"),
          _f(b.get("seconds_from_first"), "{:.2f} s"), "none (assign)",
          f"{_f(b.get('rows'), '{:,}')} rows ({_f(b.get('distinct'), '{:,}')} distinct)"],
@@ -717,6 +732,7 @@ def format_console(report: dict[str, Any], ratios: dict[str, Any], targets: list
     for name, part in (("throughput", report.get("throughput")), ("worker", (report.get("throughput") or {}).get("worker")),
                        ("worker alone", (report.get("throughput") or {}).get("alone")),
                        ("baseline A", (report.get("throughput") or {}).get("noop")),
+                       ("baseline A'", (report.get("throughput") or {}).get("noop_fast")),
                        ("baseline B", (report.get("throughput") or {}).get("raw")),
                        ("latency", report.get("latency")), ("insights", report.get("insights"))):
         if part and part.get("error"):
@@ -769,7 +785,11 @@ def format_markdown(report: dict[str, Any], ratios: dict[str, Any], targets: lis
     md.append("- A: `benchmarks/_pipeline_faust_noop.py`, the worker's faust App settings, the same three input topics and "
               "the worker's way of reading (events with manual acks, batches of 4,000 or 0.5 s, acknowledged after), "
               "counting only; rate from its first batch to event N (first batch not counted; "
-              f"start + join + first batch {_f(a.get('join_and_first_batch_s'), '{:.1f} s')}).")
+              f"start + join + first batch {_f(a.get('join_and_first_batch_s'), '{:.1f} s')}). It runs right before the "
+              "worker alone. The targets compare the worker with A: faust's own consumer, as the issue defines it.")
+    md.append("- A': the same agent on the worker's faust consumer (`phospho_stream/_fast_delivery.py`: faust's fetch loop "
+              "without mode's `wait_first`, four asyncio tasks per message), run right after the worker alone: the worker "
+              "against the per-message floor it actually has. Reported, not a target.")
     md.append("- B: one process, confluent-kafka `consume(5000)` with partitions assigned (no group), "
               "`EventDecoder.decode`, a 10-column row per task, `store.insert_json_rows` every 10,000 rows into a scratch "
               f"MergeTree table; decode + row building {_f(b.get('decode_build_seconds'), '{:.2f} s')}, chDB inserts "
@@ -865,7 +885,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ensure_project_python()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    for name in ("pipeline-noop.log", "pipeline-worker.log", "pipeline-worker-alone.log", "pipeline-sink.log", "pipeline-up.log"):
+    for name in ("pipeline-noop.log", "pipeline-noop-fast.log", "pipeline-worker.log", "pipeline-worker-alone.log", "pipeline-sink.log", "pipeline-up.log"):
         (BENCH_DIR / name).unlink(missing_ok=True)
     report: dict[str, Any] = {
         "benchmark": "pipeline", "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
