@@ -14,9 +14,19 @@ through `wait_first` exactly as faust does, so a rebalance or a stop still aband
 delivery. While the flow is suspended or the consumer stopping, the message goes to
 `wait_first` from the start.
 
-The loop is a copy of faust-streaming's, so it is used only when faust's own loop is the one it
-was copied from (same source hash); with another faust, the worker keeps faust's consumer and
-logs it.
+Two differences remain, by design:
+- the callback's first step runs in the fetch loop's own task, not a task of its own: a
+  callback that set context variables or a task-scoped timeout there would set them on the
+  fetch loop. faust's conductor callback (`conductor.py`) does neither: it takes a lock, waits
+  for flow control and the producer's buffer, decodes and puts the event in the agents'
+  queues;
+- faust's loop gave the event loop a turn at every message (inside `asyncio.wait`); this one
+  does so every 100 messages, as faust's loop also does (`yield_every`), or when a delivery
+  waits. Timers and rebalance callbacks wait at most that long (a few ms).
+
+The loop is a copy of faust-streaming's, and it relies on what faust's conductor does, so it is
+used only when faust's loop and conductor are the ones it was written against (same source
+hash); with another faust, the worker keeps faust's consumer and logs it.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, cast
 
+from faust.transport import conductor as faust_conductor
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import Service
@@ -36,14 +47,14 @@ __all__ = ["Transport", "faust_loop_is_known", "KNOWN_FAUST_LOOP"]
 
 logger = logging.getLogger("phospho.worker")
 
-#: sha256 of faust-streaming 0.15.3's `Consumer._drain_messages` source, which `Consumer`
-#: below copies
-KNOWN_FAUST_LOOP = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
+#: sha256 of faust-streaming 0.15.3's `Consumer._drain_messages` source (which `Consumer`
+#: below copies) followed by its conductor module's (whose callbacks it steps)
+KNOWN_FAUST_LOOP = "fa72a24aa1b2e0b3a4301edfc8d649a8092ef20ebdd93760476d86379f13112d"
 
 
 def _faust_loop_hash() -> str | None:
     try:
-        source = inspect.getsource(faust_consumer.Consumer._drain_messages)
+        source = inspect.getsource(faust_consumer.Consumer._drain_messages) + inspect.getsource(faust_conductor)
     except (OSError, TypeError):
         return None
     return hashlib.sha256(source.encode()).hexdigest()

@@ -96,6 +96,8 @@ class _FastDeliveryApp(faust.App):
     tasks per message (`_fast_delivery.py`), when faust's fetch loop is the one it copies."""
 
     def _new_transport(self) -> Any:
+        if self.conf.broker_consumer[0].scheme not in ("kafka", "aiokafka"):
+            return super()._new_transport()  # another faust driver: its own consumer
         if faust_loop_is_known():
             return Transport(self.conf.broker_consumer, self)
         logger.warning("phospho-stream worker: this faust-streaming's fetch loop is not the one _fast_delivery copies; "

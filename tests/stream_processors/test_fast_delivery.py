@@ -198,11 +198,13 @@ def test_the_fetch_loop_is_faust_s_with_only_the_delivery_changed() -> None:
 
 
 def test_the_worker_app_uses_it_unless_told_not_to(monkeypatch: pytest.MonkeyPatch) -> None:
-    def transport_of(settings: WorkerSettings) -> type:
-        return type(app_class(settings)("probe", broker="kafka://127.0.0.1:1").transport)
+    def transport_of(settings: WorkerSettings, broker: str = "kafka://127.0.0.1:1") -> type:
+        return type(app_class(settings)("probe", broker=broker).transport)
 
     assert WorkerSettings.from_env("x").fast_delivery
     assert transport_of(WorkerSettings.from_env("x")) is Transport
+    assert transport_of(WorkerSettings.from_env("x"), "aiokafka://127.0.0.1:1") is Transport
+    assert transport_of(WorkerSettings.from_env("x"), "confluent://127.0.0.1:1") is not Transport  # another driver: faust's
     monkeypatch.setenv("PHOSPHO_WORKER_FAST_DELIVERY", "0")
     assert not WorkerSettings.from_env("x").fast_delivery
     assert transport_of(WorkerSettings.from_env("x")) is not Transport
