@@ -186,9 +186,9 @@ class Engine:
             self.waiting.discard((partition, key))
 
     def _send(self, out: Output) -> int:
-        """Produce the rows (and the dead letters already queued); wait for the broker to
-        acknowledge them and the state's markers."""
-        rows = 0
+        """Produce the rows, one per stored id and version (`Output.newest`), and the dead
+        letters already queued; wait for the broker to acknowledge them and the state's markers."""
+        rows, out = 0, out.newest()
         for name, batch in (("task", out.tasks), ("span", out.spans), ("feedback", out.feedback), ("session", out.sessions)):
             for message in json_messages(batch):
                 self.out.produce(self._row_topics[name], message)

@@ -72,10 +72,25 @@ class Output:
         self.feedback += other.feedback
         self.sessions += other.sessions
 
+    def newest(self) -> Output:
+        """The same rows, one per stored id: a task's or a window's row with the highest version,
+        which is all storage keeps of them (ReplacingMergeTree(version); the last made wins a
+        tie, as the last inserted does there). A batch writes a window once per task it got."""
+        return Output(_newest(self.tasks, "task_id"), self.spans, self.feedback, _newest(self.sessions, "window_id"))
+
     def extend(self, rows: Rows, state: KeyState) -> None:
         self.tasks += [_task_row(r, state) for r in rows.tasks]
         self.spans += [_span_row(r) for r in rows.spans]
         self.feedback += [_feedback_row(r) for r in rows.feedback]
+
+
+def _newest(rows: list[dict[str, Any]], id_field: str) -> list[dict[str, Any]]:
+    kept: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        other = kept.get(row[id_field])
+        if other is None or row["version"] >= other["version"]:
+            kept[row[id_field]] = row
+    return rows if len(kept) == len(rows) else list(kept.values())
 
 
 _TASK_MS = {"created_at": "created_at_ms", "client_created_at": "client_created_at_ms",

@@ -164,3 +164,24 @@ def test_current_rows_are_what_storage_keeps_for_the_key():
     # the next batch's tombstones replace them: the last ones went out before it came
     process(state, [("task", task("c4", 30 * MIN))], now_ms=T0 + 9 * MIN)
     assert not [r for r in current_rows(state).sessions if r["is_deleted"]]
+
+
+def test_newest_sends_one_row_per_stored_id_the_one_storage_keeps():
+    """A batch writes a window once per task it got (and a task again when its window
+    changes); storage keeps each id's highest version. `Output.newest` sends just those."""
+    state = KeyState()
+    events = [("task", task(f"n{i}", i * MIN)) for i in range(5)] + [
+        ("task", task("n-far", 40 * MIN)), ("task", task("n-bridge", 20 * MIN)),  # a window of its own, then bridged
+        ("span", span("n-s1", "n0")), ("feedback", feedback("n1", "success"))]
+    out = process(state, events, now_ms=T0)
+    latest = out.newest()
+    assert len(latest.sessions) < len(out.sessions) and len(latest.tasks) < len(out.tasks)
+    assert (latest.spans, latest.feedback) == (out.spans, out.feedback)
+    for rows, kept, id_field in ((out.tasks, latest.tasks, "task_id"), (out.sessions, latest.sessions, "window_id")):
+        assert len({r[id_field] for r in kept}) == len(kept)  # one per id
+        by_id = {r[id_field]: r for r in kept}
+        assert {k: {c: v for c, v in r.items() if c != "version"} for k, r in by_id.items()} == newest(rows, id_field)
+        assert all(by_id[r[id_field]]["version"] == max(x["version"] for x in rows if x[id_field] == r[id_field]) for r in rows)
+    assert any(r["is_deleted"] for r in latest.sessions)  # the bridged window's tombstone is the newest of its id
+    again = Output(out.tasks[:1], [], [], out.sessions[:1])
+    assert again.newest().tasks is again.tasks  # nothing to drop: the same lists
