@@ -3,10 +3,11 @@ undecodable one becomes a dead letter saying why and where it came from), group 
 partition, Kafka key), apply `processing.process` to each key's `KeyState`, make the changed
 states durable (`state_store.py`), then send the rows as JSON messages and flush them.
 
-The faust layer (`worker.py`) hands batches here and acknowledges their input only when
-`batch` returned: every row sent has durable state behind it, and a crash before that replays
-the batch (storage is idempotent). One command at a time: `_engine_process.py` runs an Engine
-in a child process, or in a thread of the worker.
+The faust layer (`worker.py`) hands batches here and acknowledges their input only when the
+batch is done (`batch`, or `prepare` + `commit` + `Sending.finish`): every row sent has durable
+state behind it, and a crash before that replays the batch (storage is idempotent). One command
+at a time: `_engine_process.py` runs an Engine in a child process (where batch N+1 is prepared
+while batch N's rows are on their way), or in a thread of the worker.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -28,7 +29,7 @@ from .settings import WorkerSettings
 from .state_codec import dump_state, load_state
 from .state_store import StateStore
 
-__all__ = ["Engine", "Message", "json_messages", "MESSAGE_BYTES", "MAX_REQUEST_BYTES"]
+__all__ = ["Engine", "Prepared", "Sending", "Message", "json_messages", "MESSAGE_BYTES", "MAX_REQUEST_BYTES"]
 
 logger = logging.getLogger("phospho.worker")
 
@@ -91,6 +92,12 @@ class Engine:
 
     def batch(self, messages: list[Message], now_ms: int | None = None) -> dict[str, int]:
         """Process a batch; returns {"events", "dead_letters", "rows"} once all of it is durable."""
+        return self.commit(self.prepare(messages, now_ms)).finish()
+
+    def prepare(self, messages: list[Message], now_ms: int | None = None) -> Prepared:
+        """A batch's first part: decode (dead letters sent), apply the rules to the keys' states
+        in memory. Nothing of it is durable yet. It may run while the previous batch's rows are
+        on their way (`_engine_process.py`): that batch's state is already durable."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         by_key: dict[tuple[int, bytes], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         kind_of, decode, dead = self.topics.kind_of, self.decoder.decode, 0
@@ -114,10 +121,15 @@ class Engine:
             out.merge(process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms, self._expand))
             store.put(p, key, state)
             self._note_waiting(p, key, state)
-        # state first: once the rows are out, the state that made them must survive a crash
-        store.write()
-        rows = self._send(out)  # while the state's markers are on their way
-        return {"events": len(messages), "dead_letters": dead, "rows": rows}
+        return Prepared(len(messages), dead, out)
+
+    def commit(self, prepared: Prepared) -> Sending:
+        """A batch's second part: its changed states made durable, then its rows sent. Call it
+        only once the previous batch's rows were acknowledged (its `Sending.finish()`): recovery
+        relies on that order (a partition's last state write is the only one whose rows may be
+        missing)."""
+        self.store.write()  # state first: once the rows are out, the state that made them must survive a crash
+        return Sending(self, prepared.events, prepared.dead_letters, self._produce_rows(prepared.out))
 
     def expire(self, now_ms: int | None = None) -> dict[str, int]:
         """Write the spans and feedback whose task did not come within the grace period; once a
@@ -139,7 +151,7 @@ class Engine:
                 out.feedback += part.feedback
             self._note_waiting(p, key, state)
         self.store.write()
-        return {"rows": self._send(out)}
+        return {"rows": Sending(self, 0, 0, self._produce_rows(out)).finish()["rows"]}
 
     def close(self) -> None:
         self.out.close()
@@ -185,14 +197,36 @@ class Engine:
         else:
             self.waiting.discard((partition, key))
 
-    def _send(self, out: Output) -> int:
-        """Produce the rows, one per stored id and version (`Output.newest`), and the dead
-        letters already queued; wait for the broker to acknowledge them and the state's markers."""
+    def _produce_rows(self, out: Output) -> int:
+        """Produce the rows, one per stored id and version (`Output.newest`); `Sending.finish`
+        waits for them, the dead letters already queued and the state's markers."""
         rows, out = 0, out.newest()
         for name, batch in (("task", out.tasks), ("span", out.spans), ("feedback", out.feedback), ("session", out.sessions)):
             for message in json_messages(batch):
                 self.out.produce(self._row_topics[name], message)
             rows += len(batch)
-        self.store.wait_markers()
-        self.out.flush("rows")
         return rows
+
+
+class Prepared(NamedTuple):
+    """A batch applied in memory, not yet durable (`Engine.prepare`)."""
+
+    events: int
+    dead_letters: int
+    out: Output
+
+
+class Sending(NamedTuple):
+    """A batch whose state is durable and whose rows are on their way (`Engine.commit`)."""
+
+    engine: Engine
+    events: int
+    dead_letters: int
+    rows: int
+
+    def finish(self) -> dict[str, int]:
+        """Wait until the broker acknowledged the rows (and the state's markers): then the batch
+        is durable, and its input may be acknowledged."""
+        self.engine.store.wait_markers()
+        self.engine.out.flush("rows")
+        return {"events": self.events, "dead_letters": self.dead_letters, "rows": self.rows}

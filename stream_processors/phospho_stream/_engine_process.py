@@ -10,7 +10,12 @@ one command runs at a time, in the order they were called. The child:
 - is started with `spawn` from the worker's main thread, and dies with it (PR_SET_PDEATHSIG on
   Linux; otherwise it exits when its pipe closes): a worker killed with -9 leaves nothing behind;
 - ignores SIGINT, so that Ctrl-C stops the worker, which then closes its engine in order;
-- answers each command with (True, result) or (False, "ErrorType: message").
+- answers each command with (True, result) or (False, "ErrorType: message"), in order;
+- prepares a batch (decoding, rules, in memory) while the previous batch's rows are on their
+  way to the broker, and answers that previous batch once they are acknowledged; only then
+  does it write the new batch's state (recovery relies on that order). With nothing queued,
+  a batch is answered as soon as its rows are acknowledged;
+- after a failed command, refuses every later one (the worker stops on the first failure).
 """
 
 from __future__ import annotations
@@ -36,9 +41,9 @@ COMMANDS = frozenset({"batch", "expire", "drop", "ensure_topics"})
 
 
 class _Turns:
-    """Commands run in the order they were submitted, whichever thread submitted them: up to
-    two batches can be in the engine's queue (one running, the next waiting), so that it
-    starts the next one without waiting for the worker to hand it over."""
+    """Commands run in the order they were submitted, whichever thread submitted them: several
+    batches can be in the engine's queue, so that it starts the next one without waiting for
+    the worker to hand it over."""
 
     def __init__(self) -> None:
         self.submit = threading.Lock()  # held while a ticket is taken (and, for a pipe, its command sent)
@@ -182,7 +187,7 @@ def _serve(conn: Any, settings: WorkerSettings) -> None:
     cannot pile up. State is freed by reference counting either way."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    from ._engine import Engine
+    from ._engine import Engine, Sending
 
     full_gc_at = time.monotonic() + FULL_GC_EVERY
     # a batch allocates ~100 short-lived objects per event, freed by reference counting: the
@@ -194,24 +199,65 @@ def _serve(conn: Any, settings: WorkerSettings) -> None:
         engine = Engine(settings)
     except Exception as exc:  # answered to every command: the worker fails with the reason
         broken = f"the engine could not start: {type(exc).__name__}: {exc}"
+    sending: Sending | None = None  # the last batch, answered once its rows are acknowledged
+
+    def fail(exc: BaseException) -> None:
+        """Answer a failed command. The engine then refuses every later command that would
+        write: a failed batch may have left rows unacknowledged, and the next state write must
+        not come before them (recovery relies on that order). The worker stops anyway."""
+        nonlocal broken
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        broken = broken or f"an earlier command failed: {detail}"
+        conn.send((False, detail))
+
+    def settle() -> None:
+        """Answer the batch whose rows are on their way, once they are acknowledged."""
+        nonlocal sending
+        if sending is not None:
+            done, sending = sending, None
+            try:
+                result = done.finish()
+            except Exception as exc:
+                fail(exc)
+            else:
+                conn.send((True, result))
+
     while True:
+        if sending is not None and not conn.poll(0):
+            settle()  # nothing else to do meanwhile
         try:
             command, args = conn.recv()
         except (EOFError, OSError):
             break
         if command == "close":
+            settle()
             if engine is not None:
                 engine.close()
             conn.send((True, None))
             break
         if broken is not None:
+            settle()
             conn.send((False, broken))
             continue
         try:
-            conn.send((True, getattr(engine, command)(*args)))
+            if command == "batch":
+                # this batch is applied in memory while the last one's rows are on their way;
+                # its state is written only once they are acknowledged
+                prepared = engine.prepare(*args)
+                settle()
+                if broken is not None:
+                    conn.send((False, broken))
+                    continue
+                sending = engine.commit(prepared)
+            else:
+                settle()
+                if broken is not None:
+                    conn.send((False, broken))
+                    continue
+                conn.send((True, getattr(engine, command)(*args)))
         except Exception as exc:
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            conn.send((False, detail))
+            settle()
+            fail(exc)
         if time.monotonic() >= full_gc_at:
             gc.unfreeze()
             gc.collect()

@@ -7,7 +7,7 @@ decoding, dead letters, session and join rules, durable state, rows out), which 
 process by default (`_engine_process.py`), so faust reads batch N+1 on one core while the
 engine processes batch N on another. A batch's events are acknowledged only when the engine
 returned, so faust commits input offsets only after their state and rows are durable. Up to
-two batches are in the engine's queue, processed in the order they were handed over. A timer writes spans
+three batches are in the engine's queue, processed in the order they were handed over. A timer writes spans
 and feedback whose task never came (orphans). Storage is idempotent: delivery is at least once.
 """
 
@@ -37,10 +37,11 @@ logger = logging.getLogger("phospho.worker")
 
 
 class _Batches:
-    """Events gathered into batches for the engine: up to IN_ENGINE batches in its queue (one
-    processed, the next waiting), so that it never waits for the agent to hand one over."""
+    """Events gathered into batches for the engine: up to IN_ENGINE batches handed over (one
+    whose rows are on their way, one processed meanwhile, the next waiting), so that the engine
+    never waits for the agent to hand one over."""
 
-    IN_ENGINE = 2
+    IN_ENGINE = 3
 
     def __init__(self, call: Any, stream: Any, size: int, seconds: float, failed: list[BaseException]) -> None:
         self.call, self.stream, self.size, self.seconds, self.failed = call, stream, size, seconds, failed

@@ -94,7 +94,7 @@ def test_a_crash_between_the_state_and_its_rows_loses_no_row(settings):
     topics = Topics(settings.topic_prefix)
     crashed = Engine(settings)
     crashed.ensure_topics()
-    crashed._send = lambda out: (_ for _ in ()).throw(SystemExit("killed after the state write"))  # type: ignore[method-assign]
+    crashed._produce_rows = lambda out: (_ for _ in ()).throw(SystemExit("killed after the state write"))  # type: ignore[method-assign]
     events = [("task", task("t1", 0)), ("span", span("s1", "t1")), ("task", task("t2", 2 * MIN)),
               ("feedback", feedback("t1", "success")), ("task", task("t3", 3 * MIN, session="other"))]
     batch = messages(settings, events[:4]) + messages(settings, events[4:], key=b"s:other", first_offset=4)
@@ -127,6 +127,51 @@ def test_a_crash_between_the_state_and_its_rows_loses_no_row(settings):
         final[row["window_id"]] = row
     assert {wid: (r["task_count"], r["is_deleted"]) for wid, r in final.items()} == {
         "s:chat|t1": (2, 0), "s:other|t3": (1, 0), "s:m|m1": (3, 0), "s:m|m2": (0, 1)}
+
+
+def test_a_batch_prepared_while_the_last_one_s_rows_are_on_their_way(settings):
+    """What the engine process does under load: batch 2 is applied in memory before batch 1's
+    rows are acknowledged, and its state is written only after. The rows are those of the two
+    batches one after the other."""
+    topics = Topics(settings.topic_prefix)
+    engine = Engine(settings)
+    engine.ensure_topics()
+    try:
+        first = engine.commit(engine.prepare(messages(settings, [("task", task("p1", 0)), ("task", task("p3", 50 * MIN))]), 1_000))
+        second = engine.prepare(messages(settings, [("task", task("p2", 25 * MIN))], first_offset=2), 2_000)  # bridges p1, p3
+        assert first.finish() == {"events": 2, "dead_letters": 0, "rows": 4}
+        assert engine.commit(second).finish()["rows"] == 4  # p2, p3 moved, the merged window, p3's window's tombstone
+    finally:
+        engine.close()
+    sessions = json_rows(consume_raw(settings.bootstrap, topics.session_rows, until=lambda ms: len(json_rows(ms)) >= 4, timeout=10))
+    final: dict[str, dict] = {}
+    for row in sorted(sessions, key=lambda r: r["version"]):
+        final[row["window_id"]] = row
+    assert {wid: (r["task_count"], r["is_deleted"]) for wid, r in final.items()} == {"s:chat|p1": (3, 0), "s:chat|p3": (0, 1)}
+
+
+def test_the_engine_process_answers_three_queued_batches_in_order(settings):
+    import threading
+
+    engine = EngineProcess(settings)
+    try:
+        engine.call("ensure_topics")
+        results: dict[int, dict] = {}
+        batches = [messages(settings, [("task", task(f"q{i}-{j}", (i * 10 + j) * MIN)) for j in range(200)], first_offset=i * 200)
+                   for i in range(3)]
+        threads = []
+        for i, batch in enumerate(batches):
+            threads.append(threading.Thread(target=lambda i=i, batch=batch: results.update({i: engine.call("batch", batch, 1_000 + i)})))
+            threads[-1].start()
+            while engine._turns._next_ticket < i + 2:  # handed over, in this order
+                time.sleep(0.001)
+        for t in threads:
+            t.join(30)
+        # one window throughout: each batch writes its 200 tasks and the window's newest row
+        assert [results[i] for i in range(3)] == [{"events": 200, "dead_letters": 0, "rows": 201}] * 3
+        assert engine.call("expire", 10_000) == {"rows": 0}  # and a command after them waits its turn
+    finally:
+        engine.close()
 
 
 def test_spans_without_their_task_are_written_by_expire_after_the_grace(settings):
@@ -174,10 +219,15 @@ def test_the_engine_process_answers_like_the_engine_and_reports_failures(setting
         assert result == {"events": 1, "dead_letters": 0, "rows": 2}
         with pytest.raises(ValueError, match="unknown engine command"):
             engine.call("close_everything")
-        # a failure comes back as an EngineError with its reason, and the engine goes on
+        # a failure comes back as an EngineError with its reason; later commands are refused
+        # (a failed batch may have left rows unacknowledged, and no state write may come
+        # before them): the worker stops and its restart reads again from committed offsets
         with pytest.raises(EngineError, match="StateStoreError"):
             engine.call("batch", messages(settings, [("task", task("t9", 0))], partition=97), 1_000)
-        assert engine.call("batch", messages(settings, [("task", task("t2", MIN))], first_offset=1), 2_000)["rows"] >= 2
+        with pytest.raises(EngineError, match="an earlier command failed: .*StateStoreError"):
+            engine.call("batch", messages(settings, [("task", task("t2", MIN))], first_offset=1), 2_000)
+        with pytest.raises(EngineError, match="an earlier command failed"):
+            engine.call("expire", 0)
     finally:
         engine.close()
         engine.close()  # idempotent
