@@ -337,6 +337,30 @@ def test_out_of_range_ints_are_rejected(value: int) -> None:
 EDGE_STRINGS = ["", "a", "é", "✓" * 100, "🙂🚀", "x" * 20_000, "\x00nul", "line\nbreak", "日本語"]
 
 
+def edge_record(kind: str, rng: random.Random) -> dict[str, Any]:
+    """A record of `kind` with edge strings, longs, empty and large maps and arrays, and nulls
+    in nullable fields, drawn by `rng`."""
+    record = SAMPLES[kind]()
+    for f in raw_schema(kind)["fields"]:
+        t = f["type"]
+        nullable = isinstance(t, list)
+        base = t[1] if nullable else t
+        if nullable and rng.random() < 0.3:
+            record[f["name"]] = None
+        elif base == "string":
+            record[f["name"]] = rng.choice(EDGE_STRINGS)
+        elif base in ("long", "int") or (isinstance(base, dict) and base.get("type") == "long"):
+            bound = 2**31 if base == "int" else 2**63
+            record[f["name"]] = rng.choice([0, -1, 1, 63, 64, -64, -65, 127, 128, bound - 1, -bound, rng.randrange(-bound, bound)])
+        elif base == "boolean":
+            record[f["name"]] = rng.random() < 0.5
+        elif isinstance(base, dict) and base.get("type") == "map":
+            record[f["name"]] = {rng.choice(EDGE_STRINGS) + str(i): rng.choice(EDGE_STRINGS) for i in range(rng.choice([0, 1, 5, 300]))}
+        elif isinstance(base, dict) and base.get("type") == "array":
+            record[f["name"]] = [rng.choice(EDGE_STRINGS) for _ in range(rng.choice([0, 1, 5, 300]))]
+    return record
+
+
 @pytest.mark.parametrize("kind", sorted(EVENT_KINDS))
 def test_serializer_matches_fastavro_on_edge_values(kind: str) -> None:
     """Byte-for-byte the same body as fastavro for edge strings, longs, empty and large maps
@@ -345,24 +369,7 @@ def test_serializer_matches_fastavro_on_edge_values(kind: str) -> None:
     schema = raw_schema(kind)
     serializer = SingleObjectSerializer(schema)
     for round_ in range(200):
-        record = SAMPLES[kind]()
-        for f in schema["fields"]:
-            t = f["type"]
-            nullable = isinstance(t, list)
-            base = t[1] if nullable else t
-            if nullable and rng.random() < 0.3:
-                record[f["name"]] = None
-            elif base == "string":
-                record[f["name"]] = rng.choice(EDGE_STRINGS)
-            elif base in ("long", "int") or (isinstance(base, dict) and base.get("type") == "long"):
-                bound = 2**31 if base == "int" else 2**63
-                record[f["name"]] = rng.choice([0, -1, 1, 63, 64, -64, -65, 127, 128, bound - 1, -bound, rng.randrange(-bound, bound)])
-            elif base == "boolean":
-                record[f["name"]] = rng.random() < 0.5
-            elif isinstance(base, dict) and base.get("type") == "map":
-                record[f["name"]] = {rng.choice(EDGE_STRINGS) + str(i): rng.choice(EDGE_STRINGS) for i in range(rng.choice([0, 1, 5, 300]))}
-            elif isinstance(base, dict) and base.get("type") == "array":
-                record[f["name"]] = [rng.choice(EDGE_STRINGS) for _ in range(rng.choice([0, 1, 5, 300]))]
+        record = edge_record(kind, rng)
         assert serializer(record)[10:] == avro_body(schema, record), (kind, round_)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastavro import parse_schema, schemaless_reader
-from test_encoding import EDGE_STRINGS, SAMPLES, avro_body
+from test_encoding import SAMPLES, avro_body, edge_record
 
 from phospho_schemas import (
     EVENT_KINDS,
@@ -31,28 +31,6 @@ def plain(kind: str) -> dict[str, Any]:
 def fastavro_read(schema: dict[str, Any], body: bytes) -> tuple[dict[str, Any], int]:
     buf = BytesIO(body)
     return schemaless_reader(buf, parse_schema(schema), None), buf.tell()
-
-
-def edge_record(kind: str, rng: random.Random) -> dict[str, Any]:
-    record = SAMPLES[kind]()
-    for f in raw_schema(kind)["fields"]:
-        t = f["type"]
-        nullable = isinstance(t, list)
-        base = t[1] if nullable else t
-        if nullable and rng.random() < 0.3:
-            record[f["name"]] = None
-        elif base == "string":
-            record[f["name"]] = rng.choice(EDGE_STRINGS)
-        elif base in ("long", "int") or (isinstance(base, dict) and base.get("type") == "long"):
-            bound = 2**31 if base == "int" else 2**63
-            record[f["name"]] = rng.choice([0, -1, 1, 63, 64, -64, -65, 127, 128, bound - 1, -bound, rng.randrange(-bound, bound)])
-        elif base == "boolean":
-            record[f["name"]] = rng.random() < 0.5
-        elif isinstance(base, dict) and base.get("type") == "map":
-            record[f["name"]] = {rng.choice(EDGE_STRINGS) + str(i): rng.choice(EDGE_STRINGS) for i in range(rng.choice([0, 1, 5, 300]))}
-        elif isinstance(base, dict) and base.get("type") == "array":
-            record[f["name"]] = [rng.choice(EDGE_STRINGS) for _ in range(rng.choice([0, 1, 5, 300]))]
-    return record
 
 
 @pytest.mark.parametrize("kind", sorted(EVENT_KINDS))
