@@ -65,11 +65,14 @@ class Window:
     _ends: tuple[TaskPoint, TaskPoint] | None = field(default=None, repr=False, compare=False)
     _sums: _Sums | None = field(default=None, repr=False, compare=False)
     encoded: bytes | None = field(default=None, repr=False, compare=False)  # the state codec's, until a change
+    # tasks added at the end since `encoded` was made: the codec appends just those (state_codec)
+    appended: list[TaskPoint] | None = field(default=None, repr=False, compare=False)
 
     def changed(self) -> None:
         self._ends = None
         self._sums = None
         self.encoded = None
+        self.appended = None
 
     def add(self, task: TaskPoint) -> None:
         """A task new to this window; its first and last task and its sums are kept up to date
@@ -79,7 +82,11 @@ class Window:
             self.changed()
             return
         self.tasks[task.task_id] = task
-        self.encoded = None
+        if self.encoded is not None:
+            if self.appended is None:
+                self.appended = [task]
+            else:
+                self.appended.append(task)
         first, last = self._ends
         if _order(task) < _order(first):
             first = task

@@ -4,14 +4,17 @@ A key's state is written after every batch that touched it, but most of it did n
 a long session holds dozens of tasks, and one arrived. So each part is pickled once per change
 and its bytes kept until the next change: each `TaskJoin` (its task, spans and feedback as
 their wire bytes when the worker attached them under `processing.RAW`) and each session
-`Window` (its task points as plain tuples). Writing the state again copies those bytes. A
-registry-encoded record needs the worker's decoder (with its registry) to be read back.
-Pickling the dataclasses directly cost ~360 us for a 40-task session; this costs a few us.
+`Window` (its task points as plain tuples, one pickle each, back to back: a task added at the
+window's end appends its own pickle, and the window's others are not pickled again). Writing
+the state again copies those bytes. A registry-encoded record needs the worker's decoder (with
+its registry) to be read back. Pickling the dataclasses directly cost ~360 us for a 40-task
+session; this costs a few us.
 """
 
 from __future__ import annotations
 
 import pickle
+from io import BytesIO
 from typing import Any
 
 from phospho_schemas import EventDecoder
@@ -22,9 +25,10 @@ from .sessions import KeyWindows, TaskPoint, Window
 
 __all__ = ["dump_state", "load_state", "FORMAT"]
 
-#: 2: windows and joins as bytes pickled once per change, and the last batch's tombstones;
-#: 1 (windows as lists of tuples, joins as tuples around a pickled payload) is still read
-FORMAT = 2
+#: 3: a window's bytes are its points' pickles back to back. Still read: 2 (a window's bytes
+#: are one pickled list of points; joins and tombstones as in 3) and 1 (windows as lists of
+#: tuples, joins as tuples around a pickled payload, no tombstones)
+FORMAT = 3
 _BLOB = "_encoded"  # attribute on a TaskJoin: (its version, pickled join)
 _DECODER = EventDecoder()
 
@@ -52,10 +56,20 @@ def _join_blob(join: TaskJoin) -> bytes:
 
 
 def _window_blob(window: Window) -> bytes:
-    blob = window.encoded
+    blob, appended = window.encoded, window.appended
     if blob is None:
-        blob = window.encoded = pickle.dumps([tuple(p) for p in window.tasks.values()], protocol=5)
+        blob = window.encoded = b"".join([pickle.dumps(tuple(p), protocol=5) for p in window.tasks.values()])
+    elif appended:  # tasks added at the end since: their pickles follow
+        blob = window.encoded = blob + b"".join([pickle.dumps(tuple(p), protocol=5) for p in appended])
+    window.appended = None
     return blob
+
+
+def _window_points(blob: bytes) -> list[tuple[Any, ...]]:
+    buf, points = BytesIO(blob), []
+    while buf.tell() < len(blob):
+        points.append(pickle.load(buf))
+    return points
 
 
 def dump_state(state: KeyState) -> bytes:
@@ -78,19 +92,20 @@ def _join(fields: tuple[Any, ...], decoder: EventDecoder) -> TaskJoin:
 def load_state(blob: bytes, decoder: EventDecoder | None = None) -> KeyState:
     decoder = decoder or _DECODER
     fmt, windows, joins, window_of_task, max_event_ms, *rest = pickle.loads(blob)
-    if fmt not in (1, FORMAT):
+    if fmt not in (1, 2, FORMAT):
         raise ValueError(f"unknown state format {fmt!r}")
     state = KeyState(window_of_task=window_of_task, max_event_ms=max_event_ms, tombstones=rest[0] if rest else [])
+    points = {1: lambda group: group, 2: pickle.loads, FORMAT: _window_points}[fmt]
     for key, version, groups in windows:
         parts = []
         for group in groups:
-            window = Window({p[0]: TaskPoint(*p) for p in (pickle.loads(group) if fmt == FORMAT else group)})
-            if fmt == FORMAT:
+            window = Window({p[0]: TaskPoint(*p) for p in points(group)})
+            if fmt == FORMAT:  # an older window is written anew in this format
                 window.encoded = group
             parts.append(window)
         state.windows[key] = KeyWindows(key, parts, version)
     for entry in joins:
-        if fmt == FORMAT:
+        if fmt != 1:
             join = _join(pickle.loads(entry), decoder)
             setattr(join, _BLOB, (join.version, entry))
         else:  # (task_id, first_seen_ms, orphans_written, version, pickled (task, spans, feedback))

@@ -102,7 +102,8 @@ def test_unchanged_joins_are_not_pickled_again():
         pickle.dumps = real
     joins = [c for c in calls if isinstance(c, tuple) and len(c) == 7]
     assert [j[0] for j in joins] == ["t3"]  # only the new task's join; t1's and t2's bytes are reused
-    assert len([c for c in calls if isinstance(c, list)]) == 1  # and only the window it joined
+    points = [c for c in calls if isinstance(c, tuple) and len(c) == 8]
+    assert [p[0] for p in points] == ["t3"]  # and of the window it joined, only its own point
 
 
 def test_the_last_batch_tombstones_are_kept_and_format_1_states_still_load():
@@ -119,3 +120,40 @@ def test_the_last_batch_tombstones_are_kept_and_format_1_states_still_load():
     assert process(old, [("task", task("f4", 30 * MIN))], 0).sessions == process(state, [("task", task("f4", 30 * MIN))], 0).sessions
     with pytest.raises(ValueError, match="unknown state format"):
         load_state(pickle.dumps((99, windows, joins, {}, 0)))
+
+
+def test_a_window_s_bytes_grow_by_the_tasks_added_at_its_end():
+    """The newest window gets a task per batch: its bytes are its old bytes plus the new
+    task's pickle, and they equal the window's bytes made from scratch."""
+    state = KeyState()
+    for i in range(6):
+        process(state, [("task", task(f"g{i}", i * MIN))], now_ms=0)
+        blob = dump_state(state)
+        window = state.windows["s:chat"].windows[-1]
+        assert window.encoded == b"".join(pickle.dumps(tuple(p), protocol=5) for p in window.tasks.values())
+        assert load_state(blob).windows["s:chat"].windows[-1].tasks == window.tasks
+    before = window.encoded
+    process(state, [("task", task("g-late", -5 * MIN))], now_ms=0)  # not at the end: made anew
+    dump_state(state)
+    assert state.windows["s:chat"].windows[-1].encoded != before[: len(state.windows["s:chat"].windows[-1].encoded)]
+    assert load_state(dump_state(state)).windows["s:chat"].windows[-1].tasks == state.windows["s:chat"].windows[-1].tasks
+
+
+def test_format_2_states_still_load_and_are_written_in_format_3():
+    from phospho_stream.state_codec import FORMAT, _join_blob
+
+    state = KeyState()
+    process(state, [("task", task("h1", 0)), ("task", task("h3", 50 * MIN))], now_ms=0)
+    process(state, [("task", task("h2", 25 * MIN)), ("feedback", feedback("h1", "failure"))], now_ms=0)
+    # format 2: a window's bytes are one pickled list of its points
+    windows = [(w.key, w.version, [pickle.dumps([tuple(p) for p in win.tasks.values()], protocol=5) for win in w.windows])
+               for w in state.windows.values()]
+    joins = [_join_blob(j) for j in state.joins.values()]
+    old = load_state(pickle.dumps((2, windows, joins, state.window_of_task, state.max_event_ms, state.tombstones), protocol=5))
+    assert [w.tasks for w in old.windows["s:chat"].windows] == [w.tasks for w in state.windows["s:chat"].windows]
+    assert old.tombstones == state.tombstones and set(old.joins) == set(state.joins)
+    again = dump_state(old)
+    assert pickle.loads(again)[0] == FORMAT == 3
+    assert load_state(again).windows["s:chat"].windows[-1].tasks == state.windows["s:chat"].windows[-1].tasks
+    later = [("task", task("h4", 30 * MIN))]
+    assert process(old, later, 0).sessions == process(state, later, 0).sessions
