@@ -12,7 +12,7 @@ from fastavro import parse_schema, schemaless_writer
 from .catalog import schema_fingerprint
 from .fast_encoder import _Fallback, compile_encoder
 
-__all__ = ["MAGIC", "HEADER_SIZE", "SingleObjectSerializer", "split_single_object"]
+__all__ = ["MAGIC", "HEADER_SIZE", "SingleObjectSerializer"]
 
 MAGIC = b"\xc3\x01"
 HEADER_SIZE = len(MAGIC) + 8
@@ -46,10 +46,3 @@ class SingleObjectSerializer:
         buf.write(self._header)
         schemaless_writer(buf, self._schema, record)
         return buf.getvalue()
-
-
-def split_single_object(data: bytes) -> tuple[bytes, memoryview] | None:
-    """(fingerprint, body) when `data` is single-object encoded, else None."""
-    if len(data) < HEADER_SIZE or data[:2] != MAGIC:
-        return None
-    return bytes(data[2:HEADER_SIZE]), memoryview(data)[HEADER_SIZE:]

@@ -151,7 +151,9 @@ class Engine:
                 out.feedback += part.feedback
             self._note_waiting(p, key, state)
         self.store.write()
-        return {"rows": Sending(self, 0, 0, self._produce_rows(out)).finish()["rows"]}
+        rows = self._produce_rows(out)
+        self._acknowledged()
+        return {"rows": rows}
 
     def close(self) -> None:
         self.out.close()
@@ -198,14 +200,20 @@ class Engine:
             self.waiting.discard((partition, key))
 
     def _produce_rows(self, out: Output) -> int:
-        """Produce the rows, one per stored id and version (`Output.newest`); `Sending.finish`
-        waits for them, the dead letters already queued and the state's markers."""
+        """Produce the rows, one per stored id and version (`Output.newest`); `_acknowledged`
+        waits for them."""
         rows, out = 0, out.newest()
         for name, batch in (("task", out.tasks), ("span", out.spans), ("feedback", out.feedback), ("session", out.sessions)):
             for message in json_messages(batch):
                 self.out.produce(self._row_topics[name], message)
             rows += len(batch)
         return rows
+
+    def _acknowledged(self) -> None:
+        """Wait until the broker acknowledged the rows produced, the dead letters and the
+        state's markers."""
+        self.store.wait_markers()
+        self.out.flush("rows")
 
 
 class Prepared(NamedTuple):
@@ -227,6 +235,5 @@ class Sending(NamedTuple):
     def finish(self) -> dict[str, int]:
         """Wait until the broker acknowledged the rows (and the state's markers): then the batch
         is durable, and its input may be acknowledged."""
-        self.engine.store.wait_markers()
-        self.engine.out.flush("rows")
+        self.engine._acknowledged()
         return {"events": self.events, "dead_letters": self.dead_letters, "rows": self.rows}

@@ -202,9 +202,9 @@ def _serve(conn: Any, settings: WorkerSettings) -> None:
     sending: Sending | None = None  # the last batch, answered once its rows are acknowledged
 
     def fail(exc: BaseException) -> None:
-        """Answer a failed command. The engine then refuses every later command that would
-        write: a failed batch may have left rows unacknowledged, and the next state write must
-        not come before them (recovery relies on that order). The worker stops anyway."""
+        """Answer a failed command. The engine then refuses every later command: a failed batch
+        may have left rows unacknowledged, and no state write may come before them (recovery
+        relies on that order). The worker stops anyway."""
         nonlocal broken
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         broken = broken or f"an earlier command failed: {detail}"
@@ -240,20 +240,15 @@ def _serve(conn: Any, settings: WorkerSettings) -> None:
             conn.send((False, broken))
             continue
         try:
-            if command == "batch":
-                # this batch is applied in memory while the last one's rows are on their way;
-                # its state is written only once they are acknowledged
-                prepared = engine.prepare(*args)
-                settle()
-                if broken is not None:
-                    conn.send((False, broken))
-                    continue
+            # a batch is applied in memory while the last one's rows are on their way; anything
+            # that writes comes only once they are acknowledged
+            prepared = engine.prepare(*args) if command == "batch" else None
+            settle()
+            if broken is not None:  # the last batch failed
+                conn.send((False, broken))
+            elif prepared is not None:
                 sending = engine.commit(prepared)
             else:
-                settle()
-                if broken is not None:
-                    conn.send((False, broken))
-                    continue
                 conn.send((True, getattr(engine, command)(*args)))
         except Exception as exc:
             settle()
