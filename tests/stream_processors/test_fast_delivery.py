@@ -8,11 +8,14 @@ import asyncio
 import difflib
 import inspect
 import textwrap
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import pytest
 from faust.transport import consumer as faust_consumer
 from mode import Service
 from mode.utils.locks import Event
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from phospho_stream import _fast_delivery
 from phospho_stream._fast_delivery import Consumer, Transport, _Rest, faust_loop_is_known
@@ -20,15 +23,24 @@ from phospho_stream.settings import WorkerSettings
 from phospho_stream.worker import app_class
 
 
+class Msg(NamedTuple):
+    tp: str
+    value: Any
+
+
 class Probe(Service):
-    """Just what `Consumer._deliver` reads of a consumer, and a count of `wait_first` calls."""
+    """Just what `Consumer._deliver` reads of a consumer (its flow events, and the conductor's
+    index of each partition's channels), and a count of `wait_first` calls."""
 
     _deliver = Consumer._deliver
+    _until_drained = Consumer._until_drained
 
-    def __init__(self) -> None:
+    def __init__(self, **queues: Any) -> None:
         super().__init__()
         self.suspend_flow = Event()
         self.waits = 0
+        self.app = SimpleNamespace(topics=SimpleNamespace(_tp_index={
+            tp: [SimpleNamespace(queue=queue)] for tp, queue in queues.items()}))
 
     async def wait_first(self, *coros, timeout=None):  # type: ignore[override]
         self.waits += 1
@@ -43,12 +55,12 @@ def test_a_callback_that_does_not_wait_is_delivered_in_place() -> None:
     async def main() -> None:
         probe, queue = Probe(), asyncio.Queue(maxsize=10)
 
-        async def callback(message: int) -> None:
-            await queue.put(message)  # room: no wait
+        async def callback(message: Msg) -> None:
+            await queue.put(message.value)  # room: no wait
 
         tasks = len(asyncio.all_tasks())
         for i in range(5):
-            await probe._deliver(callback, i)
+            await probe._deliver(callback, Msg("t", i))
             assert len(asyncio.all_tasks()) == tasks  # no task made
         assert probe.waits == 0 and [queue.get_nowait() for _ in range(5)] == [0, 1, 2, 3, 4]
 
@@ -60,11 +72,11 @@ def test_a_callback_that_waits_completes_when_the_buffer_has_room() -> None:
         probe, queue = Probe(), asyncio.Queue(maxsize=1)
         queue.put_nowait("before")
 
-        async def callback(message: str) -> str:
-            await queue.put(message)  # full: waits
+        async def callback(message: Msg) -> str:
+            await queue.put(message.value)  # full: waits
             return "delivered"
 
-        delivery = asyncio.ensure_future(probe._deliver(callback, "m"))
+        delivery = asyncio.ensure_future(probe._deliver(callback, Msg("t", "m")))
         await asyncio.sleep(0.05)
         assert not delivery.done()
         assert queue.get_nowait() == "before"
@@ -83,13 +95,13 @@ def test_a_waiting_delivery_is_abandoned_when_the_flow_is_suspended() -> None:
         queue.put_nowait("before")
         cleaned = []
 
-        async def callback(message: str) -> None:
+        async def callback(message: Msg) -> None:
             try:
-                await queue.put(message)
+                await queue.put(message.value)
             finally:
-                cleaned.append(message)
+                cleaned.append(message.value)
 
-        delivery = asyncio.ensure_future(probe._deliver(callback, "m"))
+        delivery = asyncio.ensure_future(probe._deliver(callback, Msg("t", "m")))
         await asyncio.sleep(0.05)
         probe.suspend_flow.set()
         await asyncio.wait_for(delivery, 2)
@@ -107,10 +119,10 @@ def test_while_the_flow_is_suspended_deliveries_take_faust_s_own_path() -> None:
         probe.suspend_flow.set()
         got = []
 
-        async def callback(message: int) -> None:
+        async def callback(message: Msg) -> None:
             got.append(message)
 
-        await probe._deliver(callback, 1)
+        await probe._deliver(callback, Msg("t", 1))
         assert probe.waits == 1
 
     run(main())
@@ -120,17 +132,75 @@ def test_a_callback_error_is_raised_to_the_fetch_loop() -> None:
     async def main() -> None:
         probe = Probe()
 
-        async def fails_at_once(message: int) -> None:
+        async def fails_at_once(message: Msg) -> None:
             raise ValueError("bad at once")
 
-        async def fails_later(message: int) -> None:
+        async def fails_later(message: Msg) -> None:
             await asyncio.sleep(0.01)
             raise ValueError("bad later")
 
         with pytest.raises(ValueError, match="bad at once"):
-            await probe._deliver(fails_at_once, 1)
+            await probe._deliver(fails_at_once, Msg("t", 1))
         with pytest.raises(ValueError, match="bad later"):
-            await probe._deliver(fails_later, 1)
+            await probe._deliver(fails_later, Msg("t", 1))
+
+    run(main())
+
+
+def full_queue(maxsize: int) -> FlowControlQueue:
+    """A stream buffer as faust makes them (`Channel.queue`), full."""
+    queue: FlowControlQueue = FlowControlQueue(maxsize=maxsize, flow_control=FlowControlEvent(initially_suspended=False))
+    for i in range(maxsize):
+        queue.put_nowait(i)
+    return queue
+
+
+def test_after_waiting_for_a_full_buffer_the_next_delivery_waits_until_it_drained() -> None:
+    """A slow agent keeps its buffer full: the consumer then waits once until the buffer is down
+    to its pressure-drop size (40 %), not once per item the agent takes."""
+
+    async def main() -> None:
+        queue = full_queue(10)
+        probe = Probe(t=queue)
+
+        async def callback(message: Msg) -> None:
+            await queue.put(message.value)
+
+        delivery = asyncio.ensure_future(probe._deliver(callback, Msg("t", "m")))
+        await asyncio.sleep(0.02)
+        assert not delivery.done()
+        taken = [queue.get_nowait()]  # room for one: "m" goes in, the delivery waits on
+        while queue.qsize() > queue.pressure_drop_size:
+            await asyncio.sleep(0.02)
+            assert not delivery.done(), queue.qsize()
+            taken.append(queue.get_nowait())
+        await asyncio.wait_for(delivery, 2)
+        assert queue.qsize() == queue.pressure_drop_size == 4 and probe.waits == 1
+        assert taken == list(range(7)) and list(queue._queue)[-1] == "m"  # nothing lost, in order
+
+    run(main())
+
+
+def test_waiting_for_the_buffer_to_drain_ends_when_the_flow_is_suspended_or_the_consumer_stops() -> None:
+    async def main() -> None:
+        for stop in ("suspend", "stop"):
+            queue = full_queue(10)
+            probe = Probe(t=queue)
+
+            async def callback(message: Msg, queue: FlowControlQueue = queue) -> None:
+                await queue.put(message.value)
+
+            delivery = asyncio.ensure_future(probe._deliver(callback, Msg("t", "m")))
+            await asyncio.sleep(0.02)
+            queue.get_nowait()
+            await asyncio.sleep(0.02)
+            assert not delivery.done()  # delivered; waiting for the buffer to drain
+            if stop == "suspend":
+                probe.suspend_flow.set()
+            else:
+                probe._stopped.set()
+            await asyncio.wait_for(delivery, 2)
+            assert queue.qsize() == 10  # it gave up waiting, not the message
 
     run(main())
 
