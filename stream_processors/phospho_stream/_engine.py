@@ -46,18 +46,27 @@ MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 
 def json_messages(rows: list[dict[str, Any]], budget: int = MESSAGE_BYTES) -> list[bytes]:
-    """The rows as JSON-array messages of at most `budget` bytes each (a larger row alone)."""
-    messages, parts, size = [], [], 2
-    for row in rows:
-        part = orjson.dumps(row, default=str)
-        if parts and size + len(part) + 1 > budget:
-            messages.append(b"[" + b",".join(parts) + b"]")
-            parts, size = [], 2
-        parts.append(part)
-        size += len(part) + 1
-    if parts:
-        messages.append(b"[" + b",".join(parts) + b"]")
+    """The rows as JSON-array messages of at most `budget` bytes each (a larger row alone).
+
+    Runs of rows are serialized in one call each (a call per row cost twice as much): the first
+    run is short, to learn the rows' size; a run that comes out over the budget is tried again
+    with half as many rows."""
+    messages: list[bytes] = []
+    start, count, total = 0, _FIRST_RUN, len(rows)
+    while start < total:
+        run = rows[start:start + count]
+        message = orjson.dumps(run, default=str)
+        if len(message) > budget and len(run) > 1:
+            count = len(run) // 2
+            continue
+        messages.append(message)
+        start += len(run)
+        count = max(1, int(budget * 0.8 * len(run) / len(message)))  # ~80 % of the budget at this size
     return messages
+
+
+#: rows in a batch's first message, whose size sets how many go in the next ones
+_FIRST_RUN = 64
 
 
 class Engine:

@@ -140,6 +140,13 @@ def test_rows_are_split_into_messages_under_the_budget():
     big = [{"huge": "y" * 50_000}]
     assert json_messages(big, budget=10_000) == [json.dumps(big, separators=(",", ":")).encode()]
     assert json_messages([]) == []
+    # sizes that change along the batch (small rows first, then large ones, a huge one among them)
+    mixed = [{"i": i, "text": "z" * (10 if i < 300 else 3_000)} for i in range(400)]
+    mixed.insert(350, {"i": -1, "text": "h" * 20_000})
+    messages = json_messages(mixed, budget=10_000)
+    assert [r for m in messages for r in json.loads(m)] == mixed  # every row once, in order
+    assert all(len(m) <= 10_000 for m in messages if m.count(b'"i":') > 1)  # only a huge row goes alone over it
+    assert len(messages) <= 2 * -(-sum(len(m) for m in messages) // 10_000) + 1  # messages are not needlessly small
 
 
 def test_a_backlog_with_big_batches_is_processed(broker, tmp_path):
