@@ -9,6 +9,11 @@ window's end appends its own pickle, and the window's others are not pickled aga
 the state again copies those bytes. A registry-encoded record needs the worker's decoder (with
 its registry) to be read back. Pickling the dataclasses directly cost ~360 us for a 40-task
 session; this costs a few us.
+
+The record holds the joins' bytes back to back too (one bytes object, not a list of them), and
+not the task -> window id map: that map is the ids of the windows each task is in
+(`processing._window_rows` records every task of every window it writes), so it is rebuilt on
+load instead of being pickled with every write.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from .sessions import KeyWindows, TaskPoint, Window
 
 __all__ = ["dump_state", "load_state", "FORMAT"]
 
-#: 3: a window's bytes are its points' pickles back to back. Still read: 2 (a window's bytes
-#: are one pickled list of points; joins and tombstones as in 3) and 1 (windows as lists of
-#: tuples, joins as tuples around a pickled payload, no tombstones)
-FORMAT = 3
+#: 4: (4, windows, joins' pickles back to back, max_event_ms, tombstones); a window's bytes are
+#: its points' pickles back to back. Still read: 3 (joins as a list of pickles, and the task ->
+#: window id map), 2 (a window's bytes are one pickled list of points) and 1 (windows as lists
+#: of tuples, joins as tuples around a pickled payload, no tombstones)
+FORMAT = 4
 _BLOB = "_encoded"  # attribute on a TaskJoin: (its version, pickled join)
 _DECODER = EventDecoder()
 
@@ -65,18 +71,22 @@ def _window_blob(window: Window) -> bytes:
     return blob
 
 
-def _window_points(blob: bytes) -> list[tuple[Any, ...]]:
-    buf, points = BytesIO(blob), []
-    while buf.tell() < len(blob):
-        points.append(pickle.load(buf))
-    return points
+def _pickles(blob: bytes) -> list[tuple[Any, bytes]]:
+    """Each object of pickles placed back to back, with its own bytes."""
+    buf, objects, start = BytesIO(blob), [], 0
+    while start < len(blob):
+        obj = pickle.load(buf)
+        end = buf.tell()
+        objects.append((obj, blob[start:end]))
+        start = end
+    return objects
 
 
 def dump_state(state: KeyState) -> bytes:
     windows = [(w.key, w.version, [_window_blob(win) for win in w.windows]) for w in state.windows.values()]
-    joins = [c[1] if (c := getattr(j, _BLOB, None)) is not None and c[0] == j.version else _join_blob(j)
-             for j in state.joins.values()]
-    return pickle.dumps((FORMAT, windows, joins, state.window_of_task, state.max_event_ms, state.tombstones), protocol=5)
+    joins = b"".join([c[1] if (c := getattr(j, _BLOB, None)) is not None and c[0] == j.version else _join_blob(j)
+                      for j in state.joins.values()])
+    return pickle.dumps((FORMAT, windows, joins, state.max_event_ms, state.tombstones), protocol=5)
 
 
 def _join(fields: tuple[Any, ...], decoder: EventDecoder) -> TaskJoin:
@@ -91,24 +101,36 @@ def _join(fields: tuple[Any, ...], decoder: EventDecoder) -> TaskJoin:
 
 def load_state(blob: bytes, decoder: EventDecoder | None = None) -> KeyState:
     decoder = decoder or _DECODER
-    fmt, windows, joins, window_of_task, max_event_ms, *rest = pickle.loads(blob)
-    if fmt not in (1, 2, FORMAT):
+    record = pickle.loads(blob)
+    fmt = record[0]
+    if fmt == FORMAT:
+        _, windows, joins, max_event_ms, tombstones = record
+        window_of_task = None  # rebuilt below
+    elif fmt in (1, 2, 3):
+        _, windows, joins, window_of_task, max_event_ms, *rest = record
+        tombstones = rest[0] if rest else []
+    else:
         raise ValueError(f"unknown state format {fmt!r}")
-    state = KeyState(window_of_task=window_of_task, max_event_ms=max_event_ms, tombstones=rest[0] if rest else [])
-    points = {1: lambda group: group, 2: pickle.loads, FORMAT: _window_points}[fmt]
+    state = KeyState(window_of_task=window_of_task or {}, max_event_ms=max_event_ms, tombstones=tombstones)
+    points = {1: lambda group: group, 2: pickle.loads}.get(fmt, lambda group: [p for p, _ in _pickles(group)])
     for key, version, groups in windows:
         parts = []
         for group in groups:
             window = Window({p[0]: TaskPoint(*p) for p in points(group)})
-            if fmt == FORMAT:  # an older window is written anew in this format
+            if fmt >= 3:  # its bytes are still a window's bytes (formats 1 and 2: made anew)
                 window.encoded = group
             parts.append(window)
+            if window_of_task is None:
+                window_id = window.window_id(key)
+                state.window_of_task.update(dict.fromkeys(window.tasks, window_id))
         state.windows[key] = KeyWindows(key, parts, version)
-    for entry in joins:
-        if fmt != 1:
-            join = _join(pickle.loads(entry), decoder)
-            setattr(join, _BLOB, (join.version, entry))
-        else:  # (task_id, first_seen_ms, orphans_written, version, pickled (task, spans, feedback))
+    if fmt == 1:  # (task_id, first_seen_ms, orphans_written, version, pickled (task, spans, feedback))
+        for entry in joins:
             join = _join((*entry[:4], *pickle.loads(entry[4])), decoder)
+            state.joins[join.task_id] = join
+        return state
+    for fields, entry in (_pickles(joins) if fmt == FORMAT else [(pickle.loads(entry), entry) for entry in joins]):
+        join = _join(fields, decoder)
+        setattr(join, _BLOB, (join.version, entry))
         state.joins[join.task_id] = join
     return state

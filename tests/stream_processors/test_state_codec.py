@@ -139,7 +139,7 @@ def test_a_window_s_bytes_grow_by_the_tasks_added_at_its_end():
     assert load_state(dump_state(state)).windows["s:chat"].windows[-1].tasks == state.windows["s:chat"].windows[-1].tasks
 
 
-def test_format_2_states_still_load_and_are_written_in_format_3():
+def test_format_2_states_still_load_and_are_written_in_the_current_format():
     from phospho_stream.state_codec import FORMAT, _join_blob
 
     state = KeyState()
@@ -153,7 +153,64 @@ def test_format_2_states_still_load_and_are_written_in_format_3():
     assert [w.tasks for w in old.windows["s:chat"].windows] == [w.tasks for w in state.windows["s:chat"].windows]
     assert old.tombstones == state.tombstones and set(old.joins) == set(state.joins)
     again = dump_state(old)
-    assert pickle.loads(again)[0] == FORMAT == 3
+    assert pickle.loads(again)[0] == FORMAT == 4
     assert load_state(again).windows["s:chat"].windows[-1].tasks == state.windows["s:chat"].windows[-1].tasks
     later = [("task", task("h4", 30 * MIN))]
     assert process(old, later, 0).sessions == process(state, later, 0).sessions
+
+
+def test_format_3_states_still_load_and_keep_their_window_and_join_bytes():
+    from phospho_stream.state_codec import _BLOB, _join_blob, _window_blob
+
+    state = KeyState()
+    process(state, [("task", task("k1", 0)), ("task", task("k3", 50 * MIN)), ("span", span("s-k", "k1"))], now_ms=0)
+    process(state, [("task", task("k2", 25 * MIN)), ("feedback", feedback("k1", "failure"))], now_ms=0)
+    windows = [(w.key, w.version, [_window_blob(win) for win in w.windows]) for w in state.windows.values()]
+    joins = [_join_blob(j) for j in state.joins.values()]
+    old = load_state(pickle.dumps((3, windows, joins, state.window_of_task, state.max_event_ms, state.tombstones), protocol=5))
+    assert old.window_of_task == state.window_of_task and old.tombstones == state.tombstones
+    assert [getattr(j, _BLOB)[1] for j in old.joins.values()] == joins  # written again as they were
+    assert [w.encoded for w in old.windows["s:chat"].windows] == windows[0][2]
+    assert load_state(dump_state(old)).window_of_task == state.window_of_task
+    later = [("task", task("k4", 30 * MIN)), ("span", span("s-k2", "k2"))]
+    assert process(old, later, 0) == process(state, later, 0)
+
+
+def window_ids(state: KeyState) -> dict[str, str]:
+    return {t: win.window_id(w.key) for w in state.windows.values() for win in w.windows for t in win.tasks}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_task_to_window_map_is_rebuilt_on_load_as_the_rules_left_it(seed: int):
+    """Format 4 does not store `window_of_task`: it is the id of the window each task is in,
+    as `_window_rows` records it for every window it writes. Random histories (late tasks that
+    merge windows or become a window's first, spans, feedback, redeliveries, two session keys,
+    history forgotten) keep that so after every batch, and a state restored after any batch
+    writes the same rows as the one that never left memory."""
+    import random
+
+    rng = random.Random(seed)
+    events: list[tuple[str, dict]] = []
+    for i in range(rng.randint(20, 60)):
+        at = rng.choice([rng.randint(0, 600), rng.randint(0, 3000)]) * MIN // 10
+        session = rng.choice(["chat", "chat", "other"])
+        events.append(("task", task(f"r{i}", at, session=session)))
+        if rng.random() < 0.3:
+            events.append(("span", span(f"rs{i}", f"r{rng.randint(0, i + 3)}", start=at)))
+        if rng.random() < 0.2:
+            events.append(("feedback", feedback(f"r{rng.randint(0, i + 3)}", rng.choice(["success", "failure"]))))
+        if rng.random() < 0.1:
+            events.append(rng.choice(events))  # redelivered
+    cuts = sorted(rng.sample(range(1, len(events)), rng.randint(1, 8)))
+    batches = [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)], strict=True)]
+    retention = rng.choice([10**12, 100 * MIN])
+
+    kept, restored = KeyState(), KeyState()
+    for i, batch in enumerate(batches):
+        out = process(kept, copy.deepcopy(batch), now_ms=1000 * i, retention_ms=retention)
+        again = process(restored, copy.deepcopy(batch), now_ms=1000 * i, retention_ms=retention)
+        assert again == out
+        assert kept.window_of_task == window_ids(kept)
+        restored = load_state(dump_state(restored))
+        assert restored.window_of_task == kept.window_of_task
+    assert expire_state(restored, 10**12) == expire_state(kept, 10**12)
