@@ -44,6 +44,11 @@ SWEEP_EVERY_MS = 60_000
 MESSAGE_BYTES = 512 * 1024
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
+#: a dead letter keeps at most this much of its event's key and of its value (Kafka's default
+#: message limit is 1 MB): an input message too large to send again whole would otherwise stop
+#: the worker at every restart, on the same message. Its headers then say how long it was.
+DEAD_LETTER_BYTES = 512 * 1024
+
 
 def json_messages(rows: list[dict[str, Any]], budget: int = MESSAGE_BYTES) -> list[bytes]:
     """The rows as JSON-array messages of at most `budget` bytes each (a larger row alone).
@@ -115,9 +120,7 @@ class Engine:
             try:
                 _, record = decode(value, expected_kind=kind)
             except DecodeError as exc:
-                self.out.produce(self.topics.dead_letters, value or b"", key, headers={
-                    "reason": str(exc).encode(), "source_topic": topic.encode(),
-                    "source_partition": str(partition).encode(), "source_offset": str(offset).encode()})
+                self._dead_letter(str(exc), topic, partition, offset, key, value)
                 dead += 1
                 continue
             record[RAW] = value  # the state changelog keeps these bytes, not a pickle
@@ -201,6 +204,19 @@ class Engine:
                 self.store.delete(*pk)
         if idle:
             logger.info("forgot %s keys idle for %.1f h", len(idle), self.settings.retention_ms / 3_600_000)
+
+    def _dead_letter(self, reason: str, topic: str, partition: int, offset: int, key: bytes | None,
+                     value: bytes | None) -> None:
+        headers = {"source_topic": topic.encode(), "source_partition": str(partition).encode(),
+                   "source_offset": str(offset).encode()}
+        value = value or b""
+        for name, part in (("key", key), ("value", value)):
+            if part is not None and len(part) > DEAD_LETTER_BYTES:
+                headers[f"{name}_bytes"] = str(len(part)).encode()
+                reason += f" ({name} cut to its first {DEAD_LETTER_BYTES} of {len(part)} bytes)"
+        headers["reason"] = reason.encode()
+        self.out.produce(self.topics.dead_letters, value[:DEAD_LETTER_BYTES],
+                         key[:DEAD_LETTER_BYTES] if key is not None else None, headers=headers)
 
     def _note_waiting(self, partition: int, key: bytes, state: KeyState) -> None:
         if any(j.task is None and not j.orphans_written for j in state.joins.values()):

@@ -235,6 +235,32 @@ def test_the_engine_process_answers_like_the_engine_and_reports_failures(setting
         engine.call("expire", 0)
 
 
+def test_an_event_too_large_to_send_again_whole_becomes_a_dead_letter_cut_short(settings):
+    """A poison value larger than the engine may produce (the embedded broker took it; Kafka's
+    default limit is 1 MB): sent whole, it failed the engine, at every restart. Its dead letter
+    keeps its first DEAD_LETTER_BYTES and says how long it was; the batch, and the ones after
+    it, go on."""
+    from phospho_stream._engine import DEAD_LETTER_BYTES, MAX_REQUEST_BYTES
+
+    topics = Topics(settings.topic_prefix)
+    engine = Engine(settings)
+    engine.ensure_topics()
+    huge = b"\x00\x00\x00\x00\x07" + os.urandom(MAX_REQUEST_BYTES)
+    batch = [(topics.tasks, 0, 5, b"k" * (DEAD_LETTER_BYTES + 10), huge), *messages(settings, [("task", task("big1", 0))])]
+    try:
+        assert engine.batch(batch, 1_000) == {"events": 2, "dead_letters": 1, "rows": 2}
+        assert engine.batch(messages(settings, [("task", task("big2", MIN))], first_offset=1), 2_000)["rows"] == 2
+    finally:
+        engine.close()
+    [dead] = consume_raw(settings.bootstrap, topics.dead_letters, until=lambda ms: len(ms) >= 1, timeout=10)
+    headers = dict(dead.headers())
+    assert dead.value() == huge[:DEAD_LETTER_BYTES] and dead.key() == b"k" * DEAD_LETTER_BYTES
+    assert headers["value_bytes"] == str(len(huge)).encode() and headers["key_bytes"] == str(DEAD_LETTER_BYTES + 10).encode()
+    assert headers["source_offset"] == b"5" and b"value cut to its first" in headers["reason"]
+    tasks = json_rows(consume_raw(settings.bootstrap, topics.task_rows, until=lambda ms: len(json_rows(ms)) >= 2, timeout=10))
+    assert {r["task_id"] for r in tasks} == {"big1", "big2"}
+
+
 def test_a_dead_engine_process_is_an_engine_error(settings):
     engine = EngineProcess(settings)
     try:
