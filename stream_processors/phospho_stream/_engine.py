@@ -127,12 +127,15 @@ class Engine:
             by_key[(partition, key or (record.get("task_id") or "").encode("utf-8"))].append((kind, record))
         out = self._ensure_loaded({p for p, _ in by_key}, now_ms)
         store, settings, touched_at = self.store, self.settings, self.touched_at
+        waiting = self.waiting
         for (p, key), keyed in by_key.items():
             touched_at[(p, key)] = now_ms
             state = store.get(p, key) or KeyState()
             out.merge(process(state, keyed, now_ms, settings.gap_ms, settings.retention_ms, self._expand))
             store.put(p, key, state)
-            self._note_waiting(p, key, state)
+            # tasks alone make nothing wait: a key that waited for nothing still does not
+            if (p, key) in waiting or any(kind != "task" for kind, _ in keyed):
+                self._note_waiting(p, key, state)
         return Prepared(len(messages), dead, out)
 
     def commit(self, prepared: Prepared) -> Sending:

@@ -100,11 +100,14 @@ _TASK_MS = {"created_at": "created_at_ms", "client_created_at": "client_created_
 def _task_row(row: dict[str, Any], state: KeyState) -> dict[str, Any]:
     """`row` (a fresh dict from joins.task_row) made a storage row, in place."""
     for name, column in _TASK_MS.items():
-        row[column] = to_ms(row.pop(name, None))
+        value = row.pop(name, None)
+        row[column] = value if value is None or type(value) is int else to_ms(value)  # the worker decodes ms as ints
     row.pop(RAW, None)
-    skey = session_key(row["session_id"], row["session_id_generated"], row["user_id"], row["task_id"])
+    task_id = row["task_id"]
+    skey = session_key(row["session_id"], row["session_id_generated"], row["user_id"], task_id)
     row["session_key"] = skey
-    row["window_id"] = state.window_of_task.get(row["task_id"], f"{skey}|{row['task_id']}")
+    window_id = state.window_of_task.get(task_id)
+    row["window_id"] = f"{skey}|{task_id}" if window_id is None else window_id
     return row
 
 
