@@ -49,6 +49,9 @@ MAX_REQUEST_BYTES = 8 * 1024 * 1024
 #: the worker at every restart, on the same message. Its headers then say how long it was.
 DEAD_LETTER_BYTES = 512 * 1024
 
+#: rows in a batch's first message, whose size sets how many go in the next ones
+_FIRST_RUN = 64
+
 
 def json_messages(rows: list[dict[str, Any]], budget: int = MESSAGE_BYTES) -> list[bytes]:
     """The rows as JSON-array messages of at most `budget` bytes each (a larger row alone).
@@ -68,10 +71,6 @@ def json_messages(rows: list[dict[str, Any]], budget: int = MESSAGE_BYTES) -> li
         start += len(run)
         count = max(1, int(budget * 0.8 * len(run) / len(message)))  # ~80 % of the budget at this size
     return messages
-
-
-#: rows in a batch's first message, whose size sets how many go in the next ones
-_FIRST_RUN = 64
 
 
 class Engine:

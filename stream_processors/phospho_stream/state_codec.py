@@ -89,11 +89,11 @@ def dump_state(state: KeyState) -> bytes:
     return pickle.dumps((FORMAT, windows, joins, state.max_event_ms, state.tombstones), protocol=5)
 
 
-def _join(fields: tuple[Any, ...], decoder: EventDecoder) -> TaskJoin:
+def _join(fields: tuple[Any, ...], decoder: EventDecoder, expand: Any) -> TaskJoin:
     task_id, first_seen_ms, orphans_written, version, task_entry, span_entries, feedback_entries = fields
     task = _record(task_entry, "task", decoder)
     if task is not None and RAW in task:  # kept as the engine keeps it between batches
-        task = CompactTask(task, RAW, task_expander(decoder))
+        task = CompactTask(task, RAW, expand)
     spans = {r["event_id"]: r for r in (_record(e, "span", decoder) for e in span_entries)}
     feedback = {r["event_id"]: r for r in (_record(e, "feedback", decoder) for e in feedback_entries)}
     return TaskJoin(task_id, first_seen_ms, task, spans, feedback, orphans_written, version)
@@ -124,13 +124,14 @@ def load_state(blob: bytes, decoder: EventDecoder | None = None) -> KeyState:
                 window_id = window.window_id(key)
                 state.window_of_task.update(dict.fromkeys(window.tasks, window_id))
         state.windows[key] = KeyWindows(key, parts, version)
+    expand = task_expander(decoder)  # one for the key's tasks, not one each
     if fmt == 1:  # (task_id, first_seen_ms, orphans_written, version, pickled (task, spans, feedback))
         for entry in joins:
-            join = _join((*entry[:4], *pickle.loads(entry[4])), decoder)
+            join = _join((*entry[:4], *pickle.loads(entry[4])), decoder, expand)
             state.joins[join.task_id] = join
         return state
     for fields, entry in (_pickles(joins) if fmt == FORMAT else [(pickle.loads(entry), entry) for entry in joins]):
-        join = _join(fields, decoder)
+        join = _join(fields, decoder, expand)
         setattr(join, _BLOB, (join.version, entry))
         state.joins[join.task_id] = join
     return state
