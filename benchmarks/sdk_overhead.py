@@ -371,12 +371,12 @@ def read_topic(bootstrap: str, topic: str, expected: int, idle: float = 3.0, tim
 
 
 def end_offsets(bootstrap: str, topic: str) -> int:
-    """Messages in a topic by its watermarks (tests/kafka_helpers.end_offsets)."""
-    sys.path.insert(0, str(REPO / "tests"))
+    """Messages in a topic by its watermarks (tests/support/kafka.end_offsets)."""
+    sys.path.insert(0, str(REPO))
     try:
-        from kafka_helpers import end_offsets as helper
+        from tests.support.kafka import end_offsets as helper
     finally:
-        sys.path.remove(str(REPO / "tests"))
+        sys.path.remove(str(REPO))
     return helper(bootstrap, topic)
 
 
@@ -510,7 +510,7 @@ def format_markdown(report: dict[str, Any], rows: list[list[str]], ratios: dict[
         f"{args_secs(ours)}). Lost = sent - distinct messages read back from the tasks topic "
         f"({_f(ours.get('topic_messages'), '{:,}')} read, {_f((ours.get('topic_read') or {}).get('distinct_values'), '{:,}')} distinct, "
         f"for {ours.get('sent', 0):,} sent, warm-up and per-call calls included; duplicates {_f(ours.get('duplicates'), '{:,}')}). "
-        f"The topic's end offsets (`tests/kafka_helpers.end_offsets`) said {_f(ours.get('topic_end_offsets'), '{:,}')}: "
+        f"The topic's end offsets (`tests/support/kafka.end_offsets`) said {_f(ours.get('topic_end_offsets'), '{:,}')}: "
         "the embedded Tansu broker reports a high watermark short of the last record batch, so the harness counts by reading. Stats: delivered "
         f"{_f(ours.get('stats_delivered'), '{:,}')}, failed {_f(ours.get('stats_failed'), '{:,}')}, spooled "
         f"{_f(ours.get('stats_spooled'), '{:,}')} (queue and librdkafka buffer both full: written to the spool, then sent).")

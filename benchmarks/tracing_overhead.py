@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/tracing_overhead.py            # full run, rewrites its BENCHMARKS.md section
     .venv/bin/python benchmarks/tracing_overhead.py --quick    # smoke run (BENCHMARKS.md untouched)
 
-One embedded broker and the local OpenAI-compatible server (tests/openai_server.py) serve both
+One embedded broker and the local OpenAI-compatible server (tests/support/openai_server.py) serve both
 sides. Each round runs an untraced child (phospho.init()), an instrumented one (the
 instrumentation without phospho's processor) and a traced one (phospho.init(tracing=True): the
 OpenTelemetry SDK, opentelemetry-instrumentation-openai and phospho's span processor), with
@@ -216,12 +216,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, str(REPO / "tests"))
+    sys.path.insert(0, str(REPO))
     from importlib.metadata import version
 
     from phospho_stream import EmbeddedBroker
 
-    from openai_server import OpenAIServer
+    from tests.support.openai_server import OpenAIServer
 
     untraced, instrumented, traced = [], [], []
     with tempfile.TemporaryDirectory(prefix="tracing-bench-") as tmp, OpenAIServer() as server, \

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from phospho_stream import EmbeddedBroker  # noqa: E402
+from phospho_stream import EmbeddedBroker
 
 
 @pytest.fixture(scope="session")

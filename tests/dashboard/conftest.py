@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from processes import stop
+from tests.support.processes import stop
 
 CLI = Path(sys.executable).parent / "phospho-stream"
 TRAFFIC = Path(__file__).with_name("dashboard_traffic.py")

@@ -18,7 +18,7 @@ import pytest
 from phospho_sinks import migrate
 from phospho_stream.dashboard import queries as Q
 
-from store_rows import feedback, span, task, window
+from tests.support.store_rows import feedback, span, task, window
 
 T0 = 1_700_000_000_000
 TAG = uuid.uuid4().hex[:8]

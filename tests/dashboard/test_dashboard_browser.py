@@ -160,7 +160,7 @@ def windowless(chdb_store):
     from phospho_sinks import migrate
     from phospho_stream.dashboard import build_server, store_reader
 
-    from store_rows import task, window
+    from tests.support.store_rows import task, window
 
     tag = uuid.uuid4().hex[:8]
     ids = {"session only": f"nowin-{tag}", "nothing": f"bare-{tag}", "window": f"win-{tag}"}

@@ -2,14 +2,13 @@
 sends the spool when the broker is back, in the same process or after an app restart; a full
 in-memory queue spools in the caller.
 
-Each scenario runs the SDK in a child process (tests/integration/scripts/sdk_driver.py) so that
+Each scenario runs the SDK in a child process (tests/support/sdk_driver.py) so that
 it starts from a fresh SDK; the child prints phospho.stats() as JSON at the end.
 """
 
 from __future__ import annotations
 
 import collections
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,8 @@ from phospho_schemas import Topics
 from phospho_stream import EmbeddedBroker
 from phospho_stream.broker import free_port
 
-from kafka_helpers import consume
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "scripts"))
-from sdk_driver import SdkProcess, clean_env  # noqa: E402
+from tests.support.kafka import consume
+from tests.support.sdk_driver import SdkProcess, clean_env
 
 pytestmark = pytest.mark.integration
 

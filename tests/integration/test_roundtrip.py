@@ -14,7 +14,7 @@ from confluent_kafka import Consumer
 
 from phospho_schemas.models import FeedbackEvent, TaskEvent
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 pytestmark = pytest.mark.integration
 
@@ -367,13 +367,10 @@ def test_created_at_in_other_units_never_makes_an_unreadable_event(broker, tmp_p
     be readable by EventDecoder, with either the right instant or the client time plus a note in
     `errors`. Runs in a child process on its own topics: an unreadable event must not poison the
     session's phospho.tasks for the other tests."""
-    import sys
-    from pathlib import Path
 
     from phospho_schemas import DecodeError, EventDecoder, Topics
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "scripts"))
-    from sdk_driver import SdkProcess, clean_env
+    from tests.support.sdk_driver import SdkProcess, clean_env
 
     topics = Topics(f"ca{uuid.uuid4().hex[:8]}.")
     broker.create_topics(topics.all())

@@ -1,6 +1,6 @@
 import pytest
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 pytestmark = pytest.mark.integration
 

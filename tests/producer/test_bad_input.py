@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 MAX_FIELD_CHARS = 200_000
 

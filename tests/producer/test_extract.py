@@ -16,7 +16,7 @@ from phospho._extract import (
     output_to_text,
 )
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 ALWAYS = {
     "client_created_at", "project_id", "session_id", "task_id", "input", "raw_input",

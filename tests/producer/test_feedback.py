@@ -8,7 +8,7 @@ import pytest
 
 from phospho._feedback import default_flag
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 SUCCESS_RAW = ["success", "👍", "🙂", "😀"]
 

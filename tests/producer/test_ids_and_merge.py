@@ -14,7 +14,7 @@ import pytest
 
 from phospho._tasks import merge_contents
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 TASK_ID = re.compile(r"^task_[0-9a-f]{32}$")
 SESSION_ID = re.compile(r"^session_[0-9a-f]{32}$")

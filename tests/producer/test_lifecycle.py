@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """Every code example of the seeds (shared/seeds/000_*.txt and 001_*.txt), run verbatim against
-the real `openai` package pointed at a local OpenAI-compatible server (tests/openai_server.py).
+the real `openai` package pointed at a local OpenAI-compatible server (tests/support/openai_server.py).
 
 The printed results of the seeds are asserted on the returned dicts (and on what the examples
 print); the events they send are read back from Kafka. Where a seed discards phospho.log's
@@ -19,8 +19,8 @@ import openai
 import pytest
 import requests
 
-from kafka_helpers import consume
-from openai_server import ANSWER, TOKENS, USAGE, OpenAIServer, model_served
+from tests.support.kafka import consume
+from tests.support.openai_server import ANSWER, TOKENS, USAGE, OpenAIServer, model_served
 
 QUESTION = "Explain quantum computers in less than 20 words."
 SYSTEM_PROMPT = "You are a helpful assistant."

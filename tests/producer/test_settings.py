@@ -20,8 +20,7 @@ from phospho._kafka import producer_config
 from phospho._settings import DEFAULTS, ENV, kafka_env_config, resolve_settings
 from phospho_schemas import Topics
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "scripts"))
-from sdk_driver import SdkProcess, clean_env  # noqa: E402
+from tests.support.sdk_driver import SdkProcess, clean_env
 
 # setting -> (explicit value, value of its environment variable, what the env value resolves to)
 CASES: dict[str, tuple[Any, str, Any]] = {
@@ -241,7 +240,7 @@ def test_init_twice_keeps_one_sender_thread_and_loses_nothing(broker, tmp_path: 
         final = sdk.exit()
     assert final["returncode"] == 0 and final["threads"] == []
 
-    from kafka_helpers import consume
+    from tests.support.kafka import consume
 
     def mine(rs):
         return [r for k, r, _ in rs if k == "task" and r["metadata"].get("run") == run]

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 import openai
 import pytest
 
-from kafka_helpers import consume
-from openai_server import ANSWER, TOKENS, OpenAIServer, model_served
+from tests.support.kafka import consume
+from tests.support.openai_server import ANSWER, TOKENS, OpenAIServer, model_served
 
 QUERY = {
     "messages": [

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from kafka_helpers import consume
-from openai_server import ANSWER, OpenAIServer
+from tests.support.kafka import consume
+from tests.support.openai_server import ANSWER, OpenAIServer
 
 pytestmark = pytest.mark.integration
 

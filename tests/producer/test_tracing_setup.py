@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from openai.types.chat import ChatCompletionChunk
 
 from phospho._wrap import default_stop
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 
 @pytest.fixture
@@ -356,7 +356,7 @@ def test_wrapped_async_openai_client_method(sdk, broker):
     function for inspect (openai decorates it), so the wrapper sees a coroutine at call time."""
     import openai
 
-    from openai_server import ANSWER, OpenAIServer
+    from tests.support.openai_server import ANSWER, OpenAIServer
 
     question, question2 = f"plain {uuid.uuid4().hex}", f"streamed {uuid.uuid4().hex}"
 

@@ -3,15 +3,14 @@ under <topic>-value and frames values as 0x00 + 4-byte schema id + Avro body; Ev
 SchemaRegistryClient) and confluent-kafka's own AvroDeserializer read them back. With the
 registry unreachable the SDK falls back to single-object encoding and loses nothing.
 
-The registry is tests/schema_registry_server.py (a real HTTP server speaking the registry's REST
-API); the SDK runs in a child process (tests/integration/scripts/sdk_driver.py) so that each
+The registry is tests/support/schema_registry_server.py (a real HTTP server speaking the registry's REST
+API); the SDK runs in a child process (tests/support/sdk_driver.py) so that each
 test gets a fresh SDK.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 from io import BytesIO
@@ -26,11 +25,9 @@ from fastavro import parse_schema, schemaless_writer
 from phospho_schemas import MAGIC, EventDecoder, Topics, UnknownSchemaError, raw_schema
 from phospho_stream.broker import free_port
 
-from kafka_helpers import consume
-from schema_registry_server import SchemaRegistryServer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "scripts"))
-from sdk_driver import SdkProcess, clean_env  # noqa: E402
+from tests.support.kafka import consume
+from tests.support.schema_registry_server import SchemaRegistryServer
+from tests.support.sdk_driver import SdkProcess, clean_env
 
 pytestmark = pytest.mark.integration
 

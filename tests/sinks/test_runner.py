@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from phospho_schemas import Topics
 from phospho_sinks import SinkRunner, StoreError, migrate
 
-from store_rows import feedback, span, task, window
+from tests.support.store_rows import feedback, span, task, window
 
 pytestmark = pytest.mark.integration
 

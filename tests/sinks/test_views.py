@@ -8,7 +8,7 @@ import pytest
 
 from phospho_sinks import migrate
 
-from store_rows import S, feedback, span, task, window
+from tests.support.store_rows import S, feedback, span, task, window
 
 
 @pytest.fixture(scope="module")

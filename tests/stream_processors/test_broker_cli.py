@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from kafka_helpers import consume
+from tests.support.kafka import consume
 
 pytestmark = pytest.mark.integration
 

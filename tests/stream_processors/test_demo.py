@@ -37,7 +37,7 @@ def test_demo_starts_its_own_broker_when_none_is_configured(tmp_path):
 def test_demo_with_a_schema_registry(broker, tmp_path):
     """As in docker-compose's demo profile: the SDK writes the Confluent wire format and the demo
     reads it back through the registry."""
-    from schema_registry_server import SchemaRegistryServer
+    from tests.support.schema_registry_server import SchemaRegistryServer
 
     prefix = f"dr{uuid.uuid4().hex[:8]}."  # its own topics: Confluent-framed events stay out of the shared ones
     broker.create_topics(Topics(prefix).all())

@@ -23,7 +23,7 @@ from phospho_stream._engine_process import EngineProcess, ThreadEngine, start_en
 from phospho_stream.processing import RAW
 from phospho_stream.settings import WorkerSettings
 
-from kafka_helpers import consume_raw, json_rows
+from tests.support.kafka import consume_raw, json_rows
 
 pytestmark = pytest.mark.integration
 

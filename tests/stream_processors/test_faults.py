@@ -18,8 +18,8 @@ import pytest
 
 from phospho_schemas import Topics
 
-from kafka_helpers import consume_raw, json_rows
-from processes import stop
+from tests.support.kafka import consume_raw, json_rows
+from tests.support.processes import stop
 
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"

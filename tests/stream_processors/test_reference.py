@@ -20,7 +20,7 @@ import pytest
 
 from phospho_schemas import Topics
 
-from kafka_helpers import consume_raw, json_rows
+from tests.support.kafka import consume_raw, json_rows
 
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from processes import stop
+from tests.support.processes import stop
 
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"

@@ -18,8 +18,8 @@ from confluent_kafka import Producer
 
 from phospho_schemas import Topics
 
-from kafka_helpers import consume_raw, json_rows
-from processes import stop
+from tests.support.kafka import consume_raw, json_rows
+from tests.support.processes import stop
 
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"
@@ -175,7 +175,7 @@ def test_a_backlog_with_big_batches_is_processed(broker, tmp_path):
 
 
 def test_a_worker_decodes_events_the_sdk_wrote_through_a_schema_registry(broker, tmp_path):
-    from schema_registry_server import SchemaRegistryServer
+    from tests.support.schema_registry_server import SchemaRegistryServer
 
     prefix = f"wr{uuid.uuid4().hex[:8]}."
     topics = Topics(prefix)

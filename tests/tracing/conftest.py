@@ -20,8 +20,8 @@ import pytest
 
 from phospho_schemas import Topics
 
-from openai_server import OpenAIServer
-from processes import stop
+from tests.support.openai_server import OpenAIServer
+from tests.support.processes import stop
 
 CLI = Path(sys.executable).parent / "phospho-stream"
 

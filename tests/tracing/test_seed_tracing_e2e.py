@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from openai_server import ANSWER, USAGE, model_served
+from tests.support.openai_server import ANSWER, USAGE, model_served
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from openai_server import ANSWER, USAGE
+from tests.support.openai_server import ANSWER, USAGE
 
 pytestmark = pytest.mark.integration
 
