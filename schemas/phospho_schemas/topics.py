@@ -1,8 +1,10 @@
-"""Topic names of the pipeline, derived from one configurable prefix."""
+"""Every topic name of the pipeline, derived from one configurable prefix."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .rows import TABLES
 
 __all__ = ["DEFAULT_TOPIC_PREFIX", "Topics"]
 
@@ -11,11 +13,19 @@ DEFAULT_TOPIC_PREFIX = "phospho."
 
 @dataclass(frozen=True)
 class Topics:
-    """`Topics("acme.")` -> acme.tasks, acme.spans, acme.feedback (the SDK's events),
-    acme.dead_letters, and acme.rows.* (the workers' output rows, one topic per table)."""
+    """`Topics("acme.")` names every topic of a pipeline:
+
+    - acme.tasks, acme.spans, acme.feedback: the SDK's Avro events, keyed by task_id;
+    - acme.core.points: the core stage's own repartition topic (tasks' session figures, JSON
+      batches sent to the partition of their session key);
+    - acme.analysis.tasks: the texts the analysis stages read (JSON batches, by session key);
+    - acme.rows.<table>: rows for the sink (JSONEachRow), one topic per storage table;
+    - acme.dead_letters: what could not be processed, with the reason in its headers.
+    """
 
     prefix: str = DEFAULT_TOPIC_PREFIX
 
+    # -- the SDK's events -------------------------------------------------------------------
     @property
     def tasks(self) -> str:
         return f"{self.prefix}tasks"
@@ -28,29 +38,8 @@ class Topics:
     def feedback(self) -> str:
         return f"{self.prefix}feedback"
 
-    @property
-    def dead_letters(self) -> str:
-        return f"{self.prefix}dead_letters"
-
-    # the stream workers' output (JSON rows for the sink), one topic per storage table
-    @property
-    def task_rows(self) -> str:
-        return f"{self.prefix}rows.tasks"
-
-    @property
-    def span_rows(self) -> str:
-        return f"{self.prefix}rows.spans"
-
-    @property
-    def feedback_rows(self) -> str:
-        return f"{self.prefix}rows.feedback"
-
-    @property
-    def session_rows(self) -> str:
-        return f"{self.prefix}rows.sessions"
-
-    def row_topics(self) -> tuple[str, str, str, str]:
-        return (self.task_rows, self.span_rows, self.feedback_rows, self.session_rows)
+    def event_topics(self) -> tuple[str, str, str]:
+        return (self.tasks, self.spans, self.feedback)
 
     def for_kind(self, kind: str) -> str:
         """The topic of an event kind: 'task', 'span' or 'feedback'."""
@@ -60,8 +49,41 @@ class Topics:
         """The event kind a topic carries, or None for a topic outside the contract."""
         return {self.tasks: "task", self.spans: "span", self.feedback: "feedback"}.get(topic)
 
-    def event_topics(self) -> tuple[str, str, str]:
-        return (self.tasks, self.spans, self.feedback)
+    # -- between stages ---------------------------------------------------------------------
+    @property
+    def core_points(self) -> str:
+        return f"{self.prefix}core.points"
+
+    @property
+    def analysis_tasks(self) -> str:
+        return f"{self.prefix}analysis.tasks"
+
+    def internal_topics(self) -> tuple[str, str]:
+        return (self.core_points, self.analysis_tasks)
+
+    def state(self, app_id: str) -> str:
+        """The compacted changelog of a stage's state (its consumer group is `app_id`)."""
+        return f"{app_id}-state"
+
+    # -- rows for the sink ------------------------------------------------------------------
+    def rows(self, table: str) -> str:
+        """The row topic of a storage table (`phospho_schemas.rows.TABLES`)."""
+        return f"{self.prefix}rows.{table}"
+
+    def table_of(self, topic: str) -> str | None:
+        """The storage table a row topic feeds, or None."""
+        head = f"{self.prefix}rows."
+        if topic.startswith(head) and topic[len(head):] in TABLES:
+            return topic[len(head):]
+        return None
+
+    def row_topics(self) -> tuple[str, ...]:
+        return tuple(self.rows(table) for table in TABLES)
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.prefix}dead_letters"
 
     def all(self) -> tuple[str, ...]:
-        return (*self.event_topics(), self.dead_letters, *self.row_topics())
+        """Every topic the pipeline creates (not the state changelogs: each stage makes its own)."""
+        return (*self.event_topics(), *self.internal_topics(), self.dead_letters, *self.row_topics())
