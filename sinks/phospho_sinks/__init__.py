@@ -6,7 +6,7 @@ from .ddl import MIGRATIONS
 from .migrations import Migration, migrate
 from .runner import SinkRunner, SinkStats
 from .statements import check_read_only
-from .store import DSN_ENV, QueryResult, Store, connect, default_dsn, read_only_query
+from .store import DSN_ENV, QueryResult, Store, connect, default_dsn, json_lines, read_only_query
 from .writer import BatchWriter
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "check_read_only",
     "connect",
     "default_dsn",
+    "json_lines",
     "migrate",
     "read_only_query",
 ]

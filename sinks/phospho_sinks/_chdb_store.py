@@ -45,12 +45,9 @@ class ChdbStore:
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self._run(sql, "CSV", params)
 
-    def insert_json_rows(self, table: str, rows: list[dict[str, Any]]) -> int:
-        if not rows:
-            return 0
-        body = "\n".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in rows)
-        self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n{body}", "CSV", None)
-        return len(rows)
+    def insert_json(self, table: str, body: bytes) -> None:
+        if body.strip():
+            self._run(f"INSERT INTO {table} FORMAT JSONEachRow\n{body.decode('utf-8', 'replace')}", "CSV", None)
 
     def close(self) -> None:
         if not self.closed:

@@ -35,17 +35,13 @@ class ServerStore:
         except Exception as exc:
             raise StoreError(str(exc).strip()) from exc
 
-    def insert_json_rows(self, table: str, rows: list[dict[str, Any]]) -> int:
-        if not rows:
-            return 0
-        import json
-
-        body = "\n".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in rows)
+    def insert_json(self, table: str, body: bytes) -> None:
+        if not body.strip():
+            return
         try:
-            self._client.raw_insert(table, insert_block=body.encode("utf-8"), fmt="JSONEachRow")
+            self._client.raw_insert(table, insert_block=body, fmt="JSONEachRow")
         except Exception as exc:
             raise StoreError(str(exc).strip()) from exc
-        return len(rows)
 
     def close(self) -> None:
         if not self.closed:

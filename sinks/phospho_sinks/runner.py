@@ -1,39 +1,35 @@
-"""The sink: consumes the workers' row topics and the dead-letter topic, writes batches of
-about 10k rows or 1 s to the store, and commits Kafka offsets only after the write succeeded.
-While the store is down it pauses consumption (the group membership stays), backs off
-exponentially, and retries the same batch: nothing is dropped. Delivery is at least once and
-storage is idempotent. One sink owns the store; any number of workers feed it."""
+"""The sink: consumes the stages' row topics and the dead-letter topic, writes batches (up to
+`max_rows` rows, or what came within `max_seconds`, or what there is when the topics run dry)
+to the store, and commits Kafka offsets only after the write succeeded. Row messages go to the
+store as they are (JSONEachRow); a message the store refuses is written to the dead letters with
+the store's reason. While the store is down the sink pauses consumption (the group membership
+stays), backs off exponentially, and retries the same batch: nothing is dropped. Delivery is at
+least once and storage is idempotent. One sink owns the store; any number of stages feed it."""
 
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from phospho_schemas import Topics
+from phospho_schemas.rows import STORE_DATABASE
 
 from ._errors import StoreError
 from .store import Store
-from .writer import BatchWriter
+from .writer import BatchWriter, Rejected
 
-__all__ = ["SinkRunner", "SinkStats", "TABLES"]
+__all__ = ["SinkRunner", "SinkStats", "dead_letter_row"]
 
 logger = logging.getLogger("phospho.sink")
 
-#: row topic suffix -> storage table
-TABLES = {
-    "rows.tasks": "phospho.task_rows",
-    "rows.spans": "phospho.span_rows",
-    "rows.feedback": "phospho.feedback_rows",
-    "rows.sessions": "phospho.session_windows",
-}
-_DEAD_LETTERS_TABLE = "phospho.dead_letter_rows"
+_DEAD_LETTERS_TABLE = f"{STORE_DATABASE}.dead_letters"
 _MAX_BACKOFF = 30.0
 
 
@@ -43,6 +39,7 @@ class SinkStats:
     rows_written: int = 0
     batches_written: int = 0
     failed_writes: int = 0
+    rejected_messages: int = 0
     paused: bool = False
     last_error: str | None = None
 
@@ -55,8 +52,8 @@ def _header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:
 
 
 def dead_letter_row(msg: Any, reason: str | None = None) -> dict[str, Any]:
-    """A dead_letter_rows row: the source coordinates from the worker's headers (else the
-    message's own), the bytes in base64, and why."""
+    """A dead letter's row (phospho_schemas.rows.DeadLetterRow): the source coordinates from the
+    stage's headers (else the message's own), the bytes in base64, and why."""
     headers = msg.headers()
     key = msg.key()
     return {
@@ -77,13 +74,14 @@ class SinkRunner:
         store: Store,
         topics: Topics,
         group_id: str = "phospho-sink",
-        max_rows: int = 10_000,
-        max_seconds: float = 1.0,
+        max_rows: int = 20_000,
+        max_seconds: float = 0.2,
         kafka_config: dict[str, Any] | None = None,
     ) -> None:
         self.stats = SinkStats()
         self._topics = topics
-        self._table_of = {f"{topics.prefix}{suffix}": table for suffix, table in TABLES.items()}
+        self._table_of = {topics.rows(table): f"{STORE_DATABASE}.{table}" for table in (
+            topics.table_of(t) for t in topics.row_topics())}
         self._writer = BatchWriter(store, max_rows, max_seconds)
         self._offsets: dict[tuple[str, int], int] = {}
         self._backoff = 0.5
@@ -91,7 +89,7 @@ class SinkRunner:
         conf = {
             "bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False,
             "auto.offset.reset": "earliest", "log_level": 0, "session.timeout.ms": 6000,
-            "heartbeat.interval.ms": 1000,
+            "heartbeat.interval.ms": 1000, "fetch.wait.max.ms": 50,
         }
         conf.update(kafka_config or {})
         self._consumer = Consumer(conf)
@@ -106,7 +104,7 @@ class SinkRunner:
         finally:
             self._consumer.close()
 
-    def step(self, timeout: float = 0.2) -> None:
+    def step(self, timeout: float = 0.1) -> None:
         if self.stats.paused:
             msg = self._consumer.poll(min(timeout, 0.1))  # keeps the group membership
             if msg is not None and not msg.error():  # a partition not paused yet: keep the row
@@ -115,39 +113,31 @@ class SinkRunner:
                 self._flush()
             return
         room = max(1, self._writer.max_rows - len(self._writer))
-        for msg in self._consumer.consume(min(room, 5_000), timeout):
+        messages = self._consumer.consume(min(room, 5_000), timeout)
+        for msg in messages:
             if msg.error():
                 logger.warning("phospho sink: consumer error: %s", msg.error())
                 continue
             self._accept(msg)
-        if self._writer.due():
+        if self._writer.due() or (not messages and len(self._writer)):  # full, old, or nothing more to wait for
             self._flush()
 
     def _accept(self, msg: Any) -> None:
         self.stats.messages_in += 1
-        self._add(msg)
-        self._offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
-
-    def _add(self, msg: Any) -> None:
         table = self._table_of.get(msg.topic())
         if table is None:  # the dead-letter topic
-            self._writer.add(_DEAD_LETTERS_TABLE, [dead_letter_row(msg)])
-            return
-        try:
-            rows = json.loads(msg.value())
-            rows = rows if isinstance(rows, list) else [rows]
-            if not all(isinstance(r, dict) for r in rows):
-                raise ValueError("rows must be JSON objects")
-        except ValueError as exc:
-            self._writer.add(_DEAD_LETTERS_TABLE, [dead_letter_row(msg, f"sink: unreadable row message: {exc}")])
-            return
-        self._writer.add(table, rows)
+            self._writer.add(_DEAD_LETTERS_TABLE, orjson.dumps(dead_letter_row(msg)))
+        else:
+            self._writer.add(table, msg.value() or b"", msg)
+        self._offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
 
     def _flush(self) -> bool:
         if not len(self._writer) and not self._offsets:
             return True
         try:
-            rows = self._writer.flush()
+            rows, rejected = self._writer.flush()
+            if rejected:
+                self._reject(rejected)
         except StoreError as exc:
             self.stats.failed_writes += 1
             self.stats.last_error = str(exc)
@@ -168,6 +158,17 @@ class SinkRunner:
             logger.warning("phospho sink: the store is back; consuming again")
         self._backoff = 0.5
         return True
+
+    def _reject(self, rejected: list[Rejected]) -> None:
+        """Messages the store refused: to the dead letters, with the store's reason."""
+        self.stats.rejected_messages += len(rejected)
+        for item in rejected:
+            logger.warning("phospho sink: %s refused a row message: %s", item.table, item.reason.splitlines()[0])
+            self._writer.add(_DEAD_LETTERS_TABLE, orjson.dumps(dead_letter_row(
+                item.source, f"sink: {item.table} refused the rows: {item.reason.splitlines()[0][:500]}")))
+        _, again = self._writer.flush()
+        if again:
+            raise StoreError(f"the store refuses dead letters too: {again[0].reason}")
 
     def _pause(self, exc: Exception) -> None:
         if not self.stats.paused:

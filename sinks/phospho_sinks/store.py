@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from ._errors import StoreError
 from .statements import check_read_only
 
-__all__ = ["QueryResult", "Store", "connect", "default_dsn", "DSN_ENV"]
+__all__ = ["QueryResult", "Store", "connect", "default_dsn", "DSN_ENV", "json_lines"]
 
 DSN_ENV = "PHOSPHO_CLICKHOUSE_DSN"
 
@@ -41,9 +41,17 @@ class Store(Protocol):
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
 
-    def insert_json_rows(self, table: str, rows: list[dict[str, Any]]) -> int: ...
+    def insert_json(self, table: str, body: bytes) -> None:
+        """Insert JSONEachRow `body` (one JSON object per line) into `table`."""
 
     def close(self) -> None: ...
+
+
+def json_lines(rows: list[dict[str, Any]]) -> bytes:
+    """Rows as a JSONEachRow body for `Store.insert_json`."""
+    import orjson
+
+    return b"\n".join(orjson.dumps(row) for row in rows)
 
 
 def default_dsn() -> str:

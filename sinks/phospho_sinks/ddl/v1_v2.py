@@ -1,4 +1,5 @@
-"""Migrations 1 and 2: the pipeline's storage tables and the analysts' views (database `phospho`).
+"""Migrations 1 and 2 (superseded by 3, kept so that an old store upgrades step by step): the
+first storage tables and views, in database `phospho`.
 
 Storage is idempotent under at-least-once delivery. Each table is a ReplacingMergeTree keyed
 by what identifies a row (task_id, a span's or a feedback's event_id, a session window's id,
@@ -12,9 +13,9 @@ tasks, spans, sessions, users, feedback, dead_letters.
 
 from __future__ import annotations
 
-from .migrations import Migration
+from .migration import Migration
 
-__all__ = ["V1", "V2", "MIGRATIONS"]
+__all__ = ["V1", "V2"]
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS phospho.task_rows (
@@ -215,6 +216,3 @@ _V2_VIEWS = (
 )
 
 V2 = Migration(2, "views without joins: feedback carried by task rows and session windows", _V2_COLUMNS + _V2_VIEWS)
-
-#: every migration of the project, in order
-MIGRATIONS: tuple[Migration, ...] = (V1, V2)

@@ -12,6 +12,7 @@ from phospho_sinks import (
     StoreError,
     check_read_only,
     connect,
+    json_lines,
     migrate,
     read_only_query,
 )
@@ -41,14 +42,14 @@ def test_insert_rows_and_read_them_back_with_clickhouse_types(store):
     ) ENGINE = ReplacingMergeTree ORDER BY id""")
     rows = [{"id": "a", "at_ms": 1763733000123, "tags": {"k": "v", "é": "😀"}, "errors": [], "maybe": None},
             {"id": "b", "at_ms": 0, "tags": {}, "errors": ["x"], "maybe": 7}]
-    assert store.insert_json_rows("scratch.t", rows) == 2
+    store.insert_json("scratch.t", json_lines(rows))
     result = store.query("""SELECT id, toString(fromUnixTimestamp64Milli(at_ms, 'UTC')) AS at, tags['é'] AS t,
                             length(errors) AS e, maybe FROM scratch.t ORDER BY id""")
     assert result.dicts() == [
         {"id": "a", "at": "2025-11-21 13:50:00.123", "t": "😀", "e": 0, "maybe": None},
         {"id": "b", "at": "1970-01-01 00:00:00.000", "t": "", "e": 1, "maybe": 7},
     ]
-    assert store.insert_json_rows("scratch.t", []) == 0
+    store.insert_json("scratch.t", b"")  # nothing to insert: nothing happens
 
 
 def test_errors_are_store_errors(store):

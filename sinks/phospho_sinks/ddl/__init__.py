@@ -1,0 +1,10 @@
+"""The project's storage schema, as versioned migrations (each statement idempotent)."""
+
+from .migration import Migration
+from .v1_v2 import V1, V2
+from .v3 import TASK_COLUMNS, V3, VIEWS
+
+__all__ = ["MIGRATIONS", "Migration", "TASK_COLUMNS", "VIEWS"]
+
+#: every migration of the project, in order
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
