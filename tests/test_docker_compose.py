@@ -17,7 +17,6 @@ output is read with the Python interpreter that runs docker-compose itself (it i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -37,8 +36,9 @@ from phospho._settings import ENV, resolve_settings
 from phospho_schemas import Topics
 from phospho_stream import cli as stream_cli
 from phospho_stream import up as stream_up
-from phospho_stream import worker as stream_worker
 from phospho_stream.dashboard import run as dashboard_run
+from phospho_stream.settings import WorkerSettings, describe_settings
+from phospho_stream.worker import core as stream_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -476,8 +476,8 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         assert not kwargs, kwargs  # everything comes from the DSN
         return _FakeClickHouseClient()
 
-    def build_app(settings: Any, datadir: str | None = None) -> Any:
-        raise _Reached(settings=settings, datadir=datadir)
+    def core_app(settings: Any) -> Any:
+        raise _Reached(settings=settings, datadir=str(settings.data_path() / "faust"))
 
     class SinkRunner:
         def __init__(self, bootstrap: str, store: Any, topics: Topics) -> None:
@@ -493,7 +493,7 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
 
     with monkeypatch.context() as m:
         m.setattr(clickhouse_connect, "get_client", get_client)
-        m.setattr(stream_worker, "build_app", build_app)
+        m.setattr(stream_worker, "core_app", core_app)
         m.setattr(Path, "mkdir", lambda self, *a, **k: seen.setdefault("mkdir", []).append(str(self)))
         m.setattr(phospho_sinks, "migrate", lambda store: seen.setdefault("migrated", store))
         m.setattr(phospho_sinks, "SinkRunner", SinkRunner)
@@ -564,26 +564,26 @@ def test_stream_worker_environment_is_what_the_worker_reads(
     config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = config["services"]
-    environ, seen = _run_command(services["stream-worker"], monkeypatch)
-    unread = set(environ) - environ.read
-    assert not unread, f"set on stream-worker but read by no code of `phospho-stream worker`: {sorted(unread)}"
+    _, seen = _run_command(services["stream-worker"], monkeypatch)
 
-    settings = seen["settings"]  # WorkerSettings.from_env(bootstrap) with this environment
+    settings = seen["settings"]  # WorkerSettings() with this environment
+    known = {env for env, *_ in describe_settings((WorkerSettings,))}
+    assert set(_env(services["stream-worker"])) <= known, "set on stream-worker but no worker setting reads it"
     topic_init = _env(services["topic-init"])
     assert settings.bootstrap == topic_init["KAFKA_BOOTSTRAP"] == "kafka:19092"
     assert settings.topic_prefix == topic_init["TOPIC_PREFIX"]
     # the state changelog gets as many partitions as the input topics have
-    assert settings.partitions == int(topic_init["TOPIC_PARTITIONS"]) == 6
+    assert settings.topic_partitions == int(topic_init["TOPIC_PARTITIONS"]) == 6
     assert settings.state_replication == int(topic_init["TOPIC_REPLICATION_FACTOR"])
     # the other knobs default to the worker's own defaults
-    defaults = stream_worker.WorkerSettings(settings.bootstrap)
-    assert settings == dataclasses.replace(
-        defaults, topic_prefix=settings.topic_prefix, partitions=settings.partitions,
-        state_replication=settings.state_replication, registry_url=settings.registry_url,
-    )
-    assert settings.engine == "process"  # the engine on a core of its own
+    defaults = WorkerSettings(bootstrap=settings.bootstrap)
+    assert settings == defaults.model_copy(update={
+        "topic_prefix": settings.topic_prefix, "topic_partitions": settings.topic_partitions,
+        "state_replication": settings.state_replication, "schema_registry_url": settings.schema_registry_url,
+        "data_dir": settings.data_dir})
     # events the SDK wrote through the registry are decoded with it
-    assert settings.registry_url == _env(services["stream-worker"])["PHOSPHO_SCHEMA_REGISTRY_URL"] == "http://schema-registry:8081"
+    assert settings.schema_registry_url == _env(services["stream-worker"])["PHOSPHO_SCHEMA_REGISTRY_URL"] == \
+        "http://schema-registry:8081"
     data_dir = _env(services["stream-worker"])["PHOSPHO_DATA_DIR"]
     assert data_dir.startswith("/var/lib/phospho/")  # the image's user owns /var/lib/phospho
     assert seen["datadir"] == f"{data_dir}/faust"
@@ -596,16 +596,16 @@ def test_stream_worker_follows_the_topic_settings(
     services = resolved(
         cli, empty_env_file, PHOSPHO_TOPIC_PARTITIONS="12", PHOSPHO_TOPIC_PREFIX="acme.",
         PHOSPHO_TOPIC_REPLICATION_FACTOR="3", PHOSPHO_APP_ID="acme-pipeline", PHOSPHO_SESSION_TIMEOUT_MINUTES="10",
-        PHOSPHO_JOIN_GRACE_SECONDS="60", PHOSPHO_STATE_RETENTION_HOURS="48",
+        PHOSPHO_JOIN_HORIZON_DAYS="2", PHOSPHO_STATE_RETENTION_HOURS="48",
     )["services"]
     _, seen = _run_command(services["stream-worker"], monkeypatch)
     settings = seen["settings"]
     topic_init = _env(services["topic-init"])
-    assert (settings.topic_prefix, settings.partitions, settings.state_replication) == ("acme.", 12, 3)
+    assert (settings.topic_prefix, settings.topic_partitions, settings.state_replication) == ("acme.", 12, 3)
     assert (topic_init["TOPIC_PREFIX"], topic_init["TOPIC_PARTITIONS"], topic_init["TOPIC_REPLICATION_FACTOR"]) == (
         "acme.", "12", "3")
     assert settings.app_id == "acme-pipeline"
-    assert (settings.gap_ms, settings.grace_ms, settings.retention_ms) == (10 * 60_000, 60_000, 48 * 3600_000)
+    assert (settings.gap_ms, settings.horizon_ms, settings.retention_ms) == (10 * 60_000, 2 * 86_400_000, 48 * 3600_000)
 
 
 @pytest.mark.parametrize("name", ["clickhouse-sink", "dashboard"])

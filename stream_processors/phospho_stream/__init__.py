@@ -1,6 +1,6 @@
 """phospho-stream: the pipeline side (embedded broker, stream processors, CLI)."""
 
-from ._errors import BrokerError, EngineError, PhosphoStreamError, StateStoreError
-from .broker import EmbeddedBroker
+from .errors import BrokerError, EngineError, PhosphoStreamError, StateStoreError
+from .local.broker import EmbeddedBroker
 
 __all__ = ["PhosphoStreamError", "BrokerError", "EngineError", "StateStoreError", "EmbeddedBroker"]

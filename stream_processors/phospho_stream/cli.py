@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 
-from .broker import DEFAULT_PARTITIONS, BrokerError, EmbeddedBroker
+from .errors import BrokerError
+from .local.broker import DEFAULT_PARTITIONS, EmbeddedBroker
 
 __all__ = ["main"]
 
@@ -39,7 +40,7 @@ def _cmd_broker(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .local.demo import run_demo
 
     return run_demo(events=args.events)
 
@@ -73,9 +74,14 @@ def _bootstrap_or_exit() -> str:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from .worker import WorkerSettings, run_worker
+    from .settings import WorkerSettings
+    from .worker.app import run_app
+    from .worker.core import core_app
 
-    run_worker(WorkerSettings.from_env(_bootstrap_or_exit(), partitions=args.partitions), loglevel=args.loglevel)
+    _bootstrap_or_exit()
+    overrides = {"topic_partitions": args.partitions} if args.partitions else {}
+    app, engine = core_app(WorkerSettings(**overrides))
+    run_app(app, loglevel=args.loglevel, on_stop=engine.close)
     return 0
 
 

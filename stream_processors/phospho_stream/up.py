@@ -24,7 +24,7 @@ from typing import Any
 from phospho_schemas import Topics
 from phospho_sinks import SinkRunner, StoreError, connect, migrate, read_only_query
 
-from .broker import EmbeddedBroker
+from .local.broker import EmbeddedBroker
 
 __all__ = ["run_up", "running_pipeline", "QUERY_FILE"]
 
@@ -104,8 +104,8 @@ def _demo(events: int, store: Any, done: threading.Event) -> None:
 def _run_demo(events: int, store: Any, done: threading.Event) -> None:
     import phospho
 
-    from .demo import generate_traffic
     from .insights import run_insights
+    from .local.demo import generate_traffic
     from .query import render
 
     version_id = f"demo-{uuid.uuid4().hex[:12]}"
@@ -116,7 +116,9 @@ def _run_demo(events: int, store: Any, done: threading.Event) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         visible = store.query("SELECT count() FROM phospho.tasks WHERE version_id = {v:String}", {"v": version_id}).rows[0][0]
-        if visible >= counts["tasks"]:
+        in_sessions, tasks = store.query("SELECT (SELECT sum(task_count) FROM phospho.sessions), "
+                                         "(SELECT count() FROM phospho.tasks)").rows[0]
+        if visible >= counts["tasks"] and in_sessions >= tasks:  # sessions follow their tasks by one hop
             break
         time.sleep(0.5)
     print(f"\n{visible} of {counts['tasks']} demo tasks are queryable", file=sys.stderr)
@@ -128,7 +130,9 @@ def _run_demo(events: int, store: Any, done: threading.Event) -> None:
 def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool = False,
            host: str = "127.0.0.1", port: int = 0) -> int:
     from .dashboard import dashboard_url, start_dashboard
-    from .worker import WorkerSettings, build_app
+    from .settings import WorkerSettings
+    from .worker.app import run_app
+    from .worker.core import core_app
 
     data_dir = _data_dir()
     bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -143,7 +147,7 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         os.environ.setdefault("PHOSPHO_WORKER_PRODUCER_BATCH_BYTES", "1")
     store = connect(dsn)
     migrate(store)
-    settings = WorkerSettings.from_env(bootstrap)
+    settings = WorkerSettings(bootstrap=bootstrap)
     stop, demo_done = threading.Event(), threading.Event()
     sink = SinkRunner(bootstrap, store, topics)
     lock = threading.Lock()  # one read at a time: the query endpoint and the dashboard share the store
@@ -171,15 +175,12 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         threading.Thread(target=lambda: demo_done.wait() and os.kill(os.getpid(), signal.SIGINT), daemon=True).start()
     for thread in threads:
         thread.start()
-    (data_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust does not create it
-    app = build_app(settings, datadir=str(data_dir / "faust"))
-    argv, sys.argv = sys.argv, [sys.argv[0], "--quiet", "worker", "-l", "warn", "--without-web"]
+    app, engine = core_app(settings)
     try:
-        app.main()
+        run_app(app, on_stop=engine.close)
     except SystemExit:
         pass
     finally:
-        sys.argv = argv
         info_path.unlink(missing_ok=True)  # first: `query` and `dashboard` stop coming here
         for http in (server, dashboard):  # closed, not only stopped: a request then fails at once
             http.shutdown()
@@ -189,4 +190,4 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
         store.close()
         if broker is not None:
             broker.stop()
-    return 0 if (not app.engine_failure and (not demo_events or demo_done.is_set())) else 1
+    return 0 if (not demo_events or demo_done.is_set()) else 1

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import phospho
-from phospho_stream.demo import generate_traffic
+from phospho_stream.local.demo import generate_traffic
 
 VERSION = "dashboard-test"
 AGENT_USER = "agent-user@example.com"

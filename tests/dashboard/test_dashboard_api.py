@@ -18,7 +18,7 @@ import pytest
 from phospho_sinks import migrate
 from phospho_stream.dashboard import queries as Q
 
-from tests.support.store_rows import feedback, span, task, window
+from tests.support.store_rows import feedback, span, task, window, write
 
 T0 = 1_700_000_000_000
 TAG = uuid.uuid4().hex[:8]
@@ -26,13 +26,16 @@ ANN, BOB, VERSION = f"ann-{TAG}", f"bob-{TAG}", f"dash-{TAG}"
 CHAT, BOB_SESSION = f"chat-{TAG}", f"session_{TAG}"
 WIN_A, WIN_B = f"s:{CHAT}|a1-{TAG}", f"u:{BOB}|b1-{TAG}"
 A1, A2, A3, B1, MOVED = (f"{name}-{TAG}" for name in ("a1", "a2", "a3", "b1", "moved"))
-SQL_INPUT = f"x-{TAG}'; DROP TABLE phospho.task_rows --"
+SQL_INPUT = f"x-{TAG}'; DROP TABLE phospho_store.tasks --"
 HELLO, BYE = f"Hello there ({TAG})", f"bye {TAG}"
 EXECUTED: list[str] = []  # every statement the module's server ran, in order
 
 
 def _task(task_id, user, session, win, at, **extra):
-    return task(task_id, user, session, win, at, extra.pop("tokens", 10), 1, version_id=VERSION, **extra)
+    for name in ("span_models",):
+        if name in extra:
+            extra[name] = json.dumps(extra[name])
+    return task(task_id, user, session, win, at, extra.pop("tokens", 10), version_id=VERSION, **extra)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,7 @@ def base(chdb_store):
     from phospho_stream.dashboard import build_server, store_reader
 
     migrate(chdb_store)
-    chdb_store.insert_json_rows("phospho.task_rows", [
+    write(chdb_store, "tasks", [
         _task(A1, ANN, CHAT, WIN_A, T0, input=HELLO, output="Hi! How can I help?", span_count=3, llm_call_count=1,
               span_models=["gpt-4o-mini"], span_input_tokens=12, span_output_tokens=3,
               feedback_flag="success", feedback_notes=f"note fa1-{TAG}"),
@@ -50,27 +53,22 @@ def base(chdb_store):
         _task(B1, BOB, BOB_SESSION, WIN_B, T0 + 3_600_000, input=BYE, output=None, model=None, span_models=["gpt-4o"]),
     ])
     # as the workers write them: the feedback rows, and their flags carried by task rows and windows
-    chdb_store.insert_json_rows("phospho.feedback_rows", [
+    write(chdb_store, "feedback", [
         {**feedback(f"fa1-{TAG}", A1, "success", T0 + 5), "session_id": CHAT, "user_id": ANN},
         {**feedback(f"fa2-{TAG}", A2, "failure", T0 + 60_005), "session_id": CHAT, "user_id": ANN}])
-    chdb_store.insert_json_rows("phospho.session_windows", [
+    write(chdb_store, "sessions", [
         {**window(WIN_A, CHAT, ANN, T0, T0 + 120_000, 3, SQL_INPUT, 1), "first_input": HELLO, "success_count": 1,
          "failure_count": 1, "total_tokens": 40},
         {**window(WIN_B, BOB_SESSION, BOB, T0 + 3_600_000, T0 + 3_600_000, 1, BYE, 1), "first_input": BYE, "total_tokens": 10}])
     steps = [("plan", -3000, 0, None), ("retrieve", -2000, 1, None), ("llm", -1000, 2, "gpt-4o-mini")]
-    rows = [{**span(1, False, CHAT), "event_id": f"sp-{name}-{TAG}", "task_id": A1, "name": name, "user_id": ANN,
+    rows = [{**span(A1, CHAT), "event_id": f"sp-{name}-{TAG}", "task_id": A1, "name": name, "user_id": ANN,
              "step_index": index, "start_time_ms": T0 + start, "end_time_ms": T0 + start + 400, "response_model": model,
              "request_model": model} for name, start, index, model in steps]
     random.Random(3).shuffle(rows)  # written out of order: shown in order
-    chdb_store.insert_json_rows("phospho.span_rows", rows)
-    # the LLM step's first version (an orphan, before its task came), written late: its second is shown
-    chdb_store.insert_json_rows("phospho.span_rows", [{**r, "orphan": True, "response_model": None, "version": 0}
-                                                      for r in rows if r["name"] == "llm"])
-    # a task first in WIN_A, moved to a window of its own (as the worker rewrites it), its older row written late
-    moved = task(MOVED, None, f"other-{TAG}", f"s:other-{TAG}|{MOVED}", T0 + 30_000, 1, 2, version_id=f"moved-{TAG}")
-    chdb_store.insert_json_rows("phospho.task_rows", [moved])
-    chdb_store.insert_json_rows("phospho.task_rows", [{**moved, "session_id": CHAT, "window_id": WIN_A, "user_id": ANN,
-                                                      "session_key": WIN_A.split("|")[0], "version": 1}])
+    write(chdb_store, "spans", rows)
+    # a task first in WIN_A, then moved to a window of its own (as the session rules write it)
+    moved = task(MOVED, None, f"other-{TAG}", WIN_A, T0 + 30_000, 1, version_id=f"moved-{TAG}")
+    write(chdb_store, "tasks", [moved, {"task_id": MOVED, "window_id": f"s:other-{TAG}|{MOVED}"}])
     read = store_reader(chdb_store)
 
     def recorded(sql, params=None):  # the store's reader, each statement noted as it runs
@@ -135,7 +133,7 @@ def test_a_filter_value_containing_sql_stays_a_value(base, chdb_store, value):
     assert get(base, "/api/users", q=value)[1]["total"] == 0
     assert get(base, "/api/sessions", user=value)[1]["total"] == 0
     assert get(base, "/api/task", id=value)[0] == 404
-    assert chdb_store.query("SELECT count() FROM phospho.task_rows WHERE task_id = {t:String}", {"t": A3}).rows == [(1,)]
+    assert chdb_store.query("SELECT count() FROM phospho.tasks WHERE task_id = {t:String}", {"t": A3}).rows == [(1,)]
 
 
 def test_a_task_with_its_steps_in_order(base):

@@ -160,16 +160,16 @@ def windowless(chdb_store):
     from phospho_sinks import migrate
     from phospho_stream.dashboard import build_server, store_reader
 
-    from tests.support.store_rows import task, window
+    from tests.support.store_rows import task, window, write
 
     tag = uuid.uuid4().hex[:8]
     ids = {"session only": f"nowin-{tag}", "nothing": f"bare-{tag}", "window": f"win-{tag}"}
     migrate(chdb_store)
-    chdb_store.insert_json_rows("phospho.task_rows", [
-        task(ids["session only"], f"u-{tag}", f"chat-{tag}", "", 1_700_000_000_000, 5, 1),
-        task(ids["nothing"], None, "", "", 1_700_000_001_000, 5, 1, session_key=""),
-        task(ids["window"], f"u-{tag}", f"chat-{tag}", f"s:chat-{tag}|w-{tag}", 1_700_000_002_000, 5, 1)])
-    chdb_store.insert_json_rows("phospho.session_windows", [
+    write(chdb_store, "tasks", [
+        task(ids["session only"], f"u-{tag}", f"chat-{tag}", "", 1_700_000_000_000, 5),
+        task(ids["nothing"], None, "", "", 1_700_000_001_000, 5, session_key=""),
+        task(ids["window"], f"u-{tag}", f"chat-{tag}", f"s:chat-{tag}|w-{tag}", 1_700_000_002_000, 5)])
+    write(chdb_store, "sessions", [
         window(f"s:chat-{tag}|w-{tag}", f"chat-{tag}", f"u-{tag}", 1_700_000_002_000, 1_700_000_002_000, 1, "x", 1)])
     server = build_server(store_reader(chdb_store))
     threading.Thread(target=server.serve_forever, daemon=True).start()

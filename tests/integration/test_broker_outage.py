@@ -17,7 +17,7 @@ import pytest
 
 from phospho_schemas import Topics
 from phospho_stream import EmbeddedBroker
-from phospho_stream.broker import free_port
+from phospho_stream.local.broker import free_port
 
 from tests.support.kafka import consume
 from tests.support.sdk_driver import SdkProcess, clean_env

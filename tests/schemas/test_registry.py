@@ -23,7 +23,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_writer
 
 from phospho_schemas import MAGIC, EventDecoder, Topics, UnknownSchemaError, raw_schema
-from phospho_stream.broker import free_port
+from phospho_stream.local.broker import free_port
 
 from tests.support.kafka import consume
 from tests.support.schema_registry_server import SchemaRegistryServer

@@ -25,7 +25,8 @@ from phospho_sinks import connect
 s = connect(sys.argv[1])
 s.command("CREATE DATABASE IF NOT EXISTS phospho")
 s.command("CREATE TABLE IF NOT EXISTS phospho.notes (id UInt32, text String, tags Map(String, String)) ENGINE = MergeTree ORDER BY id")
-s.insert_json_rows("phospho.notes", [{"id": 1, "text": "hello, world", "tags": {"a": "b"}}, {"id": 2, "text": "x" * 100, "tags": {}}])
+from phospho_sinks import json_lines
+s.insert_json("phospho.notes", json_lines([{"id": 1, "text": "hello, world", "tags": {"a": "b"}}, {"id": 2, "text": "x" * 100, "tags": {}}]))
 """
     subprocess.run([sys.executable, "-c", setup, f"chdb://{path}"], check=True, timeout=120)
     return path

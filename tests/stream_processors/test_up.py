@@ -63,9 +63,9 @@ def test_query_while_up_runs_goes_through_its_endpoint(tmp_path):
         assert info.exists(), "up did not start"
         code, rows = query(env, "SELECT {x:String} AS x", "--param", "x=it's a value")
         assert code == 0 and rows == [{"x": "it's a value"}]
-        code, err = query(env, "DROP TABLE phospho.task_rows")
+        code, err = query(env, "DROP TABLE phospho_store.tasks")
         assert code == 1 and "not allowed on the read-only path" in err
-        code, rows = query(env, "SELECT count() AS n FROM phospho.task_rows")
+        code, rows = query(env, "SELECT count() AS n FROM phospho.tasks")
         assert code == 0 and rows == [{"n": 0}]
         insights = subprocess.run([str(CLI), "insights"], env=env, capture_output=True, text=True, timeout=120)
         assert insights.returncode == 0 and "== Power users ==" in insights.stdout

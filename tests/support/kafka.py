@@ -82,11 +82,40 @@ def consume_raw(bootstrap: str, topic: str, until: Any = None, timeout: float = 
 
 
 def json_rows(messages: list[Any]) -> list[dict[str, Any]]:
-    """The rows of row-topic messages (each a JSON object or a JSON list of objects)."""
+    """The rows of row-topic messages (JSONEachRow: one JSON object per line) and of the
+    records between stages (a JSON array of objects)."""
     import json
 
     rows: list[dict[str, Any]] = []
     for msg in messages:
-        value = json.loads(msg.value())
-        rows += value if isinstance(value, list) else [value]
+        value = msg.value()
+        if value.startswith(b"["):
+            rows += json.loads(value)
+        else:
+            rows += [json.loads(line) for line in value.splitlines() if line.strip()]
     return rows
+
+
+def task_ids_written(messages: list[Any]) -> set[str]:
+    """The tasks whose own row (not only a partial one) is among these task-row messages."""
+    return {r["task_id"] for r in json_rows(messages) if "input" in r}
+
+
+def wait_quiet(bootstrap: str, topics: list[str], quiet: float = 3.0, timeout: float = 120.0) -> int:
+    """Until no new message came to `topics` for `quiet` seconds; returns the messages seen."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"quiet-{uuid.uuid4().hex}", "log_level": 0})
+    parts = [TopicPartition(t, p, OFFSET_BEGINNING) for t in topics
+             for p in consumer.list_topics(t, timeout=10).topics[t].partitions]
+    consumer.assign(parts)
+    seen, since, deadline = 0, time.monotonic(), time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            got = [m for m in consumer.consume(10_000, 0.3) if not m.error()]
+            if got:
+                seen += len(got)
+                since = time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return seen
+    finally:
+        consumer.close()
+    raise AssertionError(f"{topics} never went quiet within {timeout} s")

@@ -104,11 +104,11 @@ _SPAN_COLUMNS = """span_event_id, task_id, span_id, parent_span_id, name, kind, 
 # the event ids of its spans from span_rows' task_id index (a span keeps its task in every
 # version), then those rows by their key.
 TASK_SPANS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE span_event_id IN (SELECT event_id FROM phospho.span_rows WHERE task_id = {{task_id:String}})
+    WHERE span_event_id IN (SELECT event_id FROM phospho_store.spans WHERE task_id = {{task_id:String}})
         AND task_id = {{task_id:String}}
     ORDER BY start_time, step_index NULLS LAST, span_event_id {_BY_KEY}"""
 SPANS_OF_TASKS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE span_event_id IN (SELECT event_id FROM phospho.span_rows
+    WHERE span_event_id IN (SELECT event_id FROM phospho_store.spans
                             WHERE task_id IN (SELECT arrayJoin(JSONExtract({{ids:String}}, 'Array(String)'))))
         AND has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id))
     ORDER BY task_id, start_time, step_index NULLS LAST, span_event_id {_BY_KEY}"""
@@ -119,7 +119,7 @@ SESSION_TASKS = f"""SELECT task_id, toUnixTimestamp64Milli(created_at) AS create
     session_window_id, version_id, model, span_models, input, output, system_prompt, total_tokens, feedback_flag, feedback_notes,
     span_count, length(errors) AS error_count
     FROM phospho.tasks
-    WHERE task_id IN (SELECT task_id FROM phospho.task_rows WHERE window_id = {{window_id:String}})
+    WHERE task_id IN (SELECT task_id FROM phospho_store.tasks WHERE window_id = {{window_id:String}})
         AND session_window_id = {{window_id:String}}
     ORDER BY created_at, task_id LIMIT {{limit:UInt32}} {_BY_KEY}"""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from phospho_schemas import Topics
 
-from ._errors import BrokerError
+from ..errors import BrokerError
 
 __all__ = ["EmbeddedBroker", "BrokerError", "DEFAULT_PARTITIONS", "free_port"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from phospho_schemas import EventDecoder, Topics
 
-from ._registry import registry_from_env
+from ..engine.registry import registry_from_env
 from .broker import EmbeddedBroker
 
 __all__ = ["run_demo", "generate_traffic"]

@@ -18,7 +18,7 @@ import pytest
 
 from phospho_schemas import Topics
 
-from tests.support.kafka import consume_raw, json_rows
+from tests.support.kafka import consume_raw, task_ids_written, wait_quiet
 from tests.support.processes import stop
 
 pytestmark = pytest.mark.integration
@@ -66,13 +66,13 @@ def totals(env):
 
 
 def wait_for_task_rows(env, expected, timeout=120.0):
-    """Until the workers have written a row for `expected` distinct tasks (then give the sink
-    a moment: it writes on its 1 s cadence, and flushes when stopped)."""
-    topic = Topics(env["PHOSPHO_TOPIC_PREFIX"]).task_rows
-    got = consume_raw(env["PHOSPHO_KAFKA_BOOTSTRAP_SERVERS"], topic, timeout=timeout,
-                      until=lambda ms: len({r["task_id"] for r in json_rows(ms)}) >= expected)
-    time.sleep(2)
-    return len({r["task_id"] for r in json_rows(got)})
+    """Until the workers have written the row of `expected` distinct tasks and every stage
+    went quiet (sessions follow their tasks by one hop)."""
+    topics, bootstrap = Topics(env["PHOSPHO_TOPIC_PREFIX"]), env["PHOSPHO_KAFKA_BOOTSTRAP_SERVERS"]
+    got = consume_raw(bootstrap, topics.rows("tasks"), timeout=timeout,
+                      until=lambda ms: len(task_ids_written(ms)) >= expected)
+    wait_quiet(bootstrap, [*topics.row_topics(), topics.core_points], quiet=3)
+    return len(task_ids_written(got))
 
 
 def test_a_worker_killed_mid_stream_and_restarted_loses_and_doubles_nothing(broker, tmp_path):

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from phospho_schemas import Topics
 
-from tests.support.kafka import consume_raw, json_rows
+from tests.support.kafka import consume_raw, json_rows, task_ids_written, wait_quiet
 
 pytestmark = pytest.mark.integration
 CLI = Path(sys.executable).parent / "phospho-stream"
@@ -125,11 +124,12 @@ def test_views_equal_a_plain_python_reference(broker, tmp_path, seed):
              for cmd in ("worker", "sink")]
     try:
         subprocess.run([sys.executable, "-c", LOGGER, str(tmp_path / "load.json")], env=env, check=True, timeout=120)
-        consume_raw(broker.bootstrap, Topics(prefix).feedback_rows, timeout=90,
+        topics = Topics(prefix)
+        consume_raw(broker.bootstrap, topics.rows("feedback"), timeout=90,
                     until=lambda ms: len({r["event_id"] for r in json_rows(ms)}) >= len(feedback))
-        consume_raw(broker.bootstrap, Topics(prefix).task_rows, timeout=90,
-                    until=lambda ms: len({r["task_id"] for r in json_rows(ms)}) >= len(tasks))
-        time.sleep(2)  # the sink's 1 s cadence
+        consume_raw(broker.bootstrap, topics.rows("tasks"), timeout=90,
+                    until=lambda ms: len(task_ids_written(ms)) >= len(tasks))
+        wait_quiet(broker.bootstrap, [*topics.row_topics(), topics.core_points], quiet=3)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)

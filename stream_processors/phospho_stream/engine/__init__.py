@@ -1,0 +1,1 @@
+"""The stages without faust: decoding, rules applied per partition, durable state, output."""

@@ -1,0 +1,1 @@
+"""Everything on one machine: the embedded broker, `up`, the demo traffic."""

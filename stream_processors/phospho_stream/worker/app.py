@@ -1,0 +1,58 @@
+"""The faust App every stage runs on, and running one until it is stopped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import faust
+
+from ..settings import WorkerSettings
+
+__all__ = ["build_app", "run_app", "fail_fast"]
+
+logger = logging.getLogger("phospho.worker")
+
+
+def build_app(settings: WorkerSettings, app_id: str) -> faust.App:
+    """A faust App reading raw bytes (the stages decode them), with state kept by the stages
+    themselves (`engine.state_store`), and rebalances within seconds."""
+    datadir = settings.data_path() / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)  # faust does not create it
+    return faust.App(
+        app_id,
+        datadir=str(datadir),
+        broker=f"kafka://{settings.bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        web_enabled=False,
+        topic_partitions=settings.topic_partitions,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=6,
+        broker_rebalance_timeout=6,
+        broker_heartbeat_interval=1,
+        stream_wait_empty=False,
+        worker_redirect_stdouts=False,
+    )
+
+
+def fail_fast(what: str, exc: BaseException) -> None:
+    """A stage that cannot make a batch durable stops at once, without acknowledging it: its
+    restart reads again from the last committed offsets, and replaying is harmless."""
+    logger.critical("phospho-stream %s: %s: %s; stopping (the batch will be read again)", what, type(exc).__name__, exc)
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def run_app(app: faust.App, loglevel: str = "warn", on_stop: Callable[[], Any] | None = None) -> None:
+    """Run the App's worker until SIGINT/SIGTERM (faust's own signal handling and rebalancing)."""
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        if on_stop is not None:
+            on_stop()
