@@ -1,0 +1,1 @@
+"""Pure functions of the pipeline: no I/O, no faust."""
