@@ -85,3 +85,10 @@ def test_detection_and_pricing_never_reach_the_network(tmp_path: Path):
     language, cost = done.stdout.split()
     assert language == "fr" and float(cost) > 0
     assert list(cache.iterdir()) == []
+
+
+def test_short_follow_ups_are_mostly_told_too():
+    short = yaml.safe_load((Path(__file__).parent / "corpus/language_short.yaml").read_text(encoding="utf-8"))
+    labelled = [(language, text) for language, texts in short.items() for text in texts]
+    right = sum(1 for language, text in labelled if detect_language(text) == language)
+    assert right / len(labelled) >= 0.85, right / len(labelled)
