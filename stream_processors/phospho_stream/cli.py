@@ -73,14 +73,34 @@ def _bootstrap_or_exit() -> str:
     return bootstrap
 
 
+def _project_config(argument: str | None, command: str):
+    """The project YAML (--config, else PHOSPHO_CONFIG), or the defaults; a bad one ends the
+    command with one line naming the field and its line."""
+    from .config import ConfigError, ProjectConfig, config_path_from_env, load_config
+
+    path = config_path_from_env(argument)
+    try:
+        return load_config(path) if path is not None else ProjectConfig()
+    except ConfigError as exc:
+        print(f"phospho-stream {command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     from .settings import WorkerSettings
     from .worker.app import run_app
-    from .worker.core import core_app
 
     _bootstrap_or_exit()
-    overrides = {"topic_partitions": args.partitions} if args.partitions else {}
-    app, engine = core_app(WorkerSettings(**overrides))
+    config = _project_config(args.config, "worker")
+    settings = WorkerSettings(**({"topic_partitions": args.partitions} if args.partitions else {}))
+    if args.stage == "analytics":
+        from .worker.analytics import analytics_app
+
+        app, engine = analytics_app(settings, config)
+    else:
+        from .worker.core import core_app
+
+        app, engine = core_app(settings)
     run_app(app, loglevel=args.loglevel, on_stop=engine.close)
     return 0
 
@@ -142,7 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="log realistic traffic with the phospho SDK to an embedded broker and read it back")
     d.add_argument("--events", type=int, default=200, help="number of conversation turns to log")
     d.set_defaults(func=_cmd_demo)
-    w = sub.add_parser("worker", help="run one more stream worker (joins the group: this is how operators scale)")
+    w = sub.add_parser("worker", help="run one more stream worker of a stage (joins its group: this is how operators scale)")
+    w.add_argument("--stage", choices=("core", "analytics"), default="core",
+                   help="core: joins and sessions; analytics: language, sentiment, events, cost (its own group)")
+    w.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG)")
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)

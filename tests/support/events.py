@@ -21,7 +21,7 @@ def encode(kind: str, **fields: Any) -> bytes:
     return serializer(values)
 
 
-def task(task_id: str, at: int = 0, session: str = "chat", user: str | None = "ann", tokens: int | None = 10,
+def task(task_id: str, at: int = 0, session: str = "chat", user: str | None = None, tokens: int | None = 10,
          generated: bool = False, text: str | None = None, **extra: Any) -> tuple[str, str, bytes]:
     """("task", kafka key, event bytes) for a task `at` ms after T0."""
     return "task", task_id, encode("task", task_id=task_id, session_id=session, session_id_generated=generated,

@@ -92,7 +92,7 @@ _TABLES = (
         score Float64, score_type LowCardinality(String), label Nullable(String),
         analytics_version String, created_at_ms Int64, detected_at_ms Int64,
         version UInt64, is_deleted UInt8, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
-    ) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (task_id, event_name, source)""",
+    ) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (task_id, event_name)""",
     """CREATE TABLE IF NOT EXISTS phospho_store.dead_letters (
         topic String, partition UInt32, offset UInt64, key_base64 Nullable(String),
         value_base64 String, reason String, received_at_ms Int64,

@@ -76,9 +76,12 @@ class SessionsPart:
         else:
             if current is None or point["av"] <= versions[1]:
                 return  # analysed before its task came here, or delivered again
-            figures = {f: point.get(k) for k, f in _ANALYSIS.items()}
-            figures["events"] = tuple(figures["events"] or ())
-            updated = current._replace(analyzed=True, **figures)
+            figures = {f: point[k] for k, f in _ANALYSIS.items() if k in point}  # a cost alone, or everything
+            if "events" in figures:
+                figures["events"] = tuple(figures["events"] or ())
+            if "language" in figures:
+                figures["analyzed"] = True
+            updated = current._replace(**figures)
             versions[1] = point["av"]
         state.versions[task_id] = versions
         upserts, removed = add_task(state.windows, updated, self.gap_ms)
