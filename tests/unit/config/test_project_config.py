@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import regex
 
-from phospho_stream.errors import PhosphoStreamError
 from phospho_stream.config import (
     CONFIG_ENV,
     ConfigError,
@@ -16,6 +15,7 @@ from phospho_stream.config import (
     load_config,
     parse_config,
 )
+from phospho_stream.errors import PhosphoStreamError
 
 DEMO = Path(__file__).parents[3] / "stream_processors/phospho_stream/config/examples/demo.yaml"
 
