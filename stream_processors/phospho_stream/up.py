@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -105,23 +104,29 @@ def _run_demo(events: int, store: Any, done: threading.Event) -> None:
     import phospho
 
     from .insights import run_insights
-    from .local.demo import generate_traffic
+    from .local.demo_traffic import generate_traffic
     from .query import render
 
-    version_id = f"demo-{uuid.uuid4().hex[:12]}"
-    phospho.init(project_id=os.environ.get("PHOSPHO_PROJECT_ID", "demo-project"), version_id=version_id,
-                 spool_dir=os.environ.get("PHOSPHO_SPOOL_DIR", str(_data_dir() / "spool")))
-    counts = generate_traffic(phospho, events)
-    phospho.flush(60)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        visible = store.query("SELECT count() FROM phospho.tasks WHERE version_id = {v:String}", {"v": version_id}).rows[0][0]
-        in_sessions, tasks = store.query("SELECT (SELECT sum(task_count) FROM phospho.sessions), "
-                                         "(SELECT count() FROM phospho.tasks)").rows[0]
-        if visible >= counts["tasks"] and in_sessions >= tasks:  # sessions follow their tasks by one hop
-            break
-        time.sleep(0.5)
-    print(f"\n{visible} of {counts['tasks']} demo tasks are queryable", file=sys.stderr)
+    seed = 7
+    mine = {"p": f"demo-{seed}-%"}
+    already = store.query("SELECT count() FROM phospho.tasks WHERE task_id LIKE {p:String}", mine).rows[0][0]
+    if already:
+        print(f"\nthe demo's {already} tasks are already in the store (same ids each run): not logged again",
+              file=sys.stderr)
+    else:
+        phospho.init(project_id=os.environ.get("PHOSPHO_PROJECT_ID", "demo-project"),
+                     spool_dir=os.environ.get("PHOSPHO_SPOOL_DIR", str(_data_dir() / "spool")))
+        counts = generate_traffic(phospho, events, seed=seed)
+        phospho.flush(60)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            visible = store.query("SELECT count() FROM phospho.tasks WHERE task_id LIKE {p:String}", mine).rows[0][0]
+            in_sessions, tasks = store.query("SELECT (SELECT sum(task_count) FROM phospho.sessions), "
+                                             "(SELECT count() FROM phospho.tasks)").rows[0]
+            if visible >= counts["tasks"] and in_sessions >= tasks:  # sessions follow their tasks by one hop
+                break
+            time.sleep(0.5)
+        print(f"\n{visible} of {counts['tasks']} demo tasks are queryable", file=sys.stderr)
     # sys.__stdout__: faust may have replaced sys.stdout by a logger while its worker runs
     print(run_insights(lambda sql: read_only_query(store, sql), render), file=sys.__stdout__, flush=True)
     done.set()

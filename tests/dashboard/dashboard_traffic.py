@@ -1,5 +1,5 @@
 """The dashboard tests' workload, logged with the real SDK to the Kafka of a running `up`:
-the demo traffic (phospho_stream.demo.generate_traffic), then an agent conversation whose
+the demo traffic (phospho_stream.local.demo_traffic.generate_traffic), then an agent conversation whose
 tasks carry steps (`log(steps=[...])`, sent as span events). Writes what it logged to a JSON
 manifest: `python dashboard_traffic.py MANIFEST TURNS`."""
 
@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import phospho
-from phospho_stream.local.demo import generate_traffic
+from phospho_stream.local.demo_traffic import generate_traffic
 
 VERSION = "dashboard-test"
 AGENT_USER = "agent-user@example.com"
@@ -33,9 +33,9 @@ class Recorder:
                                          "flag": None}
         return logged
 
-    def user_feedback(self, task_id: str, raw_flag: str, **kwargs: Any) -> Any:
-        self.tasks[task_id]["flag"] = "success" if raw_flag in ("👍", "🙂") else "failure"
-        return phospho.user_feedback(task_id, raw_flag=raw_flag, **kwargs)
+    def user_feedback(self, task_id: str, flag: str, **kwargs: Any) -> Any:
+        self.tasks[task_id]["flag"] = flag
+        return phospho.user_feedback(task_id, flag=flag, **kwargs)
 
 
 def agent_session(recorder: Recorder) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def agent_session(recorder: Recorder) -> dict[str, Any]:
 def main(manifest: str, turns: int) -> int:
     phospho.init(project_id="dashboard-test", version_id=VERSION)
     recorder = Recorder()
-    counts = generate_traffic(recorder, turns)
+    counts = generate_traffic(recorder, turns, versions=(VERSION,))
     agent = agent_session(recorder)
     delivered = phospho.flush(60)
     with open(manifest, "w") as f:

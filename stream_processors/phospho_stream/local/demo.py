@@ -1,18 +1,10 @@
-"""`phospho-stream demo`: realistic traffic through the real phospho SDK into Kafka, read back.
-
-Several users chat in sessions with pauses (one resumed the next day, backfilled with
-created_at), answers are streamed chunk by chunk, some turns get feedback, some tasks have no
-session_id (the pipeline sessionizes them per user) and a few inputs are malformed (NaN, lone
-surrogates, objects that are not JSON, a 1 MB string). With no Kafka address configured it
-starts the embedded broker. Then it consumes the topics back and prints what arrived.
-"""
+"""`phospho-stream demo`: the demo traffic (demo_traffic.py) through the real phospho SDK into
+Kafka, read back. With no Kafka address configured it starts the embedded broker."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import random
 import time
 import uuid
 from collections import Counter
@@ -23,74 +15,9 @@ from phospho_schemas import EventDecoder, Topics
 
 from ..engine.registry import registry_from_env
 from .broker import EmbeddedBroker
+from .demo_traffic import VERSIONS, generate_traffic
 
-__all__ = ["run_demo", "generate_traffic"]
-
-USERS = ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com", "erin@example.com"]
-QUESTIONS = [
-    "What is the meaning of life?", "Explain quantum computers in less than 20 words.",
-    "How do I reset my password?", "Summarize this article for me.", "Translate 'good night' to French.",
-    "Why is my invoice higher this month?", "Write a haiku about Kafka.", "What is the speed of light?",
-]
-ANSWERS = ["42.", "Qubits use superposition to compute many states at once.", "Click 'Forgot password'.",
-           "It says streaming beats batching.", "Bonne nuit.", "Your plan renewed at a new rate.",
-           "Logs flow on / partitions keep their order / consumers catch up.", "299,792 km/s."]
-
-
-def _chunks(text: str) -> list[dict[str, Any]]:
-    words = text.split(" ")
-    chunks = [{"object": "chat.completion.chunk", "model": "gpt-4o-mini",
-               "choices": [{"index": 0, "delta": {"content": w + (" " if i < len(words) - 1 else "")}, "finish_reason": None}]}
-              for i, w in enumerate(words)]
-    chunks.append({"object": "chat.completion.chunk", "model": "gpt-4o-mini",
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    return chunks
-
-
-def generate_traffic(phospho: Any, turns: int, seed: int = 7) -> dict[str, int]:
-    """Log `turns` conversation turns (plus feedback and a few malformed events)."""
-    rng = random.Random(seed)
-    counts: Counter[str] = Counter()
-    day = 86_400
-    start = time.time() - 2 * day
-    for n in range(turns):
-        user = rng.choice(USERS)
-        session = phospho.new_session() if rng.random() < 0.8 else None
-        t = start + n * 600 + rng.randint(0, 300)
-        for turn in range(rng.randint(1, 4)):
-            q, a = rng.randrange(len(QUESTIONS)), rng.randrange(len(ANSWERS))
-            created_at = t + turn * rng.randint(20, 240) + (day if turn == 3 else 0)  # resumed next day
-            messages = [{"role": "system", "content": "You are a helpful assistant."},
-                        {"role": "user", "content": QUESTIONS[q]}]
-            if rng.random() < 0.4:  # a streamed answer
-                stream = phospho.MutableGenerator(iter(_chunks(ANSWERS[a])), stop=lambda c: c["choices"][0]["finish_reason"] is not None)
-                logged = phospho.log(input={"messages": messages, "model": "gpt-4o-mini"}, output=stream, stream=True,
-                                     session_id=session, user_id=user, created_at=created_at, metadata={"channel": "web"})
-                for _ in stream:
-                    pass
-            else:
-                completion = {"id": f"chatcmpl-{uuid.uuid4().hex[:8]}", "object": "chat.completion", "model": "gpt-4o-mini",
-                              "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWERS[a]}, "finish_reason": "stop"}],
-                              "usage": {"prompt_tokens": 20 + q, "completion_tokens": 5 + a, "total_tokens": 25 + q + a}}
-                logged = phospho.log(input={"messages": messages, "model": "gpt-4o-mini"}, output=completion,
-                                     session_id=session, user_id=user, created_at=created_at,
-                                     metadata={"channel": rng.choice(["web", "mobile"]), "latency_ms": rng.randint(200, 2000)})
-            counts["tasks"] += 1
-            if rng.random() < 0.3:
-                phospho.user_feedback(logged["task_id"], raw_flag=rng.choice(["👍", "👎", "🙂"]), notes="demo feedback")
-                counts["feedback"] += 1
-    malformed = [
-        dict(input="nan metadata", metadata={"score": math.nan, "inf": math.inf}),
-        dict(input="lone surrogate \ud800 here", output="ok"),
-        dict(input=object(), output={"not json": {1, 2, 3}}),
-        dict(input="x" * 1_000_000, output="a 1 MB input, truncated"),
-    ]
-    for kwargs in malformed:
-        phospho.log(user_id="mallory@example.com", **kwargs)
-        counts["tasks"] += 1
-        counts["malformed"] += 1
-    return dict(counts)
-
+__all__ = ["run_demo"]
 
 def _consumer(bootstrap: str) -> Any:
     from confluent_kafka import Consumer
@@ -115,8 +42,8 @@ def _end_offsets(bootstrap: str, topics: list[str]) -> list[Any]:
         consumer.close()
 
 
-def _read_back(bootstrap: str, start: list[Any], version_id: str, expected: int, timeout: float = 60.0) -> list[tuple[str, dict[str, Any]]]:
-    """This run's events: tasks with its version_id and the feedback on those tasks."""
+def _read_back(bootstrap: str, start: list[Any], expected: int, timeout: float = 60.0) -> list[tuple[str, dict[str, Any]]]:
+    """This run's events: the demo's tasks and the feedback on them."""
     consumer = _consumer(bootstrap)
     consumer.assign(start)
     decoder, deadline = EventDecoder(registry=registry_from_env()), time.monotonic() + timeout
@@ -127,7 +54,7 @@ def _read_back(bootstrap: str, start: list[Any], version_id: str, expected: int,
             if msg.error():
                 continue
             kind, record = decoder.decode(msg.value())
-            if kind == "task" and record["version_id"] == version_id:
+            if kind == "task" and record["version_id"] in VERSIONS:
                 tasks[record["event_id"]] = record
             elif kind == "feedback":
                 feedback.append(record)
@@ -150,18 +77,17 @@ def run_demo(events: int = 200) -> int:
     try:
         topics = Topics(os.environ.get("PHOSPHO_TOPIC_PREFIX") or "phospho.")
         start = _end_offsets(bootstrap, [topics.tasks, topics.feedback])
-        version_id = f"demo-{uuid.uuid4().hex[:12]}"  # tells this run's events from any other's
         phospho.init(project_id=os.environ.get("PHOSPHO_PROJECT_ID", "demo-project"), bootstrap_servers=bootstrap,
-                     spool_dir=os.environ.get("PHOSPHO_SPOOL_DIR", str(data_dir / "spool")), version_id=version_id)
+                     spool_dir=os.environ.get("PHOSPHO_SPOOL_DIR", str(data_dir / "spool")))
         started = time.perf_counter()
-        counts = generate_traffic(phospho, events)
+        counts = generate_traffic(phospho, events, seed=int(time.time()))  # a run of its own: ids of its own
         delivered = phospho.flush(60)
         elapsed = time.perf_counter() - started
         stats = phospho.stats()
         print(f"logged {counts['tasks']} tasks ({counts['malformed']} malformed) and {counts.get('feedback', 0)} "
               f"feedback events in {elapsed:.2f}s; flush delivered everything: {delivered}")
         print("SDK counters:", json.dumps({k: stats[k] for k in ("queued", "delivered", "spooled", "failed")}))
-        records = _read_back(bootstrap, start, version_id, counts["tasks"] + counts.get("feedback", 0))
+        records = _read_back(bootstrap, start, counts["tasks"] + counts.get("feedback", 0))
         kinds = Counter(kind for kind, _ in records)
         tasks = [r for kind, r in records if kind == "task"]
         print(f"read back from Kafka: {dict(kinds)}")
