@@ -24,6 +24,9 @@ __all__ = [
     "FeedbackRow",
     "SessionRow",
     "EventRow",
+    "EvaluationRow",
+    "TopicRow",
+    "TaskTopicRow",
     "DeadLetterRow",
     "TASK_COLUMN_OWNERS",
 ]
@@ -93,16 +96,24 @@ class TaskRow(TypedDict, total=False):
     analytics_errors: str  # JSON array of strings
     analytics_version: str
     analyzed_at_ms: int
+    # -- the evaluation stage -----------------------------------------------------------------
+    eval_flag: str | None  # success | failure | undefined
+    eval_reason: str
+    eval_model: str
+    eval_prompt_version: str
+    eval_cost_usd: float | None
+    eval_at_ms: int
 
 
 #: which stage writes which columns of `tasks` (every column but task_id has one owner)
 TASK_COLUMN_OWNERS: dict[str, tuple[str, ...]] = {
     "core": tuple(k for k in TaskRow.__annotations__ if k not in ("task_id", "window_id") and not k.startswith(
-        ("language", "sentiment", "events", "cost", "analy"))),
+        ("language", "sentiment", "events", "cost", "analy", "eval_"))),
     "sessions": ("window_id",),
     "analytics": ("language", "sentiment_score", "sentiment_magnitude", "sentiment_label", "sentiment_method",
                   "events", "cost_usd", "cost_note", "analytics_truncated", "analytics_errors", "analytics_version",
                   "analyzed_at_ms"),
+    "evaluation": ("eval_flag", "eval_reason", "eval_model", "eval_prompt_version", "eval_cost_usd", "eval_at_ms"),
 }
 
 
@@ -202,6 +213,40 @@ class EventRow(TypedDict):
     is_deleted: int
 
 
+class EvaluationRow(TypedDict):
+    """The model's latest verdict on a task (the user's feedback is in TaskRow)."""
+
+    task_id: str
+    flag: str  # success | failure | undefined
+    reason: str
+    model: str
+    prompt_version: str
+    cost_usd: float | None
+    session_id: str
+    user_id: str | None
+    created_at_ms: int  # the task's time
+    evaluated_at_ms: int
+    version: int
+
+
+class TopicRow(TypedDict):
+    run_id: str
+    topic_id: int
+    name: str
+    size: int
+    examples: str  # JSON array of task inputs
+    terms: str  # JSON array of the cluster's top terms
+    method: str  # tfidf-kmeans | embeddings-kmeans ...
+    created_at_ms: int
+
+
+class TaskTopicRow(TypedDict):
+    run_id: str
+    task_id: str
+    topic_id: int
+    created_at_ms: int
+
+
 class DeadLetterRow(TypedDict):
     topic: str
     partition: int
@@ -219,4 +264,7 @@ TABLES: dict[str, type] = {
     "feedback": FeedbackRow,
     "sessions": SessionRow,
     "events": EventRow,
+    "evaluations": EvaluationRow,
+    "topics": TopicRow,
+    "task_topics": TaskTopicRow,
 }

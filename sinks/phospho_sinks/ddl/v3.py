@@ -30,6 +30,8 @@ TASK_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sentiment_label", "String"), ("sentiment_method", "String"), ("events", "String"), ("cost_usd", "Float64"),
     ("cost_note", "String"), ("analytics_truncated", "String"), ("analytics_errors", "String"),
     ("analytics_version", "String"), ("analyzed_at_ms", "Int64"),
+    ("eval_flag", "String"), ("eval_reason", "String"), ("eval_model", "String"), ("eval_prompt_version", "String"),
+    ("eval_cost_usd", "Float64"), ("eval_at_ms", "Int64"),
 )
 
 #: the columns of phospho_store.spans besides event_id (merged like the tasks': a span's own
@@ -93,6 +95,19 @@ _TABLES = (
         analytics_version String, created_at_ms Int64, detected_at_ms Int64,
         version UInt64, is_deleted UInt8, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
     ) ENGINE = ReplacingMergeTree(version, is_deleted) ORDER BY (task_id, event_name)""",
+    """CREATE TABLE IF NOT EXISTS phospho_store.evaluations (
+        task_id String, flag LowCardinality(String), reason String, model String, prompt_version String,
+        cost_usd Nullable(Float64), session_id String, user_id Nullable(String), created_at_ms Int64,
+        evaluated_at_ms Int64, version UInt64, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY task_id""",
+    """CREATE TABLE IF NOT EXISTS phospho_store.topics (
+        run_id String, topic_id UInt32, name String, size UInt32, examples String, terms String,
+        method LowCardinality(String), created_at_ms Int64, written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree ORDER BY (run_id, topic_id)""",
+    """CREATE TABLE IF NOT EXISTS phospho_store.task_topics (
+        run_id String, task_id String, topic_id UInt32, created_at_ms Int64,
+        written_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree ORDER BY (run_id, task_id)""",
     """CREATE TABLE IF NOT EXISTS phospho_store.dead_letters (
         topic String, partition UInt32, offset UInt64, key_base64 Nullable(String),
         value_base64 String, reason String, received_at_ms Int64,
@@ -162,7 +177,9 @@ VIEWS = (
         JSONExtract(ifNull(span_models, '[]'), 'Array(String)') AS span_models,
         ifNull(span_input_tokens, 0) AS span_input_tokens, ifNull(span_output_tokens, 0) AS span_output_tokens,
         ifNull(llm_latency_ms, 0) AS llm_latency_ms, ifNull(llm_wall_ms, 0) AS llm_wall_ms,
-        feedback_flag, feedback_notes, feedback_flag AS flag,
+        feedback_flag, feedback_notes, coalesce(feedback_flag, eval_flag) AS flag,
+        if(isNotNull(feedback_flag), 'user', if(isNotNull(eval_flag), 'llm', NULL)) AS flag_source,
+        eval_flag, eval_reason, eval_model, eval_cost_usd,
         ifNull(language, '') AS language, sentiment_score, sentiment_magnitude, sentiment_label, sentiment_method,
         JSONExtract(ifNull(events, '[]'), 'Array(String)') AS events, cost_usd, cost_note, analytics_version,
         isNotNull(analytics_version) AS analyzed,
@@ -218,6 +235,24 @@ VIEWS = (
         analytics_version, {_ms("created_at_ms")} AS created_at, {_ms("detected_at_ms")} AS detected_at
     FROM phospho_store.events FINAL
     WHERE is_deleted = 0""",
+    # every verdict on a task: the model's (one per task, its latest) and the user's feedback
+    f"""CREATE OR REPLACE VIEW phospho.evaluations AS
+    SELECT task_id, flag, 'llm' AS source, reason, model, prompt_version, cost_usd, session_id, user_id,
+        {_ms("evaluated_at_ms")} AS created_at
+    FROM phospho_store.evaluations FINAL
+    UNION ALL
+    SELECT task_id, assumeNotNull(feedback_flag) AS flag, 'user' AS source, ifNull(feedback_notes, '') AS reason,
+        '' AS model, '' AS prompt_version, CAST(NULL AS Nullable(Float64)) AS cost_usd, session_id, user_id,
+        {_ms("ifNull(feedback_at_ms, created_at_ms)")} AS created_at
+    FROM phospho_store.tasks FINAL
+    WHERE isNotNull(feedback_flag) AND isNotNull(input)""",
+    f"""CREATE OR REPLACE VIEW phospho.topics AS
+    SELECT topic_id, name, size, JSONExtract(examples, 'Array(String)') AS examples,
+        JSONExtract(terms, 'Array(String)') AS terms, method, run_id, {_ms("created_at_ms")} AS created_at
+    FROM phospho_store.topics FINAL""",
+    f"""CREATE OR REPLACE VIEW phospho.task_topics AS
+    SELECT task_id, topic_id, run_id, {_ms("created_at_ms")} AS created_at
+    FROM phospho_store.task_topics FINAL""",
     f"""CREATE OR REPLACE VIEW phospho.dead_letters AS
     SELECT topic, partition, offset, key_base64, value_base64, reason, {_ms("received_at_ms")} AS received_at
     FROM phospho_store.dead_letters FINAL""",

@@ -78,11 +78,12 @@ class AnalyticsEngine:
                 self.out.dead_letter(f"unreadable analysis records: {exc}", topic, partition, offset, key, value)
                 continue
             for record in records:
-                if record.get("kind") == "usage":
-                    self._cost(partition, record, now_ms)
-                else:
+                kind = record.get("kind")
+                if kind == "task":
                     self._analyze(partition, history, record, now_ms)
                     analysed += 1
+                elif kind == "usage":
+                    self._cost(partition, record, now_ms)
         rows = self.out.send()
         for partition, history in self.histories.items():
             for key, blob in history.records():

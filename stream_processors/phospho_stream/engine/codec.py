@@ -80,5 +80,5 @@ def dump_point(point: Point, jv: int, av: int, window_id: str | None) -> bytes:
 
 def load_point(blob: bytes) -> tuple[Point, int, int, str | None]:
     values, jv, av, window_id = _check(blob)
-    point = Point(*values)
+    point = Point(*values)  # a record written before a field was added leaves it at its default
     return point._replace(events=tuple(point.events)), jv, av, window_id

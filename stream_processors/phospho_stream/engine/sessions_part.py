@@ -14,7 +14,7 @@ __all__ = ["SessionsPart"]
 
 _CORE = {"at": "at_ms", "s": "session_id", "u": "user_id", "p": "preview", "tok": "tokens", "f": "flag",
          "e": "has_errors"}
-_ANALYSIS = {"lang": "language", "sent": "sentiment", "ev": "events", "cost": "cost_usd"}
+_ANALYSIS = {"lang": "language", "sent": "sentiment", "ev": "events", "cost": "cost_usd", "ef": "eval_flag"}
 
 
 @dataclass(slots=True)

@@ -138,6 +138,8 @@ def on_task(facts: TaskFacts, record: dict[str, Any]) -> JoinOut:
     if record.get("errors"):
         analysis["has_errors"] = True
     out.analysis.append(analysis)
+    if first and facts.flag is not None:  # feedback that waited: the evaluation learns from it too
+        out.analysis.append({**_usage_record(facts, "feedback"), "flag": facts.flag})
     return out
 
 
@@ -209,6 +211,7 @@ def on_feedback(facts: TaskFacts, record: dict[str, Any], row: dict[str, Any], s
         out.tasks.append({"task_id": facts.task_id, **changed})
         if known and "feedback_flag" in changed:
             out.points.append(_point(facts))
+            out.analysis.append({**_usage_record(facts, "feedback"), "flag": facts.flag})
     return out
 
 

@@ -49,6 +49,12 @@ class Point(NamedTuple):
     events: tuple[str, ...] = ()
     cost_usd: float | None = None
     analyzed: bool = False
+    eval_flag: str | None = None  # the LLM evaluation's verdict: counts when the user gave no feedback
+
+    @property
+    def outcome(self) -> str | None:
+        """What the task's success counts on: the user's feedback, else the model's verdict."""
+        return self.flag or self.eval_flag
 
 
 def _order(p: Point) -> tuple[int, str]:
@@ -100,8 +106,9 @@ class Window:
 
     def _count(self, p: Point, sign: int) -> None:
         self.tokens += sign * p.tokens
-        self.successes += sign * (p.flag == "success")
-        self.failures += sign * (p.flag == "failure")
+        outcome = p.outcome
+        self.successes += sign * (outcome == "success")
+        self.failures += sign * (outcome == "failure")
         self.with_errors += sign * p.has_errors
         if p.language:
             self.languages[p.language] += sign

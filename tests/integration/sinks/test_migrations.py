@@ -51,5 +51,6 @@ def test_what_migration_2_stored_is_in_the_new_views(tmp_path):
     assert out["task"] == [["t1", "hello", {"channel": "web"}, ["coerced"], ["gpt-4o"], "success", "s:chat|t1"]]
     assert out["session"] == [["s:chat|t1", 1, 1]]
     assert out["feedback"] == [["f1", "success", False]]
-    assert sorted(t for (t,) in out["old"]) == ["dead_letters", "events", "feedback", "schema_migrations", "sessions",
-                                                 "spans", "tasks", "users"]
+    assert sorted(t for (t,) in out["old"]) == ["dead_letters", "evaluations", "events", "feedback",
+                                                 "schema_migrations", "sessions", "spans", "task_topics", "tasks",
+                                                 "topics", "users"]
