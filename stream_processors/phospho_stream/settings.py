@@ -54,6 +54,9 @@ class WorkerSettings(PipelineSettings):
     worker_producer_batch_bytes: int = Field(
         16_384, ge=1, description="bytes per producer batch of the row topics (1 on the embedded broker, for exact lag)")
     expire_every_seconds: float = Field(5.0, gt=0, description="how often waiting feedback and old state are checked")
+    worker_max_event_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="an input event larger than this is dead-lettered (the SDK sends at "
+        "most PHOSPHO_MAX_EVENT_BYTES, 900 KB by default)")
 
     @property
     def gap_ms(self) -> int:
