@@ -12,9 +12,21 @@ tasks, spans, sessions, users, feedback, dead_letters.
 
 from __future__ import annotations
 
-from .migrations import Migration
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-__all__ = ["V1", "V2", "MIGRATIONS"]
+__all__ = ["Migration", "V1", "V2", "MIGRATIONS"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One version of the schema: idempotent statements (IF NOT EXISTS / OR REPLACE), so that a
+    migration interrupted midway can run again."""
+
+    version: int
+    description: str
+    statements: Sequence[str]
+
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS phospho.task_rows (

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from .store import Store
+from .backend import Store
+from .ddl import MIGRATIONS, Migration
 
-__all__ = ["Migration", "migrate", "applied_versions"]
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    statements: Sequence[str]
-
+__all__ = ["migrate", "applied_versions"]
 _BOOTSTRAP = (
     "CREATE DATABASE IF NOT EXISTS phospho",
     """CREATE TABLE IF NOT EXISTS phospho.schema_migrations (
@@ -35,8 +27,6 @@ def migrate(store: Store, migrations: Sequence[Migration] | None = None) -> list
     versions applied now. Statements must be idempotent (IF NOT EXISTS / OR REPLACE) so that a
     migration interrupted midway can run again."""
     if migrations is None:
-        from .ddl import MIGRATIONS
-
         migrations = MIGRATIONS
     versions = [m.version for m in migrations]
     if versions != sorted(set(versions)):
