@@ -1,4 +1,4 @@
-"""A stream worker's settings, in one place: explicit argument > environment variable > default.
+"""The settings of each process kind, in one place: explicit argument > environment variable > default.
 
 No faust import here: the worker's engine process reads these too.
 """
@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["WorkerSettings", "ENGINES"]
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ._errors import SettingsError
+
+__all__ = ["WorkerSettings", "ReadSettings", "ENGINES"]
 
 #: where a worker runs its engine (decoding, rules, state, rows): "process" puts it in a child
 #: process, so that faust's per-message work and the engine's per-task work use two cores;
@@ -70,3 +76,55 @@ class WorkerSettings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(bootstrap=bootstrap, **values)
+
+
+class ReadSettings(BaseSettings):
+    """The read processes' settings (`query`, `insights`, `dashboard`, and the web app `up`
+    serves): argument > environment > default."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOSPHO_READ_", extra="ignore", populate_by_name=True)
+
+    #: the project's data directory: the chDB store (`chdb/`) and a running up's `up.json`
+    data_dir: Path = Field(Path(".phospho"), validation_alias=AliasChoices("data_dir", "PHOSPHO_DATA_DIR"))
+    #: the store: chdb://<dir> or clickhouse://user:pass@host:8123/db (default: <data_dir>/chdb)
+    dsn: str | None = Field(None, validation_alias=AliasChoices("dsn", "PHOSPHO_CLICKHOUSE_DSN"))
+    #: where the dashboard and the query endpoint listen (`phospho-stream dashboard`)
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+    #: the address browsers use when it is not host:port (a published container port, a proxy):
+    #: its host is accepted in Host and Origin headers, and the printed URL uses it
+    public_url: str | None = None
+    #: per query: seconds of execution, rows and bytes of the result (an overflow is an error)
+    timeout_seconds: float = Field(60.0, gt=0)
+    max_rows: int = Field(1_000_000, ge=1)
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def store_dsn(self) -> str:
+        return self.dsn or f"chdb://{self.data_dir / 'chdb'}"
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Each environment variable these settings read -> its field."""
+        prefix = cls.model_config.get("env_prefix", "")
+        return {_ENV_NAMES.get(name, f"{prefix}{name}".upper()): name for name in cls.model_fields}
+
+    @classmethod
+    def load(cls, **arguments: Any) -> ReadSettings:
+        """The settings from the environment, with the arguments that are not None on top;
+        SettingsError (one line naming the variable) for a value that does not fit."""
+        try:
+            return cls(**{k: v for k, v in arguments.items() if v is not None})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            name = {f: n for n, f in cls.env_names().items()}.get(field, field)
+            raise SettingsError(f"{name} (or --{field.replace('_', '-')}): {error['msg']}, got {error['input']!r}") from None
+
+
+_ENV_NAMES = {"data_dir": "PHOSPHO_DATA_DIR", "dsn": "PHOSPHO_CLICKHOUSE_DSN"}
