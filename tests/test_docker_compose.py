@@ -37,8 +37,8 @@ from phospho._settings import ENV, resolve_settings
 from phospho_schemas import Topics
 from phospho_stream import cli as stream_cli
 from phospho_stream import worker as stream_worker
+from phospho_stream.read import run as dashboard_run
 from phospho_stream.read import source as read_source
-from phospho_stream.read.dashboard import run as dashboard_run
 from phospho_stream.settings import ReadSettings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -108,7 +108,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from .read.dashboard.run import run_dashboard
+    from .read.run import run_dashboard
 
     return _read_command("dashboard", run_dashboard, dsn=args.dsn, host=args.host, port=args.port)
 

@@ -1,5 +1,6 @@
-"""`phospho-stream dashboard`: the read app alone, on a ClickHouse server, a chDB directory, or
-through the running `up` of the data directory; serves until SIGINT/SIGTERM."""
+"""`phospho-stream dashboard`: the read app alone (dashboard and query endpoint), on a ClickHouse
+server, a chDB directory, or through the running `up` of the data directory; serves until
+SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import signal
 import sys
 import threading
 
-from ...settings import ReadSettings
-from ..access import LOOPBACK
-from ..server import ReadServer, serve
-from ..source import ReadSource, open_source
+from ..settings import ReadSettings
+from .access import LOOPBACK
+from .server import ReadServer, serve
+from .source import ReadSource, open_source
 
 __all__ = ["run_dashboard", "listen"]
 
