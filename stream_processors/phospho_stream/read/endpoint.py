@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from phospho_sinks import QueryResult, ReadOnlyError, Settings, StoreError
+from phospho_sinks import QueryResult, ReadOnlyError, Settings, StoreError, chdb_path
 
 from .reader import Reader
 
@@ -72,9 +72,15 @@ def find_running_up(data_dir: Path, dsn: str | None = None) -> RunningUp | None:
         os.kill(running.pid, 0)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if dsn is not None and dsn != running.dsn:
+    if dsn is not None and _same_store(dsn) != _same_store(running.dsn):
         return None
     return running
+
+
+def _same_store(dsn: str) -> str:
+    """One spelling per chDB directory (relative, chdb:// or not)."""
+    path = chdb_path(dsn)
+    return f"chdb://{path}" if path is not None else dsn
 
 
 class EndpointClient:

@@ -17,6 +17,8 @@ from .reader import Reader
 
 __all__ = ["ReadServer", "serve", "http_url"]
 
+_SHOWN = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
 
 def http_url(host: str, port: int) -> str:
     """http://host:port/, an IPv6 address in brackets (RFC 3986: http://[::1]:8080/)."""
@@ -43,9 +45,8 @@ class ReadServer:
         self.token = token or secrets.token_urlsafe(32)
         self._socket = _bind(host, port)
         self.host, self.port = host, self._socket.getsockname()[1]
-        self.url = public_url.rstrip("/") + "/" if public_url else http_url(host, self.port)
-        if host in ("0.0.0.0", "::") and not public_url:
-            self.url = http_url("127.0.0.1" if host == "0.0.0.0" else "::1", self.port)
+        # the URL to print: the public one, else this host's (loopback when it serves every interface)
+        self.url = public_url.rstrip("/") + "/" if public_url else http_url(_SHOWN.get(host, host), self.port)
         app = build_app(read, self.token, host, self.port, public_url)
         config = uvicorn.Config(app, lifespan="off", log_config=None, log_level="warning", access_log=False,
                                 server_header=False, timeout_graceful_shutdown=5)

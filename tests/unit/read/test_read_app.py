@@ -186,3 +186,18 @@ def test_a_stopped_app_fails_requests_at_once(chdb_store):
 def test_a_port_in_use_is_an_os_error_before_anything_serves(server, chdb_store):
     with pytest.raises(OSError):
         serve(store_reader(chdb_store), "127.0.0.1", server.port)
+
+
+def test_behind_a_published_port_the_public_address_is_the_one_accepted(chdb_store):
+    """A container publishes its port 8000 as 18000 (or a proxy serves it under a name): Host and
+    Origin then name the public address, which PHOSPHO_READ_PUBLIC_URL gives."""
+    running = serve(store_reader(chdb_store), "127.0.0.1", 0, public_url="http://phospho.test:18000")
+    try:
+        assert running.url == "http://phospho.test:18000/" and running.login_url.startswith("http://phospho.test:18000/?token=")
+        with httpx.Client(base_url=f"http://127.0.0.1:{running.port}", trust_env=False, timeout=30) as http:
+            public = {"Host": "phospho.test:18000", "Origin": "http://phospho.test:18000", **bearer(running)}
+            assert http.get("/api/nope", headers=public).status_code == 404  # past the checks
+            assert http.get("/api/nope", headers={**public, "Host": "phospho.test:8000"}).status_code == 403
+            assert http.get("/api/nope", headers={**public, "Origin": "http://phospho.test"}).status_code == 403
+    finally:
+        running.stop()

@@ -30,6 +30,7 @@ def test_found_while_its_process_runs_and_for_its_store(tmp_path):
     assert (running.pid, running.url, running.token, running.query_url) == (
         os.getpid(), "http://127.0.0.1:1/", "secret", "http://127.0.0.1:1/api/query")
     assert find_running_up(tmp_path, "chdb:///data/chdb") == running
+    assert find_running_up(tmp_path, "/data/./chdb") == running  # the same directory, spelled otherwise
     assert find_running_up(tmp_path, "chdb:///another/store") is None
     remove_up_file(tmp_path)
     assert find_running_up(tmp_path) is None
