@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,12 +74,7 @@ class Access:
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and self._valid(credentials.strip()):
             return True
-        cookie = SimpleCookie()
-        try:
-            cookie.load(headers.get("cookie", ""))
-        except Exception:  # a malformed Cookie header is no credential
-            return False
-        return self.cookie in cookie and self._valid(cookie[self.cookie].value)
+        return self._valid(cookie_parser(headers.get("cookie", "")).get(self.cookie))
 
     def _refusal(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
