@@ -1,7 +1,9 @@
 """The locked query path (`phospho-stream query`, insights, the dashboard, up's query endpoint),
 locked twice: the parser's check (statements.py), then ClickHouse itself running the query with
 readonly=1 (so no setting can be changed back), the `phospho` database as the current one,
-a time limit and result-size limits (an overflow is an error, never a cut result)."""
+a time limit and result-size limits (an overflow is an error, never a cut result). Outer joins
+read as in standard SQL (join_use_nulls=1: an unmatched side is NULL), since a query cannot
+set it."""
 
 from __future__ import annotations
 
@@ -34,14 +36,14 @@ class QueryLimits:
 
 
 def locked_settings(limits: QueryLimits, tuning: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The settings of a locked read: `tuning` (TUNING_SETTINGS only), the limits, the database,
-    and readonly=1 last."""
+    """The settings of a locked read: `tuning` (TUNING_SETTINGS only), standard outer joins, the
+    limits, the database, and readonly=1 last."""
     unknown = sorted(set(tuning or {}) - TUNING_SETTINGS)
     if unknown:
         raise ReadOnlyError(f"refused: the setting {', '.join(unknown)}: the read path's settings and limits are fixed")
-    return {**(tuning or {}), "max_execution_time": limits.timeout_seconds, "max_result_rows": limits.max_rows,
-            "max_result_bytes": limits.max_bytes, "result_overflow_mode": "throw", "database": DATABASE,
-            "readonly": 1}
+    return {**(tuning or {}), "join_use_nulls": 1, "max_execution_time": limits.timeout_seconds,
+            "max_result_rows": limits.max_rows, "max_result_bytes": limits.max_bytes, "result_overflow_mode": "throw",
+            "database": DATABASE, "readonly": 1}
 
 
 def read_only_query(store: Store, sql: str, params: dict[str, Any] | None = None,

@@ -217,3 +217,11 @@ def test_only_tuning_settings_may_be_added_from_code(store):
                            tuning={"optimize_move_to_prewhere_if_final": 1}).dicts() == [{"on": True}]
     with pytest.raises(ReadOnlyError, match="refused: the setting readonly"):
         read_only_query(store, "SELECT 1", tuning={"readonly": 0})
+
+
+def test_outer_joins_read_as_in_standard_sql(store):
+    """A query cannot set join_use_nulls under readonly=1: the path sets it, so an unmatched side
+    is NULL (the transcript query of the README relies on it)."""
+    rows = read_only_query(store, """SELECT v.a AS a, n.number AS matched FROM phospho.victim AS v
+        LEFT JOIN numbers(2) AS n ON n.number = v.a ORDER BY a""").rows
+    assert rows == [(1, 1), (2, None), (3, None)]
