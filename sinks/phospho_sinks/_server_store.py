@@ -1,5 +1,6 @@
-"""The ClickHouse server backend, through clickhouse-connect (HTTP). Per-query settings travel
-as the request's parameters, applied before the query is parsed: with readonly=1 among them,
+"""The ClickHouse server backend, through clickhouse-connect (HTTP).
+
+Per-query settings travel as the request's parameters, applied before the query is parsed: with readonly=1 among them,
 the query's own SETTINGS cannot change anything back."""
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""What every store backend (chDB, a ClickHouse server) offers: the `Store` protocol and the
-`QueryResult` a query returns."""
+"""The `Store` protocol every backend (chDB, a ClickHouse server) offers, and `QueryResult`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The locked query path (`phospho-stream query`, insights, the dashboard, up's query endpoint),
-locked twice: the parser's check (statements.py), then ClickHouse itself running the query with
+"""The locked query path: the parser's check, then ClickHouse's readonly=1 and limits.
+
+Used by `phospho-stream query`, insights, the dashboard and up's query endpoint; locked twice: the parser's check (statements.py), then ClickHouse itself running the query with
 readonly=1 (so no setting can be changed back), the `phospho` database as the current one,
 a time limit and result-size limits (an overflow is an error, never a cut result). Outer joins
 read as in standard SQL (join_use_nulls=1: an unmatched side is NULL), since a query cannot

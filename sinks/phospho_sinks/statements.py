@@ -1,5 +1,6 @@
-"""The read path's statement check, by a real SQL parser (sqlglot, ClickHouse dialect): exactly
-one SELECT (WITH, UNION/INTERSECT/EXCEPT of SELECTs, subqueries) over the `phospho` database.
+"""The read path's statement check by a SQL parser: one SELECT over the `phospho` database.
+
+sqlglot, ClickHouse dialect. WITH, UNION/INTERSECT/EXCEPT of SELECTs and subqueries are SELECTs.
 
 Refused, with a one-line reason naming what: several statements, anything but a SELECT, a
 SETTINGS or FORMAT clause, INTO OUTFILE, every table function but `numbers` (file, url, remote,

@@ -1,6 +1,7 @@
-"""The read side: the locked query path as commands (`query`, `insights`), the dashboard, and
-the read app (one Starlette app: dashboard and query endpoint) that `up` and `dashboard` serve.
-Never imports `up`: `up` imports this."""
+"""The read side: `query`, `insights`, the dashboard and the read app that serves it.
+
+The read app is one Starlette app (dashboard and query endpoint) that `up` and `dashboard`
+serve. This package never imports `up`: `up` imports it."""
 
 from .app import build_app
 from .endpoint import (

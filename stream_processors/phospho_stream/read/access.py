@@ -1,4 +1,4 @@
-"""Who may use the read app (dashboard and query endpoint): an ASGI middleware in front of it.
+"""Who may use the read app: an ASGI middleware in front of the dashboard and the endpoint.
 
 - a Host header that is not the served host:port (or its loopback aliases, or the public URL's
   host) gets 403: a page of another site whose name resolves here (DNS rebinding) is refused;

@@ -1,5 +1,4 @@
-"""The read app: one Starlette app for the dashboard and the query endpoint, behind Access
-(host, origin and token checks)."""
+"""The read app: one Starlette app for the dashboard and the query endpoint, behind Access."""
 
 from __future__ import annotations
 

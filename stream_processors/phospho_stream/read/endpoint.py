@@ -1,5 +1,7 @@
-"""A running `up`'s query endpoint: its up.json (how read commands find it), the server half
-(`POST /api/query` on the read app) and the client half (httpx, with the token of up.json).
+"""A running `up`'s query endpoint: its up.json, the server half and the client half.
+
+up.json is how read commands find it; the server half is `POST /api/query` on the read app;
+the client half asks it with httpx and the token of up.json.
 
 up.json lives in the data directory, mode 0600: it holds the token that opens the endpoint.
 """

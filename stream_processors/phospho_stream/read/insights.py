@@ -1,5 +1,6 @@
-"""`phospho-stream insights`: the session and user insights of the phospho docs, as SQL on the
-analysts' views. How long users chat before leaving, how many messages a session has, what
+"""`phospho-stream insights`: the session and user insights of the phospho docs, as SQL.
+
+They read the analysts' views. How long users chat before leaving, how many messages a session has, what
 kind of message ends a session; power users, struggling users."""
 
 from __future__ import annotations

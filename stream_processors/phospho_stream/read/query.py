@@ -1,5 +1,6 @@
-"""`phospho-stream query "SQL"`: one locked read (through the running `up`, else on the store)
-printed as a table (rich), CSV (LF line ends) or JSON."""
+"""`phospho-stream query "SQL"`: one locked read printed as a table, CSV or JSON.
+
+It goes through the running `up`, else to the store; tables by rich, CSV with LF line ends."""
 
 from __future__ import annotations
 

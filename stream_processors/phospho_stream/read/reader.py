@@ -1,5 +1,6 @@
-"""A `Reader`: one locked read, (sql, bound params, tuning settings) -> its result, whoever
-runs it (a store in this process, or a running `up` through its endpoint)."""
+"""A `Reader`: one locked read, (sql, bound params, tuning settings) -> its result.
+
+Whoever runs it: a store in this process, or a running `up` through its endpoint."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""`phospho-stream dashboard`: the read app alone (dashboard and query endpoint), on a ClickHouse
-server, a chDB directory, or through the running `up` of the data directory; serves until
-SIGINT/SIGTERM."""
+"""`phospho-stream dashboard`: the read app alone, until SIGINT/SIGTERM.
+
+It reads a ClickHouse server, a chDB directory, or the running `up` of the data directory."""
 
 from __future__ import annotations
 

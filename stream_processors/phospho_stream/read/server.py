@@ -1,6 +1,7 @@
-"""Serving the read app with uvicorn from a thread, on a socket bound before it starts (so a
-port in use is an OSError at once, and port 0 gives a free port that is known before the
-first request)."""
+"""Serving the read app with uvicorn from a thread.
+
+Its socket is bound before it starts: a port in use is an OSError at once, and port 0 gives a
+free port that is known before the first request."""
 
 from __future__ import annotations
 

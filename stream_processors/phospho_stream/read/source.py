@@ -1,6 +1,7 @@
-"""Where the read commands (query, insights, dashboard) read: the running `up` of the data
-directory (chDB opens a directory in one process only, so they ask it), else the store itself
-when it exists. They never create a store: finding neither is NothingToRead, naming where
+"""Where the read commands read: the running `up`, else an existing store, never a new one.
+
+The running `up` of the data directory holds its chDB directory (chDB opens a directory in one
+process only), so they ask it; else they open the store itself when it exists. They never create a store: finding neither is NothingToRead, naming where
 they looked."""
 
 from __future__ import annotations

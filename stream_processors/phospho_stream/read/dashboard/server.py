@@ -1,5 +1,6 @@
-"""The dashboard's routes on the read app: the JSON API under /api/, the page and its static
-files. Every statement runs through the locked read path with bound parameters; the page loads
+"""The dashboard's routes on the read app: the JSON API under /api/, the page, its files.
+
+Every statement runs through the locked read path with bound parameters; the page loads
 nothing but its own files (the Content-Security-Policy, set by read/access.py, says so)."""
 
 from __future__ import annotations
