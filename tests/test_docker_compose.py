@@ -35,9 +35,9 @@ import phospho_sinks
 from phospho._settings import ENV, resolve_settings
 from phospho_schemas import Topics
 from phospho_stream import cli as stream_cli
-from phospho_stream import up as stream_up
-from phospho_stream.dashboard import run as dashboard_run
-from phospho_stream.settings import WorkerSettings, describe_settings
+from phospho_stream.read import run as dashboard_run
+from phospho_stream.read import source as read_source
+from phospho_stream.settings import ReadSettings, WorkerSettings, describe_settings
 from phospho_stream.worker import core as stream_worker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -486,8 +486,8 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         def run(self, stop: Any) -> None:
             seen["ran"] = True
 
-    def listen(read: Any, host: str, port: int) -> Any:
-        raise _Reached(host=host, port=port)
+    def listen(source: Any, settings: ReadSettings) -> Any:
+        raise _Reached(host=settings.host, port=settings.port, public_url=settings.public_url)
 
     import clickhouse_connect
 
@@ -497,8 +497,8 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         m.setattr(Path, "mkdir", lambda self, *a, **k: seen.setdefault("mkdir", []).append(str(self)))
         m.setattr(phospho_sinks, "migrate", lambda store: seen.setdefault("migrated", store))
         m.setattr(phospho_sinks, "SinkRunner", SinkRunner)
-        m.setattr(stream_up, "running_pipeline", lambda dsn: None)  # no `up` on this machine
-        m.setattr(dashboard_run, "_listen", listen)
+        m.setattr(read_source, "find_running_up", lambda data_dir, dsn=None: None)  # no `up` on this machine
+        m.setattr(dashboard_run, "listen", listen)
         m.setattr(signal, "signal", lambda *args: None)  # the test process keeps its handlers
         m.setattr(os, "environ", environ)
         try:
@@ -614,7 +614,9 @@ def test_sink_and_dashboard_use_the_clickhouse_service(
 ) -> None:
     services = config["services"]
     environ, seen = _run_command(services[name], monkeypatch)
-    unread = set(environ) - environ.read
+    # pydantic-settings reads the environment whole: the variables ReadSettings declares count as read
+    declared = set(ReadSettings.env_names()) if name == "dashboard" else set()
+    unread = set(environ) - environ.read - declared
     assert not unread, f"set on {name} but read by no code of its command: {sorted(unread)}"
     # the store took the DSN as a ClickHouse server (not a chDB directory) and passed it on
     dsn = seen["clickhouse_dsn"]
@@ -633,6 +635,7 @@ def test_sink_and_dashboard_use_the_clickhouse_service(
         assert not services[name].get("ports")  # it serves nothing
     else:
         assert (seen["host"], seen["port"]) == ("0.0.0.0", 8000)  # inside its container
+        assert seen["public_url"] == "http://127.0.0.1:8000/"  # the published address browsers use
 
 
 def test_clickhouse_credentials_reach_the_dsn(cli: str, empty_env_file: Path) -> None:
@@ -648,13 +651,17 @@ def test_clickhouse_credentials_reach_the_dsn(cli: str, empty_env_file: Path) ->
 
 
 def test_the_dashboard_is_published_on_loopback(cli: str, empty_env_file: Path, config: dict[str, Any]) -> None:
-    """It asks nobody for a password: the host's loopback by default, a port from the environment."""
+    """The host's loopback by default, a port from the environment; the address browsers use
+    (its Host and Origin are the ones the dashboard accepts) follows the published port."""
     assert _ports(config["services"]["dashboard"]) == [("127.0.0.1", 8000, 8000)]
     moved = resolved(cli, empty_env_file, PHOSPHO_DASHBOARD_HOST_PORT="18000")["services"]["dashboard"]
     assert _ports(moved) == [("127.0.0.1", 18000, 8000)]
-    # beyond loopback only when asked for (behind an authenticating proxy)
-    exposed = resolved(cli, empty_env_file, PHOSPHO_DASHBOARD_HOST_IP="0.0.0.0")["services"]["dashboard"]
+    assert _env(moved)["PHOSPHO_READ_PUBLIC_URL"] == "http://127.0.0.1:18000/"
+    # beyond loopback only when asked for, under the name browsers use
+    exposed = resolved(cli, empty_env_file, PHOSPHO_DASHBOARD_HOST_IP="0.0.0.0",
+                       PHOSPHO_DASHBOARD_HOST="analytics.example")["services"]["dashboard"]
     assert _ports(exposed) == [("0.0.0.0", 8000, 8000)]
+    assert _env(exposed)["PHOSPHO_READ_PUBLIC_URL"] == "http://analytics.example:8000/"
     # the container port is the one the command listens on
     command = config["services"]["dashboard"]["command"]
     assert command[command.index("--port") + 1] == "8000"

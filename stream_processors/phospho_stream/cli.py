@@ -7,9 +7,14 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import BrokerError
 from .local.broker import DEFAULT_PARTITIONS, EmbeddedBroker
+
+if TYPE_CHECKING:
+    from .settings import ReadSettings
 
 __all__ = ["main"]
 
@@ -45,10 +50,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(events=args.events)
 
 
-def _cmd_query(args: argparse.Namespace) -> int:
+def _read_command(name: str, run: Callable[[ReadSettings], str | int], **arguments: Any) -> int:
+    """A read command: its settings, then `run`; what it prints goes to stdout. Nothing to read
+    or a bad setting: one line, exit code 2; a refused or failed query: one line, exit code 1."""
     from phospho_sinks import StoreError
 
-    from .query import run_query
+    from .errors import NothingToRead, SettingsError
+    from .settings import ReadSettings
+
+    try:
+        outcome = run(ReadSettings.load(**arguments))
+    except (NothingToRead, SettingsError) as exc:
+        print(f"phospho-stream {name}: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"phospho-stream {name}: {exc}", file=sys.stderr)
+        return 1
+    if isinstance(outcome, int):
+        return outcome
+    print(outcome)
+    return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from .read.query import run_query
 
     params = {}
     for item in args.param or []:
@@ -57,12 +82,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
             print(f"phospho-stream query: --param wants name=value, got {item!r}", file=sys.stderr)
             return 2
         params[name] = value
-    try:
-        print(run_query(args.sql, args.dsn, args.format, params or None))
-    except StoreError as exc:
-        print(f"phospho-stream query: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return _read_command("query", lambda settings: run_query(settings, args.sql, args.format, params or None),
+                         dsn=args.dsn)
 
 
 def _bootstrap_or_exit() -> str:
@@ -113,9 +134,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from .dashboard import run_dashboard
+    from .read.run import run_dashboard
 
-    return run_dashboard(args.dsn, args.host, args.port)
+    return _read_command("dashboard", run_dashboard, dsn=args.dsn, host=args.host, port=args.port)
 
 
 def _cmd_sink(args: argparse.Namespace) -> int:
@@ -138,17 +159,9 @@ def _cmd_sink(args: argparse.Namespace) -> int:
 
 
 def _cmd_insights(args: argparse.Namespace) -> int:
-    from phospho_sinks import StoreError
+    from .read.insights import run_insights
 
-    from .insights import run_insights
-    from .query import execute, render
-
-    try:
-        print(run_insights(lambda sql: execute(sql, args.dsn), lambda r: render(r, args.format)))
-    except StoreError as exc:
-        print(f"phospho-stream insights: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return _read_command("insights", lambda settings: run_insights(settings, args.format), dsn=args.dsn)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,14 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("dashboard", help="the dashboard alone (tasks, sessions, users, insights) on a store, e.g. a ClickHouse server")
     db.add_argument("--dsn", default=None, help="clickhouse://user:pass@host:port/db or chdb://<dir> "
                     "(default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb; through `up` while it holds it)")
-    db.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
-    db.add_argument("--port", type=int, default=0, help="port (default: a free one; the URL is stdout's first line)")
+    db.add_argument("--host", default=None, help="address to listen on (default: PHOSPHO_READ_HOST, else loopback)")
+    db.add_argument("--port", type=int, default=None,
+                    help="port (default: PHOSPHO_READ_PORT, else a free one); stdout's first line is the URL to open, with its token")
     db.set_defaults(func=_cmd_dashboard)
     i = sub.add_parser("insights", help="session and user insights (tasks per session, durations, ending messages, power and struggling users)")
     i.add_argument("--dsn", default=None)
     i.add_argument("--format", choices=("table", "csv", "json"), default="table")
     i.set_defaults(func=_cmd_insights)
-    q = sub.add_parser("query", help="run one read-only SQL statement on the configured ClickHouse (chDB or server)")
+    q = sub.add_parser("query", help="run one SELECT over the phospho database on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "
                    "(default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")

@@ -10,12 +10,38 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "ALL_SETTINGS", "describe_settings"]
+from .errors import SettingsError
+
+__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "ReadSettings", "ALL_SETTINGS", "describe_settings",
+           "load_settings"]
 
 _CONFIG = SettingsConfigDict(env_prefix="PHOSPHO_", extra="ignore", populate_by_name=True)
+
+
+def load_settings(model: type[BaseSettings], **arguments: Any) -> Any:
+    """`model` from the environment with the arguments that are not None on top; SettingsError
+    (one line naming the variable) for a value that does not fit."""
+    try:
+        return model(**{k: v for k, v in arguments.items() if v is not None})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        names = {f: env for env, f in _env_names(model).items()}
+        raise SettingsError(f"{names.get(field, field)} (or --{field.replace('_', '-')}): {error['msg']}, "
+                            f"got {error['input']!r}") from None
+
+
+def _env_names(model: type[BaseSettings]) -> dict[str, str]:
+    """Each environment variable `model` reads -> its field."""
+    prefix = model.model_config.get("env_prefix", "")
+    out = {}
+    for name, info in model.model_fields.items():
+        choices = [c for c in getattr(info.validation_alias, "choices", ()) if isinstance(c, str) and c.isupper()]
+        out[choices[0] if choices else f"{prefix}{name}".upper()] = name
+    return out
 
 
 class PipelineSettings(BaseSettings):
@@ -80,17 +106,55 @@ class SinkSettings(PipelineSettings):
     sink_max_seconds: float = Field(0.2, gt=0, description="a partial write goes after this long")
 
 
-ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings, SinkSettings)
+class ReadSettings(BaseSettings):
+    """The read processes' settings (`query`, `insights`, `dashboard`, and the web app `up`
+    serves): argument > environment > default."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOSPHO_READ_", extra="ignore", populate_by_name=True)
+
+    #: the project's data directory: the chDB store (`chdb/`) and a running up's `up.json`
+    data_dir: Path = Field(Path(".phospho"), validation_alias=AliasChoices("data_dir", "PHOSPHO_DATA_DIR"))
+    #: the store: chdb://<dir> or clickhouse://user:pass@host:8123/db (default: <data_dir>/chdb)
+    dsn: str | None = Field(None, validation_alias=AliasChoices("dsn", "PHOSPHO_CLICKHOUSE_DSN"))
+    #: where the dashboard and the query endpoint listen (`phospho-stream dashboard`)
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+    #: the address browsers use when it is not host:port (a published container port, a proxy):
+    #: its host is accepted in Host and Origin headers, and the printed URL uses it
+    public_url: str | None = None
+    #: per query: seconds of execution, rows and bytes of the result (an overflow is an error)
+    timeout_seconds: float = Field(60.0, gt=0)
+    max_rows: int = Field(1_000_000, ge=1)
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def store_dsn(self) -> str:
+        return self.dsn or f"chdb://{self.data_dir / 'chdb'}"
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Each environment variable these settings read -> its field."""
+        return _env_names(cls)
+
+    @classmethod
+    def load(cls, **arguments: Any) -> ReadSettings:
+        return load_settings(cls, **arguments)
+
+
+ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings, SinkSettings, ReadSettings)
 
 
 def describe_settings(models: tuple[type[BaseSettings], ...] = ALL_SETTINGS) -> list[tuple[str, str, str, str]]:
     """(environment variable, default, meaning, process kinds) of every setting, once each."""
     seen: dict[str, list[Any]] = {}
     for model in models:
-        for name, info in model.model_fields.items():
-            alias = info.validation_alias
-            env = next((c for c in getattr(alias, "choices", ()) if isinstance(c, str) and c.isupper()),
-                       f"PHOSPHO_{name.upper()}")
+        for env, name in _env_names(model).items():
+            info = model.model_fields[name]
             entry = seen.setdefault(env, [env, repr(info.default), info.description or "", []])
             entry[3].append(model.__name__.removesuffix("Settings").lower())
     return [(env, default, meaning, ", ".join(kinds)) for env, default, meaning, kinds in seen.values()]

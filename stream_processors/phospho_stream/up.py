@@ -1,75 +1,37 @@
 """`phospho-stream up`: the whole pipeline in one command.
 
 The embedded broker (when no Kafka address is configured), the store's migrations, the sink
-(a thread), a loopback endpoint answering read-only queries (chDB opens its directory in one
-process only, so `phospho-stream query` asks this process while it runs), the dashboard (on the
-same store, one read at a time with the query endpoint), a status line, and
-a faust worker in the main thread. `--demo` logs the demo traffic through the real SDK, waits
+(a thread), the read app (read/: the dashboard and the query endpoint that `phospho-stream
+query` asks while this process holds the store, since chDB opens its directory in one process
+only; its URL and token are in up.json), a status line, and a faust worker in the main thread. `--demo` logs the demo traffic through the real SDK, waits
 until it is queryable, prints the insights, and stops (the data stays for `query`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from phospho_schemas import Topics
-from phospho_sinks import SinkRunner, StoreError, connect, migrate, read_only_query
+from phospho_sinks import SinkRunner, StoreError, connect, migrate
 
+from .errors import SettingsError
 from .local.broker import EmbeddedBroker
+from .read import ReadServer, limits_of, remove_up_file, serve, store_reader, write_up_file
+from .settings import ReadSettings
 
-__all__ = ["run_up", "running_pipeline", "QUERY_FILE"]
-
-QUERY_FILE = "up.json"
+__all__ = ["run_up"]
 
 
 def _data_dir() -> Path:
     path = Path(os.environ.get("PHOSPHO_DATA_DIR", ".phospho")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds up.json, whose token opens the store
     return path
-
-
-def running_pipeline(dsn: str | None) -> dict[str, Any] | None:
-    """The `up` process serving this DSN's store, if one runs (from its up.json)."""
-    path = _data_dir() / QUERY_FILE
-    try:
-        info = json.loads(path.read_text())
-        os.kill(info["pid"], 0)
-    except (OSError, ValueError, KeyError):
-        return None
-    if dsn is not None and dsn != info.get("dsn"):
-        return None
-    return info
-
-
-def _query_server(store: Any, lock: threading.Lock) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            try:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                with lock:
-                    result = read_only_query(store, body["sql"], body.get("params"))
-                payload, status = {"columns": result.columns, "rows": result.rows}, 200
-            except (StoreError, ValueError, KeyError) as exc:
-                payload, status = {"error": str(exc)}, 400
-            data = json.dumps(payload, default=str).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 
 
 def _status(stop: threading.Event, sink: SinkRunner, bootstrap: str, topics: Topics, group: str) -> None:
@@ -103,9 +65,8 @@ def _demo(events: int, store: Any, done: threading.Event) -> None:
 def _run_demo(events: int, store: Any, done: threading.Event) -> None:
     import phospho
 
-    from .insights import run_insights
     from .local.demo_traffic import generate_traffic
-    from .query import render
+    from .read import insight_results, render_insights
 
     seed = 7
     mine = {"p": f"demo-{seed}-%"}
@@ -128,13 +89,18 @@ def _run_demo(events: int, store: Any, done: threading.Event) -> None:
             time.sleep(0.5)
         print(f"\n{visible} of {counts['tasks']} demo tasks are queryable", file=sys.stderr)
     # sys.__stdout__: faust may have replaced sys.stdout by a logger while its worker runs
-    print(run_insights(lambda sql: read_only_query(store, sql), render), file=sys.__stdout__, flush=True)
+    print(render_insights(insight_results(store_reader(store))), file=sys.__stdout__, flush=True)
     done.set()
+
+
+def _serve_reads(store: Any, host: str, port: int) -> ReadServer:
+    """The read app (dashboard and query endpoint) on `store`, with the read settings' limits."""
+    settings = ReadSettings.load()
+    return serve(store_reader(store, limits_of(settings)), host, port, public_url=settings.public_url)
 
 
 def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool = False,
            host: str = "127.0.0.1", port: int = 0) -> int:
-    from .dashboard import dashboard_url, start_dashboard
     from .settings import WorkerSettings
     from .worker.app import run_app
     from .worker.core import core_app
@@ -155,27 +121,23 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
     settings = WorkerSettings(bootstrap=bootstrap)
     stop, demo_done = threading.Event(), threading.Event()
     sink = SinkRunner(bootstrap, store, topics)
-    lock = threading.Lock()  # one read at a time: the query endpoint and the dashboard share the store
-    server = _query_server(store, lock)
     try:
-        dashboard = start_dashboard(store, lock, host, port)
-    except OSError as exc:
-        print(f"phospho-stream up: the dashboard cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        web = _serve_reads(store, host, port)
+    except (OSError, SettingsError) as exc:
+        where = f"the dashboard cannot listen on {host}:{port}: " if isinstance(exc, OSError) else ""
+        print(f"phospho-stream up: {where}{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         store.close()
         if broker is not None:
             broker.stop()
         return 1
     threads = [threading.Thread(target=sink.run, args=(stop,), name="phospho-sink", daemon=True),
-               threading.Thread(target=server.serve_forever, name="phospho-query", daemon=True),
                threading.Thread(target=_status, args=(stop, sink, bootstrap, topics, settings.app_id), daemon=True)]
     if demo_events:
         threads.append(threading.Thread(target=_demo, args=(demo_events, store, demo_done), daemon=True))
-    info_path = data_dir / QUERY_FILE
-    info_path.write_text(json.dumps({"pid": os.getpid(), "url": f"http://127.0.0.1:{server.server_address[1]}/query",
-                                     "dsn": store.dsn, "bootstrap": bootstrap, "dashboard": dashboard_url(dashboard)}))
-    print(f"phospho-stream up: Kafka {bootstrap}, store {store.dsn}, query endpoint on 127.0.0.1:{server.server_address[1]}",
-          file=sys.stderr, flush=True)
-    print(f"phospho-stream up: dashboard on {dashboard_url(dashboard)}", file=sys.stderr, flush=True)
+    write_up_file(data_dir, {"pid": os.getpid(), "url": web.query_url, "dashboard": web.url, "token": web.token,
+                             "dsn": store.dsn, "bootstrap": bootstrap})
+    print(f"phospho-stream up: Kafka {bootstrap}, store {store.dsn}", file=sys.stderr, flush=True)
+    print(f"phospho-stream up: dashboard on {web.login_url}", file=sys.stderr, flush=True)
     if demo_events and not keep_running:
         threading.Thread(target=lambda: demo_done.wait() and os.kill(os.getpid(), signal.SIGINT), daemon=True).start()
     for thread in threads:
@@ -186,10 +148,8 @@ def run_up(dsn: str | None, demo_events: int | None = None, keep_running: bool =
     except SystemExit:
         pass
     finally:
-        info_path.unlink(missing_ok=True)  # first: `query` and `dashboard` stop coming here
-        for http in (server, dashboard):  # closed, not only stopped: a request then fails at once
-            http.shutdown()
-            http.server_close()
+        remove_up_file(data_dir)  # first: `query` and `dashboard` stop coming here
+        web.stop()  # its socket closed: a request then fails at once
         stop.set()
         threads[0].join(30)
         store.close()

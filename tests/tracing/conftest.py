@@ -33,9 +33,10 @@ class Pipeline:
 
     def query(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         """One read-only statement, asked of the running `up` (it holds the chDB directory)."""
-        url = json.loads((self.data_dir / "up.json").read_text())["url"]
+        info = json.loads((self.data_dir / "up.json").read_text())
         body = json.dumps({"sql": sql, "params": params}).encode()
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(info["url"], data=body, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {info['token']}"})
         with urllib.request.urlopen(request, timeout=60) as response:
             payload = json.loads(response.read())
         return [dict(zip(payload["columns"], row, strict=True)) for row in payload["rows"]]

@@ -125,8 +125,7 @@ TRANSCRIPT = """SELECT t.task_id AS task_id, t.input AS input, s.step_index AS s
 FROM phospho.tasks AS t
 LEFT JOIN phospho.spans AS s ON s.task_id = t.task_id
 WHERE t.task_id = {task_id:String}
-ORDER BY s.start_time, s.step_index, s.end_time, s.span_id
-SETTINGS join_use_nulls = 1"""
+ORDER BY s.start_time, s.step_index, s.end_time, s.span_id"""
 
 TASKS = """SELECT task_id, session_id, user_id, input, output, span_count, llm_call_count, span_models,
     span_input_tokens, span_output_tokens, llm_latency_ms, llm_wall_ms FROM phospho.tasks

@@ -1,15 +1,20 @@
-"""`phospho-stream insights`: the session and user insights of the phospho docs, as SQL on the
-analysts' views. How long users chat before leaving, how many messages a session has, what
+"""`phospho-stream insights`: the session and user insights of the phospho docs, as SQL.
+
+They read the analysts' views. How long users chat before leaving, how many messages a session has, what
 kind of message ends a session; power users, struggling users."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import json
 
 from phospho_sinks import QueryResult
 
-__all__ = ["INSIGHTS", "run_insights"]
+from ..settings import ReadSettings
+from .query import render
+from .reader import Reader
+from .source import open_source
+
+__all__ = ["INSIGHTS", "insight_results", "render_insights", "run_insights"]
 
 #: (title, SQL) pairs; each reads only the views
 INSIGHTS: tuple[tuple[str, str], ...] = (
@@ -38,10 +43,22 @@ INSIGHTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def run_insights(query: Callable[[str], QueryResult], render: Callable[[QueryResult], str]) -> str:
-    """Every insight, each as a titled table; `query` runs one read-only statement."""
-    parts: list[str] = []
-    for title, sql in INSIGHTS:
-        result: Any = query(sql)
-        parts.append(f"== {title} ==\n{render(result)}")
-    return "\n\n".join(parts)
+def insight_results(read: Reader) -> list[tuple[str, QueryResult]]:
+    """Every insight's (title, result); `read` runs one locked read."""
+    return [(title, read(sql)) for title, sql in INSIGHTS]
+
+
+def render_insights(results: list[tuple[str, QueryResult]], fmt: str = "table") -> str:
+    """Titled tables (or CSV blocks); JSON: one object, title -> rows."""
+    if fmt == "json":
+        return json.dumps({title: result.dicts() for title, result in results}, ensure_ascii=False, default=str, indent=1)
+    return "\n\n".join(f"== {title} ==\n{render(result, fmt)}" for title, result in results)
+
+
+def run_insights(settings: ReadSettings, fmt: str = "table") -> str:
+    """`phospho-stream insights`: through the running `up`, else on the store."""
+    source = open_source(settings)
+    try:
+        return render_insights(insight_results(source.read), fmt)
+    finally:
+        source.close()

@@ -1,6 +1,6 @@
 """The store layer on chDB (the real ClickHouse engine in-process): bound parameters, inserts,
-versioned migrations, the read-only path. chDB allows one data path per process, so the
-module shares one store."""
+versioned migrations, per-query settings, the read-only path. chDB allows one data path per
+process, so the module shares one store."""
 
 from __future__ import annotations
 
@@ -74,10 +74,11 @@ def test_migrations_run_once_in_order(store):
 
 
 @pytest.mark.parametrize("sql", [
-    "SELECT 1", "  select 1;", "WITH x AS (SELECT 1) SELECT * FROM x", "SHOW TABLES FROM phospho",
-    "DESCRIBE TABLE phospho.schema_migrations", "EXPLAIN SELECT 1", "-- a comment\nSELECT 2", "(SELECT 1)",
+    "SELECT 1", "  select 1;", "WITH x AS (SELECT 1) SELECT * FROM x", "-- a comment\nSELECT 2", "(SELECT 1)",
+    "SELECT count() + 1 FROM schema_migrations", "SELECT 1 UNION ALL SELECT 2", "SELECT number FROM numbers(3)",
 ])
 def test_read_only_path_lets_reads_through(store, sql):
+    migrate(store)
     check_read_only(sql)
     assert read_only_query(store, sql).rows
 
@@ -86,12 +87,44 @@ def test_read_only_path_lets_reads_through(store, sql):
     "INSERT INTO scratch.t (id) VALUES ('z')", "DROP TABLE scratch.t", "CREATE TABLE x (a UInt8) ENGINE=Memory",
     "ALTER TABLE scratch.t DELETE WHERE 1", "TRUNCATE TABLE scratch.t", "SYSTEM DROP DNS CACHE",
     "SELECT 1; DROP TABLE scratch.t", "/* SELECT */ DROP TABLE scratch.t", "SELECT 1 INTO OUTFILE '/tmp/x'",
-    "OPTIMIZE TABLE scratch.t FINAL", "", "   ",
+    "OPTIMIZE TABLE scratch.t FINAL", "", "   ", "SELECT * FROM scratch.t", "SHOW TABLES FROM phospho",
+    "DESCRIBE TABLE phospho.schema_migrations", "EXPLAIN SELECT 1",
 ])
-def test_read_only_path_refuses_writes(store, sql):
-    with pytest.raises(ReadOnlyError):
+def test_read_only_path_refuses_writes_and_other_databases(store, sql):
+    with pytest.raises(ReadOnlyError, match="^refused: "):
         read_only_query(store, sql)
     assert store.query("SELECT count() FROM scratch.t").rows[0][0] >= 0  # the table is still there
+
+
+def test_settings_apply_to_their_query_only(store):
+    locked = {"max_execution_time": 7, "readonly": 1}
+    assert store.query("SELECT getSetting('readonly'), getSetting('max_execution_time')", settings=locked).rows == [(1, 7)]
+    assert store.query("SELECT getSetting('readonly')").rows == [(0,)]
+    with pytest.raises(StoreError, match="READONLY"):
+        store.query("CREATE TABLE scratch.nope (a UInt8) ENGINE = Memory", settings=locked)
+    assert store.query("EXISTS TABLE scratch.nope").rows == [(0,)]
+    with pytest.raises(StoreError, match="Cannot modify 'readonly' setting in readonly mode"):
+        store.query("SELECT 1 SETTINGS readonly = 0", settings=locked)
+
+
+def test_a_query_after_a_failed_one_gets_its_own_result(store):
+    """chDB 4.4 hands the query after a failed one the failed one's result: the store reopens
+    the connection of a failed statement."""
+    limited = {"max_result_rows": 10, "result_overflow_mode": "throw", "readonly": 1}
+    for _ in range(2):
+        with pytest.raises(StoreError, match="TOO_MANY_ROWS_OR_BYTES"):
+            store.query("SELECT number FROM numbers(100)", settings=limited)
+        assert store.query("SELECT 'mine' AS answer", settings=limited).dicts() == [{"answer": "mine"}]
+    with pytest.raises(StoreError, match="UNKNOWN_IDENTIFIER"):
+        store.query("SELECT throwIf(number = 3), nope FROM numbers(5)")
+    assert store.query("SELECT 'mine too' AS answer").dicts() == [{"answer": "mine too"}]
+
+
+def test_clickhouse_messages_are_one_line(store):
+    with pytest.raises(StoreError) as failed:
+        store.query("SELECT\n nope\n FROM numbers(1)")
+    message = str(failed.value)
+    assert message.startswith("Code: 47. DB::Exception: ") and "\n" not in message and "(version" not in message
 
 
 def test_a_server_dsn_that_cannot_be_reached_is_a_store_error():

@@ -1,6 +1,6 @@
 """The dashboard's JSON API: one function per endpoint, each (read, query-string args) -> a
-JSON-ready dict. `read(sql, params)` runs one read-only statement (see server.store_reader);
-every statement comes from queries.py, every value is bound."""
+JSON-ready dict. `read(sql, params)` runs one locked read (`with_tuning` gives each statement
+its settings); every statement comes from queries.py, every value is bound."""
 
 from __future__ import annotations
 
@@ -11,18 +11,24 @@ from typing import Any
 
 from phospho_sinks import QueryResult
 
+from ..reader import Reader
 from . import queries as Q
 from .params import BadRequest, filters, paging, required, sort_key
 
-__all__ = ["Reader", "NotFound", "BadRequest", "ROUTES"]
+__all__ = ["Read", "NotFound", "BadRequest", "ROUTES", "with_tuning"]
 
-Reader = Callable[[str, "dict[str, Any] | None"], QueryResult]
+Read = Callable[[str, "dict[str, Any] | None"], QueryResult]
 Args = Mapping[str, str]
 TRANSCRIPT_LIMIT = 500
 
 
 class NotFound(LookupError):
     """No such task, session or user (HTTP 404)."""
+
+
+def with_tuning(read: Reader) -> Read:
+    """`read` with each statement's settings from queries.py."""
+    return lambda sql, params=None: read(sql, params, Q.tuning(sql))
 
 
 def _clean(value: Any) -> Any:
@@ -43,7 +49,7 @@ def _one(result: QueryResult, what: str) -> dict[str, Any]:
     return rows[0]
 
 
-def _page(read: Reader, args: Args, page_sql: str, count_sql: str, rows_sql: str, key: str,
+def _page(read: Read, args: Args, page_sql: str, count_sql: str, rows_sql: str, key: str,
           params: dict[str, Any]) -> dict[str, Any]:
     """One page: the ids and the matching total in one scan, then those rows by id, in order."""
     page, size, window = paging(args)
@@ -57,19 +63,19 @@ def _page(read: Reader, args: Args, page_sql: str, count_sql: str, rows_sql: str
     return {"total": total, "page": page, "size": size, "rows": [by_id[i] for i in ids if i in by_id]}
 
 
-def tasks(read: Reader, args: Args) -> dict[str, Any]:
+def tasks(read: Read, args: Args) -> dict[str, Any]:
     active, params = filters(args, Q.TASK_FILTERS)
     return _page(read, args, Q.compose(Q.TASKS_PAGE, Q.TASK_FILTERS, active),
                  Q.compose(Q.TASKS_COUNT, Q.TASK_FILTERS, active), Q.TASK_ROWS, "task_id", params)
 
 
-def task(read: Reader, args: Args) -> dict[str, Any]:
+def task(read: Read, args: Args) -> dict[str, Any]:
     task_id = required(args, "id")
     row = _one(read(Q.TASK, {"task_id": task_id}), "task")
     return {"task": row, "spans": _dicts(read(Q.TASK_SPANS, {"task_id": task_id}))}
 
 
-def sessions(read: Reader, args: Args) -> dict[str, Any]:
+def sessions(read: Read, args: Args) -> dict[str, Any]:
     active, params = filters(args, Q.SESSION_FILTERS)
     order, descending = sort_key(args, Q.SESSION_ORDERS, "start")
     page_sql = Q.compose(Q.SESSIONS_PAGE, Q.SESSION_FILTERS, active, Q.SESSION_ORDERS, order, descending)
@@ -77,7 +83,7 @@ def sessions(read: Reader, args: Args) -> dict[str, Any]:
                  Q.SESSION_ROWS, "window_id", params)
 
 
-def session(read: Reader, args: Args) -> dict[str, Any]:
+def session(read: Read, args: Args) -> dict[str, Any]:
     """A session window and its whole transcript (up to TRANSCRIPT_LIMIT tasks), each task with
     its steps."""
     window_id = required(args, "id")
@@ -93,7 +99,7 @@ def session(read: Reader, args: Args) -> dict[str, Any]:
     return {"session": row, "tasks": transcript, "truncated": row["task_count"] > len(transcript)}
 
 
-def users(read: Reader, args: Args) -> dict[str, Any]:
+def users(read: Read, args: Args) -> dict[str, Any]:
     active, params = filters(args, Q.USER_FILTERS)
     order, descending = sort_key(args, Q.USER_ORDERS, "tasks")
     page, size, window = paging(args)
@@ -109,16 +115,16 @@ def users(read: Reader, args: Args) -> dict[str, Any]:
             "dir": "desc" if descending else "asc"}
 
 
-def user(read: Reader, args: Args) -> dict[str, Any]:
+def user(read: Read, args: Args) -> dict[str, Any]:
     return {"user": _one(read(Q.USER, {"user": required(args, "id")}), "user")}
 
 
-def facets(read: Reader, args: Args) -> dict[str, Any]:
+def facets(read: Read, args: Args) -> dict[str, Any]:
     rows = read(Q.FACETS, None).rows
     return {"versions": [r[1] for r in rows if r[0] == 1], "models": [r[1] for r in rows if r[0] == 2]}
 
 
-def insights_tasks(read: Reader, args: Args) -> dict[str, Any]:
+def insights_tasks(read: Read, args: Args) -> dict[str, Any]:
     """Tasks, feedback and tokens per day; tasks and tokens per model (the 50 with most tokens)."""
     rows = _dicts(read(Q.TASK_INSIGHTS, None))
     days = [{k: r[k] for k in ("day", "tasks", "success", "failure")} | {"tokens": r["total_tokens"] + r["span_tokens"]}
@@ -133,7 +139,7 @@ def _pairs(summed: Any) -> list[list[Any]]:
     return [[k, v] for k, v in zip(keys, values, strict=True)]
 
 
-def insights_sessions(read: Reader, args: Args) -> dict[str, Any]:
+def insights_sessions(read: Read, args: Args) -> dict[str, Any]:
     shape = _one(read(Q.SESSION_SHAPES, None), "session summary")
     # bucket b holds durations d with ceil(log2(d + 1)) = b: (2^(b-1) - 1, 2^b - 1] seconds, and 0 for b = 0
     buckets = [[max(0, 2 ** (b - 1) - 1), 2 ** b - 1, n] for b, n in _pairs(shape["duration_buckets"])]
@@ -147,12 +153,12 @@ def insights_sessions(read: Reader, args: Args) -> dict[str, Any]:
     }
 
 
-def insights_endings(read: Reader, args: Args) -> dict[str, Any]:
+def insights_endings(read: Read, args: Args) -> dict[str, Any]:
     return {"endings": _dicts(read(Q.ENDING_MESSAGES, {"limit": 10}))}
 
 
 #: GET /api/<name> -> its function
-ROUTES: dict[str, Callable[[Reader, Args], dict[str, Any]]] = {
+ROUTES: dict[str, Callable[[Read, Args], dict[str, Any]]] = {
     "tasks": tasks, "task": task, "sessions": sessions, "session": session, "users": users, "user": user,
     "facets": facets, "insights/tasks": insights_tasks,
     "insights/sessions": insights_sessions, "insights/endings": insights_endings,

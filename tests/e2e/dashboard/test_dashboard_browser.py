@@ -1,11 +1,12 @@
 """The dashboard in headless Chromium, on the pipeline's data (demo workload + an agent
 conversation with steps): list pages show the expected counts, a task shows its steps in
 order, session and user drill-downs work (a task without a session window links none),
-filters narrow the rows, nothing is fetched from elsewhere. A screenshot of each page goes to test-artifacts/dashboard/ ($PHOSPHO_TEST_ARTIFACTS)."""
+filters narrow the rows, nothing is fetched from elsewhere. The browser opens each app once from
+the URL with its token, as a person does. A screenshot of each page goes to
+test-artifacts/dashboard/ ($PHOSPHO_TEST_ARTIFACTS)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 
@@ -13,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 
 def act(browser, action) -> None:
@@ -25,7 +26,16 @@ def act(browser, action) -> None:
         " && document.body.dataset.rendered !== '0'"))
 
 
+def login(browser, url: str, login_url: str) -> None:
+    """Open the printed URL once: the app trades its token for a cookie and shows the page."""
+    if url not in browser.logged_in:
+        act(browser, lambda: browser.get(login_url))
+        assert browser.current_url == url  # redirected to the clean URL: the token left the address bar
+        browser.logged_in.add(url)
+
+
 def open_page(browser, pipeline, fragment: str) -> None:
+    login(browser, pipeline.url, pipeline.login_url)
     act(browser, lambda: browser.get(pipeline.url + fragment))
 
 
@@ -158,7 +168,7 @@ def windowless(chdb_store):
     session window (as rows from outside the pipeline can be): one with a session id, one with
     none, and one in a window."""
     from phospho_sinks import migrate
-    from phospho_stream.dashboard import build_server, store_reader
+    from phospho_stream.read import serve, store_reader
 
     from tests.support.store_rows import task, window, write
 
@@ -171,11 +181,9 @@ def windowless(chdb_store):
         task(ids["window"], f"u-{tag}", f"chat-{tag}", f"s:chat-{tag}|w-{tag}", 1_700_000_002_000, 5)])
     write(chdb_store, "sessions", [
         window(f"s:chat-{tag}|w-{tag}", f"chat-{tag}", f"u-{tag}", 1_700_000_002_000, 1_700_000_002_000, 1, "x", 1)])
-    server = build_server(store_reader(chdb_store))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", ids, tag
-    server.shutdown()
-    server.server_close()
+    server = serve(store_reader(chdb_store))
+    yield server, ids, tag
+    server.stop()
 
 
 def session_field(browser):
@@ -185,7 +193,9 @@ def session_field(browser):
 
 
 def test_a_task_without_a_session_window_links_no_session(browser, windowless):
-    url, ids, tag = windowless
+    server, ids, tag = windowless
+    url = server.url
+    login(browser, url, server.login_url)
     act(browser, lambda: browser.get(f"{url}#/task?id={ids['session only']}"))
     assert session_field(browser) == (f"chat-{tag}", [])
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=session-link]")

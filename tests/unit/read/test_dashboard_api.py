@@ -1,22 +1,20 @@
-"""The dashboard's JSON API over HTTP, on the test session's chDB store: every endpoint and
-query on known rows (each test keeps to its own users, version and session ids: the store is
-shared), every statement of queries.py run by some request (the server's reads are recorded),
-filters bound as values, malformed requests refused."""
+"""The dashboard's JSON API over HTTP (the read app served by uvicorn from a thread), on the test
+session's chDB store: every endpoint and query on known rows (each test keeps to its own users,
+version and session ids: the store is shared), every statement of queries.py run by some request
+(the server's reads are recorded), filters bound as values, malformed requests refused."""
 
 from __future__ import annotations
 
 import json
 import random
-import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 
+import httpx
 import pytest
 
 from phospho_sinks import migrate
-from phospho_stream.dashboard import queries as Q
+from phospho_stream.read import serve, store_reader
+from phospho_stream.read.dashboard import queries as Q
 
 from tests.support.store_rows import feedback, span, task, window, write
 
@@ -40,8 +38,6 @@ def _task(task_id, user, session, win, at, **extra):
 
 @pytest.fixture(scope="module")
 def base(chdb_store):
-    from phospho_stream.dashboard import build_server, store_reader
-
     migrate(chdb_store)
     write(chdb_store, "tasks", [
         _task(A1, ANN, CHAT, WIN_A, T0, input=HELLO, output="Hi! How can I help?", span_count=3, llm_call_count=1,
@@ -71,24 +67,20 @@ def base(chdb_store):
     write(chdb_store, "tasks", [moved, {"task_id": MOVED, "window_id": f"s:other-{TAG}|{MOVED}"}])
     read = store_reader(chdb_store)
 
-    def recorded(sql, params=None):  # the store's reader, each statement noted as it runs
+    def recorded(sql, params=None, tuning=None):  # the store's reader, each statement noted as it runs
         EXECUTED.append(sql)
-        return read(sql, params)
+        return read(sql, params, tuning)
 
-    server = build_server(recorded)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    server = serve(recorded)
+    with httpx.Client(base_url=server.url.rstrip("/"), headers={"Authorization": f"Bearer {server.token}"},
+                      trust_env=False, timeout=30) as client:
+        yield client
+    server.stop()
 
 
 def get(base, path, **params):
-    url = f"{base}{path}?{urllib.parse.urlencode(params)}"
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, json.loads(response.read()), dict(response.headers)
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null"), dict(exc.headers)
+    response = base.get(path, params=params)
+    return response.status_code, response.json(), response.headers
 
 
 def task_ids(base, **params):
@@ -218,7 +210,7 @@ def test_a_page_past_the_end_is_empty_and_still_counts_the_matches(base, path, p
 
 
 def test_users_sortable_by_every_metric_and_one_opened(base):
-    from phospho_stream.dashboard.queries import USER_ORDERS
+    from phospho_stream.read.dashboard.queries import USER_ORDERS
 
     for key in USER_ORDERS:
         for direction in ("asc", "desc"):
@@ -269,16 +261,13 @@ def test_malformed_requests_are_refused(base, path, params, message):
 
 
 def test_the_page_and_only_its_own_files_are_served(base):
-    with urllib.request.urlopen(base + "/", timeout=10) as response:
-        page = response.read().decode()
-        csp = response.headers["Content-Security-Policy"]
-    assert '<script type="module" src="/static/app.js">' in page and "default-src 'self'" in csp
-    with urllib.request.urlopen(base + "/static/app.js", timeout=10) as response:
-        assert "javascript" in response.headers["Content-Type"]
-    for path in ("/static/../api.py", "/static/%2e%2e/api.py", "/static/", "/etc/passwd", "/api/../server.py"):
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(base + path, timeout=10)
-        assert err.value.code == 404, path
+    response = base.get("/")
+    assert '<script type="module" src="/static/app.js">' in response.text
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "javascript" in base.get("/static/app.js").headers["Content-Type"]
+    for path in ("/static/../api.py", "/static/%2e%2e/api.py", "/static/", "/etc/passwd", "/api/../server.py",
+                 "/static/%2e%2e/%2e%2e/queries.py"):
+        assert base.get(path).status_code == 404, path
 
 
 # -- every statement of queries.py, run by a request on known rows --------------------------------
@@ -370,7 +359,7 @@ def test_every_statement_runs_on_known_rows(base, chdb_store, sql, path, params,
     ("::1", "http://[::1]:8080/"), ("::", "http://[::]:8080/"), ("fe80::1", "http://[fe80::1]:8080/"),
 ])
 def test_a_url_brackets_an_ipv6_host(host, url):
-    from phospho_stream.dashboard.run import http_url
+    from phospho_stream.read import http_url
 
     assert http_url(host, 8080) == url
 
@@ -378,18 +367,31 @@ def test_a_url_brackets_an_ipv6_host(host, url):
 def test_the_dashboard_on_ipv6_loopback_gives_a_url_that_works(base, chdb_store):
     import socket
 
-    from phospho_stream.dashboard import build_server, dashboard_url, store_reader
-
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
-    server = build_server(store_reader(chdb_store), "::1", 0)  # on the rows of `base`
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(store_reader(chdb_store), "::1", 0)  # on the rows of `base`
     try:
-        url = dashboard_url(server)
-        assert url == f"http://[::1]:{server.server_address[1]}/"
-        assert urllib.parse.urlsplit(url).hostname == "::1"
-        with urllib.request.urlopen(f"{url}api/tasks?version={VERSION}", timeout=30) as response:
-            assert json.loads(response.read())["total"] == 4
+        assert server.url == f"http://[::1]:{server.port}/"
+        response = httpx.get(f"{server.url}api/tasks", params={"version": VERSION}, trust_env=False,
+                             headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
+        assert response.json()["total"] == 4
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
+
+
+def test_a_store_failure_is_a_502_with_clickhouses_message(chdb_store):
+    """A statement ClickHouse fails (here every read, on a reader whose store lost its views)
+    answers 502 with ClickHouse's message in one line, which the page shows."""
+
+    def broken(sql, params=None, tuning=None):
+        return store_reader(chdb_store)(sql.replace("phospho.tasks", "phospho.no_such_view"), params, tuning)
+
+    server = serve(broken)
+    try:
+        response = httpx.get(f"{server.url}api/tasks", headers={"Authorization": f"Bearer {server.token}"},
+                             trust_env=False, timeout=30)
+        error = response.json()["error"]
+        assert response.status_code == 502 and error.startswith("the store failed: Code: 60. DB::Exception: ")
+        assert "no_such_view" in error and "\n" not in error
+    finally:
+        server.stop()

@@ -8,19 +8,31 @@ import re
 
 import pytest
 
-from phospho_sinks import check_read_only
-from phospho_stream.dashboard import queries as Q
-from phospho_stream.dashboard.params import BadRequest, filters, paging, sort_key
-from phospho_stream.dashboard.server import STATIC_DIR
+from phospho_sinks import TUNING_SETTINGS, check_read_only
+from phospho_stream.read import INSIGHTS
+from phospho_stream.read.dashboard import queries as Q
+from phospho_stream.read.dashboard.params import BadRequest, filters, paging, sort_key
+from phospho_stream.read.dashboard.server import STATIC_DIR
 
 
 def test_every_statement_reads_only_and_binds_its_values():
     for sql in Q.ALL_STATEMENTS:
         check_read_only(sql)
+        assert set(Q.tuning(sql) or {}) <= TUNING_SETTINGS
         assert "/*where*/" not in sql and "/*order*/" not in sql
         for name, kind in re.findall(r"\{(\w+):([^}]+)\}", sql):
             assert kind in {"String", "Int64", "UInt32", "UInt64"}, (name, kind)
         assert "%s" not in sql and "{}" not in sql
+
+
+def test_every_insight_passes_the_locked_path():
+    for title, sql in INSIGHTS:
+        assert check_read_only(sql) is not None, title
+
+
+def test_the_reads_by_key_run_with_the_by_key_setting():
+    assert Q.tuning(Q.TASK) == Q.tuning(Q.SESSION_TASKS) == Q.BY_KEY
+    assert Q.tuning(Q.FACETS) is None and "SETTINGS" not in Q.TASK
 
 
 def test_compose_only_takes_this_modules_fragments():

@@ -1,7 +1,8 @@
-"""The dashboard's browser tests run against real pipeline data: `phospho-stream up` (embedded
-broker, faust worker, sink, chDB) serving its dashboard on loopback, fed once per session with
+"""The dashboard's end-to-end tests run against real pipeline data: `phospho-stream up` (embedded
+broker, faust worker, sink, chDB) serving its read app on loopback, fed once per session with
 the demo workload plus an agent conversation with steps (dashboard_traffic.py), and a headless
-Chromium (Debian's chromium + chromium-driver: `make browser`) driven by Selenium."""
+Chromium (Debian's chromium + chromium-driver: `make browser`) driven by Selenium, logged in
+through the URL `up` prints (its token traded for a cookie)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.processes import stop
@@ -26,18 +26,26 @@ from tests.support.processes import stop
 CLI = Path(sys.executable).parent / "phospho-stream"
 TRAFFIC = Path(__file__).with_name("dashboard_traffic.py")
 TURNS = 30
-ARTIFACTS = Path(os.environ.get("PHOSPHO_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts") / "dashboard"
+ARTIFACTS = Path(os.environ.get("PHOSPHO_TEST_ARTIFACTS") or Path(__file__).resolve().parents[3] / "test-artifacts") / "dashboard"
 
 
 @dataclass
 class Pipeline:
     url: str  # the dashboard, e.g. http://127.0.0.1:PORT/
+    token: str  # up's token, from its up.json
     env: dict[str, str]
     manifest: dict[str, Any]
 
+    @property
+    def login_url(self) -> str:
+        """The URL `up` prints: opened once, it leaves the browser a cookie."""
+        return f"{self.url}?token={self.token}"
+
     def api(self, name: str, **params: Any) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}api/{name}?{urllib.parse.urlencode(params)}", timeout=30) as r:
-            return json.loads(r.read())
+        response = httpx.get(f"{self.url}api/{name}", params=params, timeout=30, trust_env=False,
+                             headers={"Authorization": f"Bearer {self.token}"})
+        response.raise_for_status()
+        return response.json()
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         """`phospho-stream query` (through up's query endpoint): an independent read of the views."""
@@ -53,7 +61,7 @@ def _wait(condition, timeout: float, what: str, proc: subprocess.Popen | None = 
             raise AssertionError(f"`phospho-stream up` exited ({proc.returncode}) while waiting for {what}")
         try:
             value = condition()
-        except OSError:
+        except (OSError, httpx.HTTPError):
             value = None
         if value:
             return value
@@ -86,7 +94,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         manifest_path = data / "manifest.json"
         subprocess.run([sys.executable, str(TRAFFIC), str(manifest_path), str(TURNS)], check=True, timeout=180,
                        env={**env, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": info["bootstrap"]})
-        running = Pipeline(info["dashboard"], env, json.loads(manifest_path.read_text()))
+        running = Pipeline(info["dashboard"], info["token"], env, json.loads(manifest_path.read_text()))
         _wait(lambda: _all_visible(running), 240, "every task, feedback and step in the dashboard", up)
         yield running
     finally:
@@ -111,6 +119,7 @@ def browser() -> Iterator[Any]:
     driver.set_page_load_timeout(60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.artifacts = ARTIFACTS  # where the tests save their screenshots
+    driver.logged_in = set()  # the apps whose printed URL the browser opened (see test_dashboard_browser.login)
     try:
         yield driver
     finally:

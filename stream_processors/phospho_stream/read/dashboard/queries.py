@@ -13,8 +13,9 @@ Rows are read from the views. The lookups by something other than a table's key 
 tasks, tasks' steps) first find candidate ids in the storage table itself, through its
 bloom_filter skip index (storage migration 2): every version of every row is there, so the
 candidates are a superset, and the view's own condition then keeps the exact rows. The
-statements that read a view by its key (a page's rows, a task, the rows found as above) end
-with `_BY_KEY`, which lets ClickHouse filter on the key before FINAL merges the rows (with
+statements that read a view by its key (a page's rows, a task, the rows found as above) run
+with the `BY_KEY` setting (`tuning(sql)`, passed beside the SQL: the read path refuses a
+SETTINGS clause), which lets ClickHouse filter on the key before FINAL merges the rows (with
 FINAL it only moves conditions on the sorting key there, which every version of a row shares):
 the other columns are then read for the matching granules only.
 """
@@ -22,12 +23,13 @@ the other columns are then read for the matching granules only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = [
     "TASK_FILTERS", "SESSION_FILTERS", "USER_FILTERS", "SESSION_ORDERS", "USER_ORDERS", "compose",
     "TASKS_PAGE", "TASKS_COUNT", "TASK_ROWS", "TASK", "TASK_SPANS", "SESSION_TASKS", "SPANS_OF_TASKS",
     "SESSIONS_PAGE", "SESSIONS_COUNT", "SESSION_ROWS", "SESSION", "USERS_PAGE", "USERS_COUNT", "USER",
-    "FACETS", "TASK_INSIGHTS", "SESSION_SHAPES", "ENDING_MESSAGES", "ALL_STATEMENTS",
+    "FACETS", "TASK_INSIGHTS", "SESSION_SHAPES", "ENDING_MESSAGES", "ALL_STATEMENTS", "BY_KEY", "tuning",
 ]
 
 # -- filters and sort keys: name -> constant fragment ------------------------------------------
@@ -76,7 +78,7 @@ def compose(template: str, filters: Mapping[str, str] | None = None, active: Ite
 # -- tasks ---------------------------------------------------------------------------------------
 
 # reading a view by its key: the key condition is applied before FINAL (see the module's doc)
-_BY_KEY = "SETTINGS optimize_move_to_prewhere_if_final = 1"
+BY_KEY: Mapping[str, Any] = {"optimize_move_to_prewhere_if_final": 1}
 
 _TASK_LIST_COLUMNS = """task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id, session_window_id,
     version_id, model, span_models, leftUTF8(input, 240) AS input, leftUTF8(ifNull(output, ''), 240) AS output, total_tokens,
@@ -88,40 +90,32 @@ TASKS_PAGE = """SELECT task_id, count() OVER () AS total FROM phospho.tasks WHER
 # how many tasks match, for a page past the end
 TASKS_COUNT = "SELECT count() AS total FROM phospho.tasks WHERE /*where*/"
 TASK_ROWS = f"""SELECT {_TASK_LIST_COLUMNS} FROM phospho.tasks
-    WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), task_id) {_BY_KEY}"""
-TASK = f"""SELECT task_id, project_id, session_id, session_window_id, user_id, version_id,
+    WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), task_id)"""
+TASK = """SELECT task_id, project_id, session_id, session_window_id, user_id, version_id,
     toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(client_created_at) AS client_created_ms,
     input, output, system_prompt, model, prompt_tokens, completion_tokens, total_tokens,
     leftUTF8(ifNull(raw_input, ''), 20000) AS raw_input, leftUTF8(ifNull(raw_output, ''), 20000) AS raw_output,
     metadata, metadata_json, stream, errors, span_count, llm_call_count, span_models, span_input_tokens,
     span_output_tokens, llm_latency_ms, llm_wall_ms, feedback_flag, feedback_notes
-    FROM phospho.tasks WHERE task_id = {{task_id:String}} {_BY_KEY}"""
+    FROM phospho.tasks WHERE task_id = {task_id:String}"""
 _SPAN_COLUMNS = """span_event_id, task_id, span_id, parent_span_id, name, kind, step_index, link_method,
     toUnixTimestamp64Milli(start_time) AS start_ms, toUnixTimestamp64Milli(end_time) AS end_ms, duration_ms,
     status_code, status_message, operation, provider, request_model, response_model, input_tokens, output_tokens,
     leftUTF8(ifNull(input_text, ''), 2000) AS input_text, leftUTF8(ifNull(output_text, ''), 2000) AS output_text, orphan"""
-# A task's steps in order: by start, then the position the app gave them. Found in two steps:
-# the event ids of its spans from span_rows' task_id index (a span keeps its task in every
-# version), then those rows by their key.
+# A task's steps in order: by start, then the position the app gave them.
 TASK_SPANS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE span_event_id IN (SELECT event_id FROM phospho_store.spans WHERE task_id = {{task_id:String}})
-        AND task_id = {{task_id:String}}
-    ORDER BY start_time, step_index NULLS LAST, span_event_id {_BY_KEY}"""
+    WHERE task_id = {{task_id:String}}
+    ORDER BY start_time, step_index NULLS LAST, span_event_id"""
 SPANS_OF_TASKS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE span_event_id IN (SELECT event_id FROM phospho_store.spans
-                            WHERE task_id IN (SELECT arrayJoin(JSONExtract({{ids:String}}, 'Array(String)'))))
-        AND has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id))
-    ORDER BY task_id, start_time, step_index NULLS LAST, span_event_id {_BY_KEY}"""
-# A session window's transcript, in order: its task ids from task_rows' window_id index (any
-# version: a task that moved to another window keeps older rows here), then those tasks whose
-# latest row is in the window.
-SESSION_TASKS = f"""SELECT task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id,
+    WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id))
+    ORDER BY task_id, start_time, step_index NULLS LAST, span_event_id"""
+# A session window's transcript, in order.
+SESSION_TASKS = """SELECT task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id,
     session_window_id, version_id, model, span_models, input, output, system_prompt, total_tokens, feedback_flag, feedback_notes,
     span_count, length(errors) AS error_count
     FROM phospho.tasks
-    WHERE task_id IN (SELECT task_id FROM phospho_store.tasks WHERE window_id = {{window_id:String}})
-        AND session_window_id = {{window_id:String}}
-    ORDER BY created_at, task_id LIMIT {{limit:UInt32}} {_BY_KEY}"""
+    WHERE session_window_id = {window_id:String}
+    ORDER BY created_at, task_id LIMIT {limit:UInt32}"""
 
 # -- sessions ------------------------------------------------------------------------------------
 
@@ -174,6 +168,14 @@ SESSION_SHAPES = """SELECT count() AS sessions, avg(task_count) AS avg_tasks, av
     FROM phospho.sessions"""
 ENDING_MESSAGES = """SELECT leftUTF8(last_input, 240) AS message, count() AS sessions_ended, avg(task_count) AS avg_session_tasks
     FROM phospho.sessions GROUP BY message ORDER BY sessions_ended DESC, message LIMIT {limit:UInt32}"""
+
+_KEYED = frozenset({TASK_ROWS, TASK, TASK_SPANS, SPANS_OF_TASKS, SESSION_TASKS})
+
+
+def tuning(sql: str) -> Mapping[str, Any] | None:
+    """The settings a statement of this module runs with (BY_KEY for the reads by key)."""
+    return BY_KEY if sql in _KEYED else None
+
 
 #: every statement with its markers at their widest (for the read-only and binding tests)
 ALL_STATEMENTS: tuple[str, ...] = (
