@@ -127,10 +127,25 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from .up import run_up
+    from .errors import SettingsError
+    from .local.demo_up import DEMO_CONFIG, demo_in_up
+    from .local.up import run_up
+    from .settings import UpSettings, load_settings
 
-    return run_up(args.dsn, demo_events=args.events if args.demo else None, keep_running=args.keep_running,
-                  host=args.host, port=args.port)
+    if args.dsn:
+        os.environ["PHOSPHO_CLICKHOUSE_DSN"] = args.dsn
+    try:
+        settings = load_settings(UpSettings, kafka_port=args.kafka_port, dashboard_port=args.dashboard_port,
+                                 host=args.host, config=args.config)
+    except SettingsError as exc:
+        print(f"phospho-stream up: {exc}", file=sys.stderr)
+        return 2
+    config_path = settings.config or (DEMO_CONFIG if args.demo else None)
+    _project_config(str(config_path) if config_path else None, "up")  # a bad config: one line, nothing starts
+    outcome: list[bool] = []
+    demo = demo_in_up(args.events, settings.data_path(), args.keep_running, outcome) if args.demo else None
+    code = run_up(settings, config_path, demo)
+    return code if code or not args.demo else (0 if outcome else 1)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
@@ -182,13 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)
-    u = sub.add_parser("up", help="the whole pipeline: embedded broker if none is configured, worker, sink, status line")
+    u = sub.add_parser("up", help="the whole pipeline on this machine: broker, stage workers, sink, dashboard, status")
     u.add_argument("--dsn", default=None, help="ClickHouse DSN (default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")
-    u.add_argument("--demo", action="store_true", help="log the demo traffic, wait until it is queryable, print the insights, stop")
-    u.add_argument("--events", type=int, default=200, help="demo conversation turns")
+    u.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG; with --demo, the demo's)")
+    u.add_argument("--demo", action="store_true", help="log the demo traffic, wait until it is analysed, print the insights, stop")
+    u.add_argument("--events", type=int, default=120, help="demo conversations")
     u.add_argument("--keep-running", action="store_true", help="with --demo: keep the pipeline running afterwards")
-    u.add_argument("--host", default="127.0.0.1", help="the dashboard's address (default: loopback)")
-    u.add_argument("--port", type=int, default=0, help="the dashboard's port (default: a free one, printed)")
+    u.add_argument("--host", default=None, help="the address up serves on (default: PHOSPHO_HOST, else loopback)")
+    u.add_argument("--kafka-port", type=int, default=None, help="the embedded broker's port (default 9092; 0: a free one)")
+    u.add_argument("--dashboard-port", "--port", type=int, default=None, help="the dashboard's port (default 8765; 0: a free one)")
     u.set_defaults(func=_cmd_up)
     s = sub.add_parser("sink", help="the sink alone: the workers' row topics into ClickHouse (one sink per store)")
     s.add_argument("--dsn", default=None)

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import SettingsError
 
-__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "ReadSettings", "ALL_SETTINGS", "describe_settings",
+__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "UpSettings", "ReadSettings", "ALL_SETTINGS", "describe_settings",
            "load_settings"]
 
 _CONFIG = SettingsConfigDict(env_prefix="PHOSPHO_", extra="ignore", populate_by_name=True)
@@ -106,6 +106,19 @@ class SinkSettings(PipelineSettings):
     sink_max_seconds: float = Field(0.2, gt=0, description="a partial write goes after this long")
 
 
+class UpSettings(PipelineSettings):
+    """`phospho-stream up`: everything on one machine."""
+
+    kafka_port: int = Field(9092, ge=0, le=65535, description="the embedded broker's port (0: a free one)")
+    dashboard_port: int = Field(8765, ge=0, le=65535, description="the dashboard and query endpoint's port (0: a free one)")
+    otlp_port: int = Field(4318, ge=0, le=65535, description="the OTLP/HTTP receiver's port (0: a free one)")
+    host: str = Field("127.0.0.1", description="the address up serves on (loopback unless told)")
+    drain_seconds: float = Field(20.0, ge=0, description="on stop, how long the stages may take to catch up")
+    analysis_nice: int = Field(
+        5, ge=0, le=19, description="scheduling priority given up by the analysis stages' workers, so that the "
+        "core's rows keep flowing when the machine is busy (they catch up after)")
+
+
 class ReadSettings(BaseSettings):
     """The read processes' settings (`query`, `insights`, `dashboard`, and the web app `up`
     serves): argument > environment > default."""
@@ -146,7 +159,8 @@ class ReadSettings(BaseSettings):
         return load_settings(cls, **arguments)
 
 
-ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings, SinkSettings, ReadSettings)
+ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings, SinkSettings, UpSettings,
+                                                ReadSettings)
 
 
 def describe_settings(models: tuple[type[BaseSettings], ...] = ALL_SETTINGS) -> list[tuple[str, str, str, str]]:
