@@ -103,7 +103,7 @@ def _log_stream(
     )
     runtime.latest_task_id, runtime.latest_session_id = content["task_id"], content["session_id"]
     if steps is not None:
-        log_steps(runtime, steps, content, generated)
+        log_steps(runtime, steps, content)
     if observe(output, stream):
         return content
     if isinstance(output, (list, tuple)):  # already materialized: every item is a chunk

@@ -9,19 +9,19 @@ from typing import Any
 
 from .._core.convert import to_loggable
 from .._core.ids import random_bits
-from .._core.queue import Event, Link, task_key
+from .._core.queue import Event, Link
 from .runtime import Runtime
 
 __all__ = ["log_steps"]
 
 
-def log_steps(runtime: Runtime, steps: Any, content: dict[str, Any], generated: bool) -> None:
+def log_steps(runtime: Runtime, steps: Any, content: dict[str, Any]) -> None:
     """Queue the steps of the task whose returned dict is `content`."""
     if isinstance(steps, dict) or not isinstance(steps, (list, tuple)):
         steps = [steps]
     task_id = str(content["task_id"])
     session_id, user_id = content.get("session_id"), content.get("user_id")
-    link = Link(task_id, session_id, user_id, task_key(task_id, session_id, user_id, generated), "manual")
+    link = Link(task_id, session_id, user_id, "manual")
     now_ns = time_ns()
     logged_ms = now_ns // 1_000_000
     trace_id = random_bits(128) or 1

@@ -82,7 +82,7 @@ def build_content(
     if ctx is not None and ctx.metadata:
         content.update(ctx.metadata)
     if runtime.tracing:  # this execution context's spans (and its tracer block's) go to this task
-        runtime.links.task_logged(_STR(content["task_id"]), content["session_id"], content.get("user_id"), generated,
+        runtime.links.task_logged(_STR(content["task_id"]), content["session_id"], content.get("user_id"),
                                   ctx.link if ctx is not None else None, ctx.task_id if ctx is not None else None)
     return content, generated
 
@@ -121,7 +121,7 @@ def log_task(
         generated, errors, stream,
     )
     if steps is not None:
-        log_steps(runtime, steps, content, generated)
+        log_steps(runtime, steps, content)
     return content
 
 

@@ -33,10 +33,6 @@ def _open(task_id: str | None, session_id: str | None, metadata: dict[str, Any] 
     return new_context(task_id, session_id, metadata)
 
 
-def _close(ctx: TraceContext) -> None:
-    RUNTIME.links.context_closed(ctx.link)
-
-
 @contextmanager
 def tracer(
     task_id: str | None = None,
@@ -51,7 +47,6 @@ def tracer(
         yield ctx.name
     finally:
         CURRENT.reset(token)
-        _close(ctx)
 
 
 def _generator(func: Callable[..., Any], ids: _Ids) -> Callable[..., Any]:
@@ -59,34 +54,31 @@ def _generator(func: Callable[..., Any], ids: _Ids) -> Callable[..., Any]:
     def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = _open(*ids)
         gen = func(*args, **kwargs)
-        try:
-            to_send: Any = None
-            to_throw: BaseException | None = None
-            while True:
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            token = CURRENT.set(ctx)
+            try:
+                if to_throw is None:
+                    item = gen.send(to_send)
+                else:
+                    exc, to_throw = to_throw, None
+                    item = gen.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                CURRENT.reset(token)
+            try:
+                to_send = yield item
+            except GeneratorExit:
                 token = CURRENT.set(ctx)
                 try:
-                    if to_throw is None:
-                        item = gen.send(to_send)
-                    else:
-                        exc, to_throw = to_throw, None
-                        item = gen.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
+                    gen.close()
                 finally:
                     CURRENT.reset(token)
-                try:
-                    to_send = yield item
-                except GeneratorExit:
-                    token = CURRENT.set(ctx)
-                    try:
-                        gen.close()
-                    finally:
-                        CURRENT.reset(token)
-                    raise
-                except BaseException as thrown:  # g.throw(...): the wrapped generator handles it
-                    to_throw = thrown
-        finally:
-            _close(ctx)
+                raise
+            except BaseException as thrown:  # g.throw(...): the wrapped generator handles it
+                to_throw = thrown
 
     return gen_wrapper
 
@@ -96,34 +88,31 @@ def _async_generator(func: Callable[..., Any], ids: _Ids) -> Callable[..., Any]:
     async def agen_wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = _open(*ids)
         agen = func(*args, **kwargs)
-        try:
-            to_send: Any = None
-            to_throw: BaseException | None = None
-            while True:
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            token = CURRENT.set(ctx)
+            try:
+                if to_throw is None:
+                    item = await agen.asend(to_send)
+                else:
+                    exc, to_throw = to_throw, None
+                    item = await agen.athrow(exc)
+            except StopAsyncIteration:
+                return
+            finally:
+                CURRENT.reset(token)
+            try:
+                to_send = yield item
+            except GeneratorExit:
                 token = CURRENT.set(ctx)
                 try:
-                    if to_throw is None:
-                        item = await agen.asend(to_send)
-                    else:
-                        exc, to_throw = to_throw, None
-                        item = await agen.athrow(exc)
-                except StopAsyncIteration:
-                    return
+                    await agen.aclose()
                 finally:
                     CURRENT.reset(token)
-                try:
-                    to_send = yield item
-                except GeneratorExit:
-                    token = CURRENT.set(ctx)
-                    try:
-                        await agen.aclose()
-                    finally:
-                        CURRENT.reset(token)
-                    raise
-                except BaseException as thrown:  # await g.athrow(...): the wrapped generator handles it
-                    to_throw = thrown
-        finally:
-            _close(ctx)
+                raise
+            except BaseException as thrown:  # await g.athrow(...): the wrapped generator handles it
+                to_throw = thrown
 
     return agen_wrapper
 

@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from typing import Any
 
-__all__ = ["Event", "LogQueue", "Link", "UNLINKED", "merge_contents", "task_key"]
+__all__ = ["Event", "LogQueue", "Link", "UNLINKED", "merge_contents"]
 
 
 class Event:
@@ -123,27 +123,17 @@ def merge_contents(existing: dict[str, Any], new: dict[str, Any], concatenate_ra
 
 
 class Link:
-    """Where a span goes: its task's ids and Kafka key, and how the link was made."""
+    """Which task a span belongs to (its ids; the task_id is the span event's Kafka key), and
+    how the link was made."""
 
-    __slots__ = ("task_id", "session_id", "user_id", "key", "method", "held")
+    __slots__ = ("task_id", "session_id", "user_id", "method")
 
-    def __init__(self, task_id: str | None, session_id: str | None, user_id: str | None, key: str | None,
-                 method: str | None) -> None:
-        self.task_id, self.session_id, self.user_id = task_id, session_id, user_id
-        self.key, self.method = key, method
-        self.held: list[Any] = []  # spans that ended before the key was known (context links)
+    def __init__(self, task_id: str | None, session_id: str | None, user_id: str | None, method: str | None) -> None:
+        self.task_id, self.session_id, self.user_id, self.method = task_id, session_id, user_id, method
 
     def as_method(self, method: str) -> Link:
-        return Link(self.task_id, self.session_id, self.user_id, self.key, method)
+        return Link(self.task_id, self.session_id, self.user_id, method)
 
 
-#: a span that found no task: stored as an orphan
-UNLINKED = Link(None, None, None, None, None)
-
-
-def task_key(task_id: str, session_id: Any, user_id: Any, generated: bool) -> str:
-    """The task's Kafka key, exactly as the encoder computes it from the task record."""
-    if generated and user_id:
-        return user_id if type(user_id) is str else str(user_id)
-    session = session_id if session_id is None or type(session_id) is str else str(session_id)
-    return session or task_id
+#: a span that found no task: stored as an orphan (keyed by its trace_id)
+UNLINKED = Link(None, None, None, None)

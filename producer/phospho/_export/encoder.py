@@ -1,5 +1,6 @@
-"""Queued events -> Messages (topic, key, value): records, Avro serialization, size budget,
-partition keys (and those of recent tasks, so that feedback lands next to its task)."""
+"""Queued events -> Messages (topic, key, value): records, Avro serialization, size budget, and
+the Kafka key: the task_id for a task, its spans and its feedback (so they meet on one
+partition whatever process logged them); a span without a task: its trace_id."""
 
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ from .._core.queue import Event
 from .._core.settings import Settings
 from .._core.stats import Stats
 from .exporter import Message
-from .records import feedback_record, partition_key, task_record
+from .records import feedback_record, task_record
 from .span_records import span_record
 
 __all__ = ["EventEncoder", "sanitize_surrogates"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-KEYS_REMEMBERED = 100_000
 _SHRINKABLE = ("raw_output", "raw_input", "metadata_json", "output", "input", "system_prompt",
                "attributes_json", "output_text", "input_text")
 
@@ -35,8 +35,6 @@ class EventEncoder:
         self._sdk_version = sdk_version
         topics = Topics(settings.topic_prefix)
         self._topic_of = {kind: topics.for_kind(kind) for kind in ("task", "span", "feedback")}
-        self._keys: dict[str, tuple[str, str | None, str | None]] = {}
-        self._keys_old: dict[str, tuple[str, str | None, str | None]] = {}
 
     def encode(self, event: Event) -> Message | None:
         """The message for `event`, or None when it cannot be sent (counted as failed)."""
@@ -44,14 +42,8 @@ class EventEncoder:
         limit = self._settings.max_field_chars
         if event.kind == "task":
             record = task_record(event, self._settings.project_id, now_ms, limit, self._sdk_version)
-            key = partition_key(record)
-            self._remember(record, key)
         elif event.kind == "feedback":
             record = feedback_record(event, self._settings.project_id, now_ms, limit, self._sdk_version)
-            known = self._known(record["task_id"])
-            if known is not None:
-                record["session_id"] = record["session_id"] or known[1]
-                record["user_id"] = record["user_id"] or known[2]
         else:
             record = span_record(event.content, event.errors, self._settings.project_id, now_ms, limit,
                                  self._sdk_version)
@@ -60,11 +52,7 @@ class EventEncoder:
             value = self._shrink(event.kind, record)
             if value is None:
                 return None
-        if event.kind == "span" and event.content["link"].key is not None:
-            key = event.content["link"].key  # the task's key, computed where the span was linked
-        elif event.kind != "task":
-            known = self._known(record.get("task_id") or "")
-            key = known[0] if known else (record.get("task_id") or record.get("trace_id") or record["event_id"])
+        key = record["task_id"] or record.get("trace_id") or record["event_id"]
         return Message(self._topic_of[event.kind], key.encode("utf-8", "surrogatepass"), value)
 
     def _serialize(self, kind: str, record: dict[str, Any]) -> bytes:
@@ -92,18 +80,6 @@ class EventEncoder:
                 return value
         self._stats.count_failed(f"a {kind} event stays larger than max_event_bytes={budget}")
         return None
-
-    def _remember(self, record: dict[str, Any], key: str) -> None:
-        """task_id -> (partition key, session, user) of recent tasks, for their feedback. Two
-        generations of plain dicts: O(1) inserts and bulk eviction, no lock (the app's thread
-        may add too, in send_from_app; at worst a racing entry is forgotten)."""
-        young = self._keys
-        young[record["task_id"]] = (key, record["session_id"], record["user_id"])
-        if len(young) >= KEYS_REMEMBERED:
-            self._keys_old, self._keys = young, {}
-
-    def _known(self, task_id: str) -> tuple[str, str | None, str | None] | None:
-        return self._keys.get(task_id) or self._keys_old.get(task_id)
 
 
 def sanitize_surrogates(record: dict[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from .._core.ids import uuid4_hex
 from .._core.queue import Event
 from .jsonsafe import dumps, flatten
 
-__all__ = ["task_record", "feedback_record", "partition_key", "TASK_KEYS"]
+__all__ = ["task_record", "feedback_record", "TASK_KEYS"]
 
 #: keys of the logged dict that have typed fields (everything else is metadata)
 TASK_KEYS = frozenset(
@@ -151,12 +151,3 @@ def feedback_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk
         "errors": errors,
         "sdk_version": sdk_version,
     }
-
-
-def partition_key(record: dict[str, Any]) -> str:
-    """The sessionization key: the app's session_id; for tasks logged without one, the user_id
-    when there is one (the pipeline sessionizes those per user); else the generated session_id.
-    One key stays on one partition, in order."""
-    if record.get("session_id_generated") and record.get("user_id"):
-        return record["user_id"]
-    return record.get("session_id") or record["task_id"]

@@ -2,8 +2,7 @@
 
 Built on a ContextVar, so it is correct across threads and asyncio tasks, nests, and restores
 the outer context even when the block raises (phospho leaves the ids set: our choice is to
-restore). Spans started inside a block belong to its task (see links); when a block ends
-without logging its task, the spans it holds are sent under its own session.
+restore). Spans started inside a block belong to its task (see links).
 
 Nested blocks: an inner block is a step of the same conversation. Without a session_id of its
 own it keeps the outer block's session (phospho starts a new one: our choice), and its metadata
@@ -57,5 +56,5 @@ def new_context(task_id: str | None, session_id: str | None, metadata: dict[str,
         session_generated=generated,
         metadata=merged or None,
         name=f"local_context{uuid4_hex()}",
-        link=SpanLinks.context_link(task_id, session, generated),
+        link=SpanLinks.context_link(task_id, session),
     )

@@ -8,10 +8,9 @@
 - fallback, in the sender thread (`sweep`): for a span whose execution context never logs, see
   there.
 
-Span events carry their task's Kafka key (the sessionization key, as the encoder computes it
-for the task) so that they land on the task's partition. That key depends on the task's user_id
-when its session id was generated, so a context span waits for its block's log, or the block's
-end, before it is queued.
+A span event's Kafka key is its task_id, as the task's and its feedback's are, so the three
+meet on one partition. A tracer block logging its own task with other ids (a session_id or a
+user_id of the log) gives them to its spans still to be encoded.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from collections.abc import Callable
 from time import time_ns
 from typing import Any
 
-from .._core.queue import Link, task_key
+from .._core.queue import Link
 
 __all__ = ["Pending", "SpanLinks", "Owner"]
 
@@ -62,9 +61,8 @@ class SpanLinks:
         self._marks: dict[int, Any] = {}
         self._lock = threading.Lock()
         self._by_owner: dict[Owner, list[Pending]] = {}  # execution context -> its unlinked spans
-        self._held: set[Link] = set()  # context links holding spans until their key is known
         self._recent: deque[tuple[int, Link]] = deque(maxlen=8192)  # (time_ns, link) of recent logs
-        self._count = 0  # finished spans waiting (unlinked, or held by a context link)
+        self._count = 0  # finished spans waiting for a log
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (links := ref()) is not None and links._after_fork_in_child())
 
@@ -76,28 +74,9 @@ class SpanLinks:
 
     # -- the app's threads ---------------------------------------------------------------------
     @staticmethod
-    def context_link(task_id: str, session_id: str, generated: bool) -> Link:
-        """The link of a new tracer block: its key is known now unless its session id is
-        generated (then the task's user_id may make the key, see task_key)."""
-        return Link(task_id, session_id, None, None if generated else session_id, "context")
-
-    def _resolve(self, link: Link, key: str, session_id: Any, user_id: Any) -> list[Any]:
-        """Set a context link's key (under _lock); returns the spans it held."""
-        link.key, link.session_id, link.user_id = key, session_id, user_id
-        held, link.held = link.held, []
-        if held:
-            self._held.discard(link)
-            self._count -= len(held)
-        return held
-
-    def context_closed(self, link: Link) -> None:
-        """A tracer block ended without logging its task: its spans go under its own session."""
-        if link.key is not None:
-            return
-        with self._lock:
-            held = self._resolve(link, link.session_id or link.task_id, link.session_id, None) if link.key is None else []
-        for span in held:
-            self._emit(span, link)
+    def context_link(task_id: str, session_id: str) -> Link:
+        """The link of a new tracer block: its task."""
+        return Link(task_id, session_id, None, "context")
 
     def span_started(self, span_id: int, parent_id: int | None, ctx_link: Link | None) -> None:
         """A span started: note its tracer block's link, else its parent's, else wait for a log."""
@@ -129,14 +108,6 @@ class SpanLinks:
             self.span_started(ctx.span_id, None, None)
             mark = self._marks.pop(ctx.span_id)
         if type(mark) is Link:
-            if mark.key is None:
-                with self._lock:
-                    if mark.key is None:
-                        if not mark.held:
-                            self._held.add(mark)
-                        mark.held.append(span)
-                        self._count += 1
-                        return
             self._emit(span, mark)
             return
         with self._lock:
@@ -148,18 +119,17 @@ class SpanLinks:
                 return
         self._emit(span, link)
 
-    def task_logged(self, task_id: str, session_id: Any, user_id: Any, generated: bool, ctx_link: Link | None,
+    def task_logged(self, task_id: str, session_id: Any, user_id: Any, ctx_link: Link | None,
                     ctx_task_id: str | None) -> None:
         """phospho.log built a task: link the spans of this execution context to it, and give a
-        tracer block logging its own task the task's key."""
-        key = task_key(task_id, session_id, user_id, generated)
+        tracer block logging its own task the task's ids."""
         user = user_id if user_id is None or type(user_id) is str else str(user_id)
-        link = Link(task_id, session_id, user, key, "auto")
+        link = Link(task_id, session_id, user, "auto")
         released: list[tuple[Any, Link]] = []
         owner = _owner()
+        if ctx_link is not None and ctx_task_id == task_id:
+            ctx_link.session_id, ctx_link.user_id = session_id, user
         with self._lock:
-            if ctx_link is not None and ctx_task_id == task_id and (ctx_link.key != key or ctx_link.user_id != user):
-                released += [(span, ctx_link) for span in self._resolve(ctx_link, key, session_id, user)]
             pendings = self._by_owner.pop(owner, None)
             self._recent.append((time_ns(), link))
             if pendings:
@@ -176,11 +146,10 @@ class SpanLinks:
         """(time_ns, link) of the recent logs, oldest first."""
         return list(self._recent)
 
-    def waiting_spans(self, with_held: bool) -> tuple[list[tuple[Owner, list[Pending]]], list[Link]]:
-        """The execution contexts with spans waiting for a log, and (with_held) the context
-        links holding spans."""
+    def waiting_spans(self) -> list[tuple[Owner, list[Pending]]]:
+        """The execution contexts with spans waiting for a log."""
         with self._lock:
-            return list(self._by_owner.items()), (list(self._held) if with_held else [])
+            return list(self._by_owner.items())
 
     def release(self, owner: Owner, pending: Pending, link: Link) -> bool:
         """Give a waiting span its link (False when a log gave it one meanwhile)."""
@@ -206,7 +175,6 @@ class SpanLinks:
         self._lock = threading.Lock()
         self._by_owner.clear()
         self._marks.clear()
-        self._held.clear()
         self._recent.clear()
         self._count = 0
 

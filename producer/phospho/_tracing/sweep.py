@@ -4,9 +4,8 @@ A span whose execution context never logs (the thread or asyncio task has ended,
 `trace_link_timeout` passed since the span ended) follows its parent span when that one got a
 task. Else it goes to the first `phospho.log` after its end, in any thread, within the timeout
 (timestamps, as phospho does: link_method "auto_time"). Else it is sent unlinked, and storage
-keeps it as an orphan. The spans of a tracer block wait for the block's log or its end, however
-long it runs. More waiting spans than `limit` (the queue size), or the final pass at exit,
-release everything at once (a block's spans then go under its own session).
+keeps it as an orphan. More waiting spans than `limit` (the queue size), or the final pass at
+exit, release everything at once.
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ def sweep(links: SpanLinks, timeout_s: float, limit: int, final: bool = False) -
     logs = links.recent_logs()
     times = [t for t, _ in logs]
     released: list[tuple[Any, Link]] = []
-    owners, held = links.waiting_spans(with_held=crowded)  # a block's own spans wait for its log or its end
+    owners = links.waiting_spans()
     for owner, pendings in owners:
         dead = not _alive(owner)
         for pending in list(pendings):
@@ -67,8 +66,6 @@ def sweep(links: SpanLinks, timeout_s: float, limit: int, final: bool = False) -
             if link is not None and links.release(owner, pending, link):
                 released.append((pending.span, link))
         links.forget_if_empty(owner, pendings)
-    for link in held:
-        links.context_closed(link)
     for span, link in released:
         links.emit(span, link)
     return len(released)

@@ -115,39 +115,31 @@ def test_notes_that_are_not_strings(sdk, broker):
     assert record["notes"] == str({"why": ["fast", "right"]})
 
 
-def test_feedback_after_the_task_was_sent_has_session_and_user(sdk, broker):
+def task_message(broker, task_id: str):
+    tasks = consume(broker.bootstrap, [broker.topics.tasks], until=lambda rs: any(r["task_id"] == task_id for _, r, _ in rs))
+    (message,) = [m for _, r, m in tasks if r["task_id"] == task_id]
+    return message
+
+
+@pytest.mark.parametrize("when", ["after the task was sent", "right after the task", "before the task"])
+def test_feedback_and_its_task_are_keyed_by_the_task_id(sdk, broker, when):
+    """Whatever process logs them, a task and its feedback meet on one partition: both are
+    keyed by the task_id. The feedback carries no session or user (the pipeline joins them)."""
     task_id = tid()
-    logged = sdk.log(input="q", output="a", task_id=task_id, session_id="fb-session", user_id="fb-user")
-    assert sdk.flush(20)
-    sdk.user_feedback(task_id, flag="success")
-    record = feedback_record(sdk, broker, task_id)
-    assert record["session_id"] == "fb-session"
-    assert record["user_id"] == "fb-user"
-    assert record["_key"] == b"fb-session"  # same partition key as the task
-    assert logged["session_id"] == "fb-session"
-
-
-def test_feedback_right_after_the_task_in_the_same_batch(sdk, broker):
-    task_id = tid()
-    logged = sdk.log(input="q", output="a", task_id=task_id, user_id="fb-user-2")
-    sdk.user_feedback(task_id, raw_flag="👍")
-    record = feedback_record(sdk, broker, task_id)
-    assert record["session_id"] == logged["session_id"]
-    assert record["user_id"] == "fb-user-2"
-
-
-def test_feedback_before_the_task(sdk, broker):
-    task_id = tid()
-    sdk.user_feedback(task_id, flag="failure", notes="came first")
-    assert sdk.flush(20)
-    sdk.log(input="late task", output="a", task_id=task_id, session_id="fb-late")
+    if when == "before the task":
+        sdk.user_feedback(task_id, flag="failure", notes="came first")
+        assert sdk.flush(20)
+    sdk.log(input="q", output="a", task_id=task_id, session_id="fb-session", user_id="fb-user")
+    if when == "after the task was sent":
+        assert sdk.flush(20)
+    if when != "before the task":
+        sdk.user_feedback(task_id, flag="failure", notes="came first")
     record = feedback_record(sdk, broker, task_id)
     assert record["flag"] == "failure" and record["notes"] == "came first"
-    assert record["session_id"] is None  # the task was unknown when the feedback was sent
-    assert sdk.flush(20)
-    tasks = consume(broker.bootstrap, [broker.topics.tasks], until=lambda rs: any(r["task_id"] == task_id for _, r, _ in rs))
-    (task,) = [r for _, r, _ in tasks if r["task_id"] == task_id]
-    assert task["input"] == "late task"
+    assert record["_key"] == task_id.encode()
+    assert record["session_id"] is None and record["user_id"] is None
+    task = task_message(broker, task_id)
+    assert task.key() == task_id.encode()
 
 
 def test_feedback_for_a_stream_task(sdk, broker):
@@ -157,7 +149,8 @@ def test_feedback_for_a_stream_task(sdk, broker):
     list(output)
     sdk.user_feedback(task_id, flag="success")
     record = feedback_record(sdk, broker, task_id)
-    assert record["session_id"] == "fb-stream"
+    assert record["_key"] == task_id.encode()
+    assert task_message(broker, task_id).key() == task_id.encode()
 
 
 def test_feedback_without_task_id_is_recorded_not_raised(sdk, broker):

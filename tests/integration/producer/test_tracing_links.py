@@ -1,7 +1,7 @@
 """`init(tracing=True)` in the SDK: the real `openai` client, traced by the real
 opentelemetry-instrumentation-openai, against the local OpenAI-compatible server; span events
-read back from the test broker. Each span must land on the right task, with its task's Kafka key
-(so that the worker's join finds it): tracer blocks, the next log of the same thread or asyncio
+read back from the test broker. Each span must land on the right task, keyed by its task_id as
+the task is (so that the worker's join finds it): tracer blocks, the next log of the same thread or asyncio
 task, the fallbacks, manual steps. Tracing is turned off again after each test."""
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_spans_go_to_the_next_log_of_their_thread(sdk, broker, traced, client):
     spans = spans_with(sdk, broker, tag, 2)
     for record, key in spans:
         assert (record["task_id"], record["session_id"], record["link_method"]) == (task["task_id"], task["session_id"], "auto")
-        assert key == f"ann-{tag}"  # the task's key: no session id given, so its user
+        assert key == task["task_id"]  # the task's key
         assert (record["name"], record["operation"], record["provider"], record["input_tokens"]) == ("openai.chat", "chat", "openai", 26)
     assert {r["attributes"].get("gen_ai.request.max_tokens") for r, _ in spans} == {None, "5"}
 
@@ -131,7 +131,7 @@ def test_a_streamed_call_logged_as_a_stream_is_linked_to_its_log(sdk, broker, tr
 
 def test_context_spans_carry_their_task_and_its_key(sdk, broker, traced, client):
     tag = marker()
-    with sdk.tracer():  # generated session: the task's key is its user_id, known at the log
+    with sdk.tracer():  # generated session: the log gives the block's spans its user_id
         ask(client, f"{tag} generated session")
         first = sdk.log(input="Say good bye", output="Bye", user_id=f"bob-{tag}")
     with sdk.tracer(task_id=f"task-{tag}", session_id=f"chat-{tag}", metadata={"user_id": f"bob-{tag}"}):
@@ -140,9 +140,10 @@ def test_context_spans_carry_their_task_and_its_key(sdk, broker, traced, client)
     assert second["task_id"] == f"task-{tag}" and second["user_id"] == f"bob-{tag}"
     spans = {r["input_text"].split(f"{tag} ")[1]: (r, key) for r, key in spans_with(sdk, broker, tag, 2)}
     record, key = spans["generated session"]
-    assert (record["task_id"], record["link_method"], key) == (first["task_id"], "context", f"bob-{tag}")
+    assert (record["task_id"], record["link_method"], key) == (first["task_id"], "context", first["task_id"])
+    assert (record["session_id"], record["user_id"]) == (first["session_id"], f"bob-{tag}")
     record, key = spans["explicit session"]
-    assert (record["task_id"], record["session_id"], key) == (f"task-{tag}", f"chat-{tag}", f"chat-{tag}")
+    assert (record["task_id"], record["session_id"], key) == (f"task-{tag}", f"chat-{tag}", f"task-{tag}")
 
 
 def test_a_block_that_raises_restores_the_outer_one_and_sends_its_spans(sdk, broker, traced, client):
@@ -156,8 +157,10 @@ def test_a_block_that_raises_restores_the_outer_one_and_sends_its_spans(sdk, bro
         outer = sdk.log(input="outer", output="ok")
     assert sdk._tracing.context.current() is None
     spans = {r["input_text"].split(f"{tag} ")[1]: (r, key) for r, key in spans_with(sdk, broker, tag, 2)}
-    assert (spans["inner"][0]["task_id"], spans["inner"][1]) == (f"inner-{tag}", f"s-{tag}")
-    assert (spans["outer"][0]["task_id"], spans["outer"][1]) == (f"outer-{tag}", outer["session_id"])
+    assert (spans["inner"][0]["task_id"], spans["inner"][0]["session_id"], spans["inner"][1]) == (
+        f"inner-{tag}", f"s-{tag}", f"inner-{tag}")  # a block that never logged: its own task and session
+    assert (spans["outer"][0]["task_id"], spans["outer"][0]["session_id"], spans["outer"][1]) == (
+        f"outer-{tag}", outer["session_id"], f"outer-{tag}")
 
 
 def test_a_nested_block_is_a_step_of_the_outer_blocks_session(sdk, broker, traced, client):
@@ -169,7 +172,7 @@ def test_a_nested_block_is_a_step_of_the_outer_blocks_session(sdk, broker, trace
         with sdk.tracer(session_id=f"other-{tag}"):  # its own session wins
             explicit = sdk.log(input="elsewhere", output="ok")
         outer = sdk.log(input="answer", output="42")
-    with sdk.tracer():  # a generated session is inherited too (the key is then the task's user)
+    with sdk.tracer():  # a generated session is inherited too
         with sdk.tracer():
             ask(client, f"{tag} inner of generated")
             generated = sdk.log(input="q", output="a", user_id=f"bob-{tag}")
@@ -181,9 +184,9 @@ def test_a_nested_block_is_a_step_of_the_outer_blocks_session(sdk, broker, trace
     assert generated["session_id"] == outer_generated["session_id"] and generated["task_id"] != outer_generated["task_id"]
     spans = {r["input_text"].split(f"{tag} ")[1]: (r, key) for r, key in spans_with(sdk, broker, tag, 2)}
     record, key = spans["inner step"]
-    assert (record["task_id"], record["session_id"], key) == (f"step-{tag}", f"chat-{tag}", f"chat-{tag}")
+    assert (record["task_id"], record["session_id"], key) == (f"step-{tag}", f"chat-{tag}", f"step-{tag}")
     record, key = spans["inner of generated"]
-    assert (record["task_id"], record["session_id"], key) == (generated["task_id"], generated["session_id"], f"bob-{tag}")
+    assert (record["task_id"], record["session_id"], key) == (generated["task_id"], generated["session_id"], generated["task_id"])
 
 
 def test_trace_decorator_on_coroutines_and_generators(sdk, broker, traced, server, client):
@@ -249,7 +252,7 @@ def test_fallbacks_when_the_execution_context_never_logs(sdk, broker, traced, cl
         time.sleep(0.05)
     spans = {r["input_text"].split(f"{tag} ")[1]: (r, key) for r, key in spans_with(sdk, broker, tag, 2)}
     record, key = spans["thread that ends"]
-    assert (record["task_id"], record["link_method"], key) == (later["task_id"], "auto_time", later["session_id"])
+    assert (record["task_id"], record["link_method"], key) == (later["task_id"], "auto_time", later["task_id"])
     record, key = spans["never followed by a log"]  # reaches storage anyway, unlinked
     assert (record["task_id"], record["link_method"], key) == (None, None, record["trace_id"])
 
@@ -264,7 +267,7 @@ def test_steps_become_spans_of_their_task(sdk, broker, traced):
     spans = sorted(spans_with(sdk, broker, tag, 2), key=lambda s: s[0]["step_index"])
     assert [(r["step_index"], r["input_text"], r["output_text"]) for r, _ in spans] == [
         (0, "Say a color", "blue"), (1, "Say an animal", "otter")]
-    assert {(r["task_id"], r["link_method"], key) for r, key in spans} == {(task["task_id"], "manual", f"eve-{tag}")}
+    assert {(r["task_id"], r["link_method"], key) for r, key in spans} == {(task["task_id"], "manual", task["task_id"])}
     assert spans[1][0]["attributes"] == {"model": "gpt-4o-mini", "retrieval.k": "3", "retrieval.sources": '["a","b"]'}
 
 

@@ -21,7 +21,7 @@ from phospho_schemas import SingleObjectSerializer, raw_schema
 from phospho_schemas.models import SpanEvent
 
 SERIALIZE = SingleObjectSerializer(raw_schema("span"))
-LINK = Link("task-1", "session-1", "ann", "ann", "auto")
+LINK = Link("task-1", "session-1", "ann", "auto")
 
 
 def finished_span(name: str, attributes: dict, error: Exception | None = None):
@@ -104,7 +104,7 @@ def test_a_failed_span_carries_status_and_error():
 
 
 def step_payload(step, index=0, logged_ms=1_763_700_000_000):
-    return {"step": step, "index": index, "link": Link("task-1", "s", None, "s", "manual"), "trace_id": 7 << 100,
+    return {"step": step, "index": index, "link": Link("task-1", "s", None, "manual"), "trace_id": 7 << 100,
             "span_id": 42, "logged_ms": logged_ms}
 
 
