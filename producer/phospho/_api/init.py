@@ -93,9 +93,9 @@ def init(
 def _hooks(runtime: Runtime, settings: Settings) -> Hooks:
     """Streams the app left open, and (once tracing was enabled) the sweep of spans waiting
     for a log."""
-    tick = [functools.partial(streaming.finish_abandoned, runtime)]
-    flush = [functools.partial(streaming.finish_dropped, runtime)]
-    exit = [functools.partial(streaming.finish_all, runtime)]
+    tick = [functools.partial(streaming.send_dropped_streams, runtime)]
+    flush = [functools.partial(streaming.collect_dropped_streams, runtime)]
+    exit = [functools.partial(streaming.send_all_streams, runtime)]
     if runtime.links is not None:
         from .._tracing.sweep import Sweeper
 

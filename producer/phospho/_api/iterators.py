@@ -160,9 +160,12 @@ def innermost(obj: Any) -> Any:
     """The object behind transparent proxies (wrapt's ObjectProxy, whose `__class__` is the
     wrapped object's): OpenTelemetry instrumentations hand the app such proxies of streams."""
     for _ in range(8):
-        if type(obj) is obj.__class__ or not hasattr(obj, "__wrapped__"):
+        try:
+            if type(obj) is obj.__class__ or not hasattr(obj, "__wrapped__"):
+                break
+            obj = obj.__wrapped__
+        except Exception:  # an object whose attributes raise: itself
             break
-        obj = obj.__wrapped__
     return obj
 
 
@@ -176,7 +179,10 @@ def observe(output: Any, stream: StreamLog) -> bool:
         try:
             output.__class__ = _observed_class(type(output))
             output.__dict__["_phospho_stream"] = stream
-        except (TypeError, AttributeError):
+        except Exception:  # a class that cannot be subclassed, an object without a __dict__...
             return False
-    weakref.finalize(output, stream.abandoned)
+    try:
+        weakref.finalize(output, stream.on_drop).atexit = False  # at exit, the runtime sends open streams
+    except TypeError:  # no weak reference to it: sent at its end, or at exit
+        pass
     return True

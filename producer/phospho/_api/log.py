@@ -14,7 +14,7 @@ from .iterators import innermost, observe
 from .runtime import Runtime
 from .steps import log_steps
 from .streaming import StreamLog
-from .tasks import build_content, log_task
+from .tasks import build_content, log_task, placeholder_task
 
 __all__ = ["log"]
 
@@ -78,10 +78,9 @@ def log(
             input_to_str_function, output_to_str_function, concatenate_raw_outputs_if_task_id_exists,
             input_output_to_usage_function, kwargs, steps=steps,
         )
-    except Exception as exc:  # a bug of ours must not break the app: record it and go on
-        logger.exception("phospho: could not log a task")
-        runtime.stats.count_failed(f"phospho.log raised {type(exc).__name__}: {exc}")
-        return {"input": input, "output": output, "task_id": task_id, "session_id": session_id}
+    except Exception as exc:  # a bug of ours must not break the app, nor lose the task
+        logger.exception("phospho: could not log a task; it is sent with placeholders")
+        return placeholder_task(runtime, task_id, session_id, user_id, exc)
 
 
 def _log_stream(
@@ -107,7 +106,13 @@ def _log_stream(
     if observe(output, stream):
         return content
     if isinstance(output, (list, tuple)):  # already materialized: every item is a chunk
-        for chunk in output:
+        try:
+            chunks = list(output)
+        except Exception as exc:
+            stream.end(f"stream of type {type(output).__name__} could not be iterated ({type(exc).__name__}); "
+                       "logged without its output")
+            return content
+        for chunk in chunks:
             stream.chunk(chunk)
         stream.end()
         return content

@@ -1,32 +1,31 @@
 """StreamLog: a stream's task event, built chunk by chunk; streams left open at flush or exit.
 
-A `StreamLog` follows one stream (iterators.py attaches it to the app's iterator): on the first chunk the task event appears in
-`log_queue.events[task_id]` (not yet to send); each chunk extends it (output text concatenated,
-raw_output a list of converted chunks, token counts added up); when the stream ends, stop(chunk)
-is true, or the stream raises, the event is marked to send. A stream dropped before its end is
-sent too, with a reason in its errors. The app sees every chunk unchanged.
+A `StreamLog` follows one stream (iterators.py attaches it to the app's iterator, wrap.py drives
+a wrapped function's): on the first chunk the task event appears in `log_queue.events[task_id]`
+(not yet to send); each chunk extends it (output text concatenated, raw_output a list of
+converted chunks, token counts added up); when the stream ends, stop(chunk) is true, or the
+stream raises, the event is marked to send. A stream the app drops, consumed or not, is sent
+when it is garbage-collected, at the next flush (which collects garbage) or at exit; a stream
+still open at exit is sent then. Each of those carries its reason in its errors. The app sees
+every chunk unchanged.
 """
 
 from __future__ import annotations
 
-import collections
 import gc
 import logging
 from collections.abc import Callable
 from time import time as _time
 from typing import Any
 
-from .._core.convert import to_loggable
+from .._core.convert import safe_text, to_loggable
 from .._core.extract import chunk_fields
 from .._core.queue import Event
 from .runtime import Runtime
 
-__all__ = ["StreamLog", "finish_abandoned", "finish_dropped", "finish_all"]
+__all__ = ["StreamLog", "send_dropped_streams", "collect_dropped_streams", "send_all_streams"]
 
 logger = logging.getLogger("phospho")
-#: streams garbage-collected before their end; the sender or flush finishes them (a GC callback
-#: must not take the queue lock: it may run while this thread holds it)
-_ABANDONED: collections.deque[StreamLog] = collections.deque()
 
 
 class StreamLog:
@@ -53,9 +52,13 @@ class StreamLog:
         self._event_ms = event_ms
         self._generated = session_generated
         self._errors = errors
+        self._end_error: str | None = None
         self.event: Event | None = None
         self.chunks = 0
         self.ended = False
+        queue = runtime.queue
+        with queue.lock:
+            queue.streams.add(self)
 
     def _ensure_event(self, to_log: bool) -> Event:
         event = self.event
@@ -86,7 +89,7 @@ class StreamLog:
                 content["raw_output"].append(conv)
             elif self._raw_mode == "last":
                 content["raw_output"] = conv
-            if isinstance(usage, dict):
+            if usage:
                 for key, count in usage.items():
                     old = content.get(key)
                     summed = key in ("completion_tokens", "total_tokens") and isinstance(old, (int, float)) and isinstance(count, (int, float))
@@ -98,59 +101,82 @@ class StreamLog:
         self.chunks += 1
 
     def end(self, error: str | None = None) -> None:
+        """Mark the stream's event to send (with `error`, if any, in its errors). Safe in a
+        garbage collection: when the queue's lock is taken, the sender thread finishes it."""
         if self.ended:
             return
         self.ended = True
+        self._end_error = error
         runtime = self._runtime
         queue = runtime.queue
-        with queue.lock:
-            event = self._ensure_event(True)
-            if error:
-                event.errors.append(error)
-            event.to_log = True
-            if not event.queued:
-                queue.ready.append(event)
-                event.queued = True
-                runtime.stats.queued += 1
+        if queue.lock.acquire(blocking=False):
+            try:
+                self._send()
+            finally:
+                queue.lock.release()
+        else:
+            queue.dropped.append(self)
         runtime.wake()
 
+    def _send(self) -> None:
+        """Under the queue's lock: the event joins the ready queue."""
+        runtime = self._runtime
+        queue = runtime.queue
+        queue.streams.discard(self)
+        event = self._ensure_event(True)
+        if self._end_error:
+            event.errors.append(self._end_error)
+        event.to_log = True
+        if not event.queued:
+            queue.ready.append(event)
+            event.queued = True
+            runtime.stats.queued += 1
+
     def fail(self, exc: BaseException) -> None:
-        self.end(f"stream raised {type(exc).__name__}: {exc} after {self.chunks} chunks")
+        self.end(f"stream raised {type(exc).__name__}: {safe_text(exc)} after {self.chunks} chunks")
 
-    def abandoned(self) -> None:
+    def on_drop(self) -> None:
+        """The app's iterator was garbage-collected (a finalizer: takes no lock)."""
         if not self.ended:
-            _ABANDONED.append(self)
+            self._runtime.queue.dropped.append(self)
+
+    def reason_left_open(self, when: str) -> str:
+        if self.chunks == 0:
+            return f"stream never consumed by the app; sent {when}"
+        return f"stream not finished after {self.chunks} chunks; sent {when}"
 
 
-def finish_open_streams(runtime: Runtime, only_abandoned: bool) -> None:
-    if runtime.queue.events and runtime.queue.pending_streams():
-        gc.collect()  # streams dropped inside a reference cycle (openai's Stream) are found here
-    while _ABANDONED:
-        stream = _ABANDONED.popleft()
-        stream.end(f"stream dropped by the app after {stream.chunks} chunks")
-    if not only_abandoned:
-        for event in runtime.queue.pending_streams():
-            event.errors.append("stream not finished when the app exited")
-            with runtime.queue.lock:
-                event.to_log = True
-                if not event.queued:
-                    runtime.queue.ready.append(event)
-                    event.queued = True
-                    runtime.stats.queued += 1
+def _finish(runtime: Runtime, only_dropped: bool) -> None:
+    queue = runtime.queue
+    while queue.dropped:
+        stream = queue.dropped.popleft()
+        if not stream.ended:
+            stream.end(stream.reason_left_open("when the app dropped it"))
+        else:  # ended while the lock was taken
+            with queue.lock:
+                if stream in queue.streams:
+                    stream._send()
+    if not only_dropped:
+        with queue.lock:
+            still_open = list(queue.streams)
+        for stream in still_open:
+            stream.end(stream.reason_left_open("when the app exited"))
 
 
-def finish_abandoned(runtime: Runtime) -> None:
-    """The sender thread's hook: send the streams the app dropped since the last wake-up."""
-    if _ABANDONED:
-        finish_open_streams(runtime, only_abandoned=True)
+def send_dropped_streams(runtime: Runtime) -> None:
+    """The sender thread's hook: send the streams dropped or ended since the last wake-up."""
+    if runtime.queue.dropped:
+        _finish(runtime, only_dropped=True)
 
 
-def finish_dropped(runtime: Runtime) -> None:
+def collect_dropped_streams(runtime: Runtime) -> None:
     """flush()'s hook: send every stream the app dropped (a garbage collection finds those
-    dropped inside a reference cycle)."""
-    finish_open_streams(runtime, only_abandoned=True)
+    dropped inside a reference cycle, e.g. openai's Stream)."""
+    if runtime.queue.streams:
+        gc.collect()
+    _finish(runtime, only_dropped=True)
 
 
-def finish_all(runtime: Runtime) -> None:
+def send_all_streams(runtime: Runtime) -> None:
     """The exit hook: send every stream, finished or not."""
-    finish_open_streams(runtime, only_abandoned=False)
+    _finish(runtime, only_dropped=False)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from time import time as _time
 from typing import Any
 
-from .._core.convert import event_time_ms, to_loggable
+from .._core.convert import event_time_ms, safe_text, to_loggable
 from .._core.extract import detect_fields, input_to_text, output_to_text, to_text
 from .._core.ids import new_session_id, new_task_id
 from .._core.queue import Event, merge_contents
@@ -16,9 +16,20 @@ from .._tracing import context
 from .runtime import Runtime
 from .steps import log_steps
 
-__all__ = ["build_content", "log_task", "submit_task"]
+__all__ = ["build_content", "log_task", "placeholder_task", "submit_task"]
 
 _STR = str
+_ID_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _id(value: Any, errors: list[str], name: str) -> Any:
+    """An id as the app gave it when it is a plain scalar, else its text (a snapshot that
+    cannot raise later)."""
+    if type(value) in _ID_TYPES:
+        return value
+    text = safe_text(value)
+    errors.append(f"{name}: a {type(value).__name__}, stored as its text")
+    return text
 
 
 def build_content(
@@ -39,6 +50,10 @@ def build_content(
     now: float,
 ) -> tuple[dict[str, Any], bool]:
     """The dict phospho.log returns, and whether the session id was generated."""
+    ids = _ID_TYPES
+    if not (type(task_id) in ids and type(session_id) in ids and type(user_id) in ids and type(version_id) in ids):
+        task_id, session_id = _id(task_id, errors, "task_id"), _id(session_id, errors, "session_id")
+        user_id, version_id = _id(user_id, errors, "user_id"), _id(version_id, errors, "version_id")
     if type(input) is _STR:
         conv_in = text_in = input
     else:
@@ -175,3 +190,26 @@ def submit_task(
     elif to_log and len(queue.ready) >= runtime.wake_threshold:
         runtime.wake()
     return content
+
+
+def placeholder_task(runtime: Runtime, task_id: Any, session_id: Any, user_id: Any, exc: Exception) -> dict[str, Any]:
+    """The task of a log() whose content could not be built (a bug of ours): sent with
+    placeholders and the reason, so that nothing logged is dropped."""
+    errors = [f"phospho.log raised {type(exc).__name__}: {safe_text(exc)}; the task is sent with placeholders"]
+    now = _time()
+    task_id, session_id, user_id = (_id(v, errors, name) for v, name in
+                                    ((task_id, "task_id"), (session_id, "session_id"), (user_id, "user_id")))
+    generated = session_id is None
+    content = {
+        "client_created_at": int(now), "project_id": runtime.project_id,
+        "session_id": new_session_id() if generated else session_id,
+        "task_id": new_task_id() if task_id is None else task_id,
+        "input": "<not logged: see errors>", "raw_input": None, "raw_input_type_name": None,
+        "output": None, "raw_output": None, "raw_output_type_name": None,
+        "version_id": runtime.version_id, "user_id": user_id,
+    }
+    try:
+        return submit_task(runtime, content, True, True, int(now * 1000), None, generated, errors, False)
+    except Exception as again:
+        runtime.stats.count_failed(f"phospho.log raised {type(again).__name__}: {safe_text(again)}")
+        return content

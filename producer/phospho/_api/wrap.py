@@ -6,10 +6,12 @@ import asyncio
 import functools
 import inspect
 import logging
+import weakref
 from collections.abc import Callable
 from time import time as _time
 from typing import Any
 
+from .._core.convert import safe_text
 from .init import RUNTIME
 from .iterators import innermost
 from .log import log
@@ -82,6 +84,13 @@ def _safe_log(input: Any, output: Any, params: dict[str, Any], extras: dict[str,
         logger.exception("phospho.wrap: could not log the call")
 
 
+def _truthy(value: Any) -> bool:
+    try:
+        return bool(value)
+    except Exception:  # the app's object says neither: not a stream
+        return False
+
+
 def _start_stream(args: tuple, kwargs: dict[str, Any], params: dict[str, Any], extras: dict[str, Any]) -> StreamLog:
     errors: list[str] = []
     p = dict(params)
@@ -92,6 +101,15 @@ def _start_stream(args: tuple, kwargs: dict[str, Any], params: dict[str, Any], e
     )
     return StreamLog(RUNTIME, content, content["raw_input"], p.get("output_to_str_function"),
                      p.get("input_output_to_usage_function"), "list", None, generated, errors)
+
+
+def _followed(stream: Any, stream_log: StreamLog) -> Any:
+    """The app's stream, sent when the app drops it (consumed or not)."""
+    try:
+        weakref.finalize(stream, stream_log.on_drop).atexit = False  # at exit, the runtime sends open streams
+    except TypeError:  # no weak reference to it: sent at exit
+        pass
+    return stream
 
 
 def _sync_stream(output: Any, stream: StreamLog, stop: Callable[[Any], bool]) -> Any:
@@ -135,11 +153,18 @@ async def _async_stream(output: Any, stream: StreamLog, stop: Callable[[Any], bo
     stream.end()
 
 
+def _has_aiter(obj: Any) -> bool:
+    try:
+        return hasattr(obj, "__aiter__")
+    except Exception:
+        return False
+
+
 def _stopped(stop: Callable[[Any], bool], item: Any, stream: StreamLog) -> bool:
     try:
         return bool(stop(item))
     except Exception as exc:
-        stream.end(f"stop function raised {type(exc).__name__}: {exc}")
+        stream.end(f"stop function raised {type(exc).__name__}: {safe_text(exc)}")
         return True
 
 
@@ -147,7 +172,7 @@ def _make_wrapper(fn: Callable[..., Any], stream: bool | None, stop: Callable[[A
     stop_fn = stop or default_stop
 
     def streaming(call_kwargs: dict[str, Any]) -> bool:
-        return bool(stream) or bool(call_kwargs.get("stream", False))
+        return _truthy(stream) or _truthy(call_kwargs.get("stream", False))
 
     if inspect.iscoroutinefunction(fn):
 
@@ -156,7 +181,8 @@ def _make_wrapper(fn: Callable[..., Any], stream: bool | None, stop: Callable[[A
             params, extras = _split(meta, kwargs)
             if streaming(kwargs):
                 output = await fn(*args, **kwargs)
-                return _async_stream(output, _start_stream(args, kwargs, params, extras), stop_fn)
+                stream_log = _start_stream(args, kwargs, params, extras)
+                return _followed(_async_stream(output, stream_log, stop_fn), stream_log)
             output = await fn(*args, **kwargs)
             _safe_log(_input(args, kwargs), output, params, extras)
             return output
@@ -168,7 +194,8 @@ def _make_wrapper(fn: Callable[..., Any], stream: bool | None, stop: Callable[[A
         @functools.wraps(fn)
         def agen_wrapped(*args: Any, **kwargs: Any) -> Any:
             params, extras = _split(meta, kwargs)
-            return _async_stream(fn(*args, **kwargs), _start_stream(args, kwargs, params, extras), stop_fn)
+            stream_log = _start_stream(args, kwargs, params, extras)
+            return _followed(_async_stream(fn(*args, **kwargs), stream_log, stop_fn), stream_log)
 
         return agen_wrapped
 
@@ -179,10 +206,10 @@ def _make_wrapper(fn: Callable[..., Any], stream: bool | None, stop: Callable[[A
         if streaming(kwargs) or inspect.isgenerator(output):
             stream_log = _start_stream(args, kwargs, params, extras)
             if inspect.iscoroutine(output):
-                return _AsyncStreamResult(_async_stream(output, stream_log, stop_fn))
-            if hasattr(innermost(output), "__aiter__"):  # an instrumentation's proxy has both
-                return _async_stream(output, stream_log, stop_fn)
-            return _sync_stream(output, stream_log, stop_fn)
+                return _AsyncStreamResult(_followed(_async_stream(output, stream_log, stop_fn), stream_log))
+            if _has_aiter(innermost(output)):  # an instrumentation's proxy has both
+                return _followed(_async_stream(output, stream_log, stop_fn), stream_log)
+            return _followed(_sync_stream(output, stream_log, stop_fn), stream_log)
         if inspect.iscoroutine(output):  # a sync callable returning a coroutine: log its result
             async def awaited() -> Any:
                 result = await output

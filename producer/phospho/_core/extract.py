@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .convert import to_loggable
+from .convert import safe_text, to_loggable
 
 __all__ = [
     "input_to_text",
@@ -126,7 +126,7 @@ def _call(fn: Callable[..., Any], args: tuple, errors: list[str], what: str) -> 
     try:
         return True, fn(*args)
     except Exception as exc:  # the app's extractor raised: fall back to the default rule
-        errors.append(f"{what} raised {type(exc).__name__}: {exc}; default rule used")
+        errors.append(f"{what} raised {type(exc).__name__}: {safe_text(exc)}; default rule used")
         return False, None
 
 
@@ -137,8 +137,7 @@ def to_text(value: Any, custom: Callable[[Any], Any] | None, default: Callable[[
         ok, text = _call(custom, (value,), errors, name)
         if ok and text is not None:
             if type(text) is not _STR:
-                text = to_loggable(text, errors, name)
-                text = text if type(text) is _STR else str(text)
+                text = safe_text(to_loggable(text, errors, name))
             return text
     return default(value)
 
@@ -149,9 +148,7 @@ def detect_fields(content: dict[str, Any], conv_in: Any, conv_out: Any, usage_fu
     usage = None
     if usage_function is not None:
         ok, usage = _call(usage_function, (conv_in, conv_out), errors, "input_output_to_usage_function")
-        if ok and usage is not None and not isinstance(usage, dict):
-            errors.append(f"input_output_to_usage_function returned {type(usage).__name__}, not a dict; ignored")
-            usage = None
+        usage = _usage_dict(usage, errors) if ok else None
     else:
         usage = detect_usage(conv_out)
     if usage:
@@ -164,6 +161,17 @@ def detect_fields(content: dict[str, Any], conv_in: Any, conv_out: Any, usage_fu
         content["system_prompt"] = system_prompt
 
 
+def _usage_dict(usage: Any, errors: list[str]) -> dict[str, Any] | None:
+    """The app's usage function's result, converted (a snapshot); None unless a dict."""
+    if usage is None:
+        return None
+    converted = to_loggable(usage, errors, "input_output_to_usage_function")
+    if type(converted) is not dict:
+        errors.append(f"input_output_to_usage_function returned {type(usage).__name__}, not a dict; ignored")
+        return None
+    return converted
+
+
 def chunk_fields(conv: Any, conv_input: Any, to_str: Callable[[Any], Any] | None,
                  usage_function: Callable[[Any, Any], Any] | None, errors: list[str]) -> tuple[Any, Any]:
     """The text and the usage of one converted stream chunk."""
@@ -172,17 +180,19 @@ def chunk_fields(conv: Any, conv_input: Any, to_str: Callable[[Any], Any] | None
         try:
             text = to_str(conv)
         except Exception as exc:
-            note = f"output_to_str_function raised {type(exc).__name__}: {exc}; default rule used"
+            note = f"output_to_str_function raised {type(exc).__name__}: {safe_text(exc)}; default rule used"
             if note not in errors:
                 errors.append(note)
+        if text is not None and type(text) is not _STR:
+            text = safe_text(to_loggable(text, errors, "output_to_str_function"))
     if text is None:
         text = output_to_text(conv)
     usage = None
     if usage_function is not None:
         try:
-            usage = usage_function(conv_input, conv)
+            usage = _usage_dict(usage_function(conv_input, conv), errors)
         except Exception as exc:
-            errors.append(f"input_output_to_usage_function raised {type(exc).__name__}: {exc}")
+            errors.append(f"input_output_to_usage_function raised {type(exc).__name__}: {safe_text(exc)}")
     else:
         usage = detect_usage(conv)
     return text, usage

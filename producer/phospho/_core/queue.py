@@ -5,7 +5,10 @@ logged again; where a span goes (its Link).
 `.content` (the dict being built, the one `phospho.log` returned) and `.to_log`. It holds the
 task events not yet taken by the sender; a second `log` with the same task_id merges into the
 pending event (streams do this chunk by chunk). `ready` is the FIFO the sender drains; feedback
-and span events go there directly. All mutation happens under `lock` (held for microseconds).
+and span events go there directly. `streams` are the streams not ended yet (sent at exit, ended
+or not), `dropped` the ones to finish in the sender thread (dropped by the app, or ended where
+the lock could not be taken: a garbage collection may run while this thread holds it). All
+mutation happens under `lock` (held for microseconds), except appending to `dropped`.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class LogQueue:
         self.lock = threading.Lock()
         self.events: dict[str, Event] = {}
         self.ready: deque[Event] = deque()
+        self.streams: set[Any] = set()
+        self.dropped: deque[Any] = deque()
         self.maxsize = maxsize
 
     def __len__(self) -> int:
@@ -77,15 +82,13 @@ class LogQueue:
                 out.append(event)
         return out
 
-    def pending_streams(self) -> list[Event]:
-        with self.lock:
-            return [e for e in self.events.values() if not e.to_log]
-
     def reset(self) -> None:
         """Forget everything (used in a forked child: the parent sends its own events)."""
         self.lock = threading.Lock()
         self.events.clear()
         self.ready.clear()
+        self.streams.clear()
+        self.dropped.clear()
 
 
 def _as_list(value: Any) -> list[Any]:

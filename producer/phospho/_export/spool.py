@@ -1,7 +1,9 @@
 """A durable local spool: append-only segment files of (topic, key, value) records.
 
 Each record is framed as <u32 length><u32 crc32><payload>, so a write torn by a crash is
-detected and ignored on read. A process appends to a segment it holds an exclusive flock on;
+detected and ignored on read. A record goes to the OS in one write() as it is appended (no
+buffer in the process: what the spool accepted survives a kill of the app); the sender fsyncs
+the segment at its next wake-up (power loss), and when it closes it. A process appends to a segment it holds an exclusive flock on;
 any process (this one later, or the app after a restart) may claim a segment nobody holds,
 send its records and delete it. Claims are exclusive (flock + inode check), so two processes
 sharing a spool directory never send a segment twice.
@@ -15,6 +17,7 @@ import os
 import struct
 import threading
 import time
+import weakref
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +30,6 @@ logger = logging.getLogger("phospho")
 _FRAME = struct.Struct("<II")
 _SUFFIX = ".spool"
 SEGMENT_BYTES = 16 << 20
-_FORK_ORPHANS: list[object] = []
 
 
 @dataclass
@@ -59,11 +61,13 @@ class Spool:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._file = None
+        self._fd: int | None = None
         self._path: Path | None = None
         self._size = 0
         self._dirty = False
         self.records_written = 0
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (spool := ref()) is not None and spool._forget_in_child())
 
     # -- writing ---------------------------------------------------------------------------
     def append(self, topic: str, key: bytes | None, value: bytes) -> bool:
@@ -71,7 +75,7 @@ class Spool:
         frame = _encode(topic, key, value)
         with self._lock:
             try:
-                if self._file is None:
+                if self._fd is None:
                     if self.total_bytes() + len(frame) > self.max_bytes:
                         return False
                     self._open_segment()
@@ -80,9 +84,10 @@ class Spool:
                     if self.total_bytes() + len(frame) > self.max_bytes:
                         return False
                     self._open_segment()
-                self._file.write(frame)
+                self._write(frame)
             except OSError as exc:
                 logger.error("phospho: cannot write to the spool %s: %s", self.directory, exc)
+                self._end_torn_segment()
                 return False
             self._size += len(frame)
             self._dirty = True
@@ -94,23 +99,35 @@ class Spool:
         path = self.directory / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._file = os.fdopen(fd, "ab", buffering=1 << 16)
-        self._path, self._size = path, 0
+        self._fd, self._path, self._size = fd, path, 0
+
+    def _write(self, frame: bytes) -> None:
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(self._fd, view):]
 
     def _close_segment(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()  # releases the flock: the segment becomes claimable
-        self._file, self._path, self._size, self._dirty = None, None, 0, False
+        if self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)  # releases the flock: the segment becomes claimable
+        self._fd, self._path, self._size, self._dirty = None, None, 0, False
+
+    def _end_torn_segment(self) -> None:
+        """After a failed write: the segment ends here (its torn tail is skipped on read), so
+        that later records are not written after it."""
+        try:
+            self._close_segment()
+        except OSError:
+            self._fd, self._path, self._size, self._dirty = None, None, 0, False
 
     def sync(self) -> None:
-        """Make appended records durable (flush + fsync); called by the sender, not the app."""
+        """Make appended records durable (fsync); called by the sender, not the app."""
         with self._lock:
-            if self._dirty and self._file is not None:
+            if self._dirty and self._fd is not None:
                 try:
-                    self._file.flush()
-                    os.fsync(self._file.fileno())
+                    os.fsync(self._fd)
                 except OSError as exc:
                     logger.error("phospho: cannot sync the spool %s: %s", self.directory, exc)
                 self._dirty = False
@@ -121,7 +138,7 @@ class Spool:
             self._close_segment()
 
     def writing(self) -> bool:
-        return self._file is not None and self._size > 0
+        return self._fd is not None and self._size > 0
 
     # -- reading -----------------------------------------------------------------------------
     def segments(self) -> list[Path]:
@@ -190,9 +207,10 @@ class Spool:
         finally:
             os.close(claim.fd)
 
-    def after_fork_in_child(self) -> None:
-        """The child must not write into the parent's segment (the flock is shared)."""
+    def _forget_in_child(self) -> None:
+        """In a forked child: this process's copy of the parent's segment is closed, never
+        written (the child's own processor opens its own segments)."""
         self._lock = threading.Lock()
-        if self._file is not None:
-            _FORK_ORPHANS.append(self._file)  # never flushed nor closed in the child
-        self._file, self._path, self._size, self._dirty = None, None, 0, False
+        fd, self._fd, self._path, self._size, self._dirty = self._fd, None, None, 0, False
+        if fd is not None:
+            os.close(fd)

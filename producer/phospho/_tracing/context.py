@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from .._core.convert import to_loggable
 from .._core.ids import new_session_id, new_task_id, uuid4_hex
 from .._core.queue import Link
 from .links import SpanLinks
@@ -49,7 +50,9 @@ def new_context(task_id: str | None, session_id: str | None, metadata: dict[str,
         session, generated = new_session_id(), True
     merged = dict(outer.metadata) if outer is not None and outer.metadata else {}
     if metadata:
-        merged.update(metadata)
+        converted = to_loggable(metadata if isinstance(metadata, dict) else dict(metadata))  # a snapshot
+        if isinstance(converted, dict):
+            merged.update(converted)
     return TraceContext(
         task_id=task_id,
         session_id=session,

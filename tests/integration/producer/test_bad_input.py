@@ -203,12 +203,15 @@ def test_self_referencing_list(sdk, broker):
     loop.append(loop)
     cyclic: dict = {"name": "cycle"}
     cyclic["self"] = cyclic
-    logged = sdk.log(input=loop, output=cyclic, task_id=task_id, loop=loop)
+    wide: list = []
+    wide += [wide, wide]  # twice itself at every level: 2**64 paths to a depth limit
+    logged = sdk.log(input=loop, output=cyclic, task_id=task_id, loop=loop, wide=wide)
     assert isinstance(logged["input"], str)
     record = task_record(sdk, broker, task_id)
-    assert json.loads(record["raw_input"])[0] == 1
-    assert json.loads(record["raw_output"])["name"] == "cycle"
-    assert has_error(record, "nested"), record["errors"]
+    assert json.loads(record["raw_input"]) == [1, "<list: contains itself>"]
+    assert json.loads(record["raw_output"]) == {"name": "cycle", "self": "<dict: contains itself>"}
+    assert json.loads(record["metadata_json"])["wide"] == ["<list: contains itself>"] * 2
+    assert has_error(record, "contains itself"), record["errors"]
 
 
 def test_deep_structure_in_stream_chunks(sdk, broker):

@@ -9,6 +9,8 @@ it starts from a fresh SDK; the child prints phospho.stats() as JSON at the end.
 from __future__ import annotations
 
 import collections
+import json
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -161,6 +163,36 @@ def test_full_queue_stays_bounded_and_loses_nothing(broker, tmp_path) -> None:
     assert stats["failed"] == 0 and stats["delivered"] + stats["spooled"] >= n, stats
     records = read_run(broker.bootstrap, topics, run, n, timeout=45)
     assert_exactly_once(records, range(n), logged["task_ids"])
+    assert not segments(spool), f"spool not empty: {segments(spool)}"
+
+
+def test_what_the_spool_accepted_survives_a_sigkill_of_the_app(broker, tmp_path) -> None:
+    """Process 1 logs N with Kafka unreachable and is SIGKILLed the moment its spool has accepted
+    all N (no exit hook, no flush, no fsync): every record is already with the OS. Process 2,
+    same spool_dir, Kafka reachable: every event arrives, exactly once."""
+    n, run = 500, f"k{uuid.uuid4().hex[:8]}"
+    topics = Topics(f"outk{uuid.uuid4().hex[:8]}.")
+    broker.create_topics(topics.all())
+    spool = tmp_path / "spool"
+    env = clean_env(XDG_STATE_HOME=str(tmp_path / "state"))
+    common = {"project_id": "outage", "spool_dir": str(spool), "topic_prefix": topics.prefix}
+
+    with SdkProcess({**common, "bootstrap_servers": f"127.0.0.1:{free_port()}"}, env) as first:
+        assert first.hello.get("ready"), first.hello
+        logged = first.call("log", n=n, start=0, run=run)
+        first.proc.stdin.write(json.dumps({"op": "wait", "key": "spooled", "min": n, "timeout": 60, "then_kill": True}) + "\n")
+        first.proc.stdin.flush()
+        assert first.proc.wait(90) == -signal.SIGKILL, first.stderr
+    assert segments(spool), f"process 1 left no spool segment in {spool}"
+
+    with SdkProcess({**common, "bootstrap_servers": broker.bootstrap}, env) as second:
+        assert second.hello.get("ready"), second.hello
+        flushed = second.call("flush", timeout=60)
+        assert flushed["result"] is True, (flushed, second.stderr)
+        records = read_run(broker.bootstrap, topics, run, n)
+        assert_exactly_once(records, range(n), logged["task_ids"])
+        assert flushed["stats"]["failed"] == 0, flushed
+        second.exit()
     assert not segments(spool), f"spool not empty: {segments(spool)}"
 
 
