@@ -94,12 +94,29 @@ def build_content(
     if kwargs:
         for key, value in kwargs.items():
             content[key] = to_loggable(value, errors, key)
+        if "metadata" in kwargs:
+            _fields_from_metadata(content, kwargs, version_id is None)
     if ctx is not None and ctx.metadata:
         content.update(ctx.metadata)
     if runtime.tracing:  # this execution context's spans (and its tracer block's) go to this task
         runtime.links.task_logged(_STR(content["task_id"]), content["session_id"], content.get("user_id"),
                                   ctx.link if ctx is not None else None, ctx.task_id if ctx is not None else None)
     return content, generated
+
+
+def _fields_from_metadata(content: dict[str, Any], kwargs: dict[str, Any], no_version_argument: bool) -> None:
+    """phospho's docs pass the system prompt and the version in metadata={...}: they fill the
+    task's fields unless given explicitly (log's version_id=, a system_prompt= keyword); they
+    beat the system prompt detected in the input and the version of init."""
+    metadata = content["metadata"]
+    if type(metadata) is not dict:
+        return
+    version = metadata.get("version_id")
+    if version is not None and no_version_argument:
+        content["version_id"] = version
+    prompt = metadata.get("system_prompt")
+    if prompt is not None and "system_prompt" not in kwargs:
+        content["system_prompt"] = prompt
 
 
 def log_task(

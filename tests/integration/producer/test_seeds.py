@@ -354,7 +354,8 @@ def test_seed_task_metadata_example(sdk, broker):
     assert json.loads(record["metadata_json"]) == {"metadata": {
         "system_prompt": "You are a helpful assistant.", "version_id": "1.0.0", "generation_time": 0.1,
     }}
-    assert record["version_id"] == "test-version"  # a metadata key, not the version_id argument
+    # as phospho does: the system prompt and the version given in metadata fill the task's fields
+    assert (record["system_prompt"], record["version_id"]) == ("You are a helpful assistant.", "1.0.0")
 
 
 # -- "Log streaming outputs" ----------------------------------------------------------------------
