@@ -12,10 +12,7 @@ from typing import Any
 from .._core.errors import ConfigurationError
 from .._core.settings import Settings, resolve_settings
 from .._core.versions import SDK_VERSION
-from .._export.encoder import EventEncoder
 from .._export.exporter import Exporter, ExporterFactory
-from .._export.kafka import make_serializers
-from .._export.kafka_exporter import KafkaExporter
 from .._export.processor import BatchProcessor
 from . import streaming
 from .runtime import Hooks, Runtime
@@ -81,7 +78,7 @@ def init(
 
         runtime.links, enabled = enable(runtime)  # may raise ConfigurationError (no OpenTelemetry)
     hooks = _hooks(runtime, settings)
-    make = functools.partial(_make_processor, runtime, settings, exporter or KafkaExporter, hooks)
+    make = functools.partial(_make_processor, runtime, settings, exporter, hooks)
     runtime.start(settings, make, hooks, tracing)
     runtime.instrumentations = tuple(enabled)
     if tracing:
@@ -105,8 +102,14 @@ def _hooks(runtime: Runtime, settings: Settings) -> Hooks:
     return Hooks(tuple(tick), tuple(flush), tuple(exit))
 
 
-def _make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactory, hooks: Hooks) -> BatchProcessor:
-    """The processor (and its exporter) of this init; called again in a forked child."""
+def _make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactory | None, hooks: Hooks) -> BatchProcessor:
+    """The processor (and its exporter: Kafka's unless `factory`) of this init; called again in
+    a forked child. Avro and Kafka are imported here, not with `import phospho`."""
+    from .._export.encoder import EventEncoder
+    from .._export.kafka import make_serializers
+
+    if factory is None:
+        from .._export.kafka_exporter import KafkaExporter as factory
     encoder = EventEncoder(settings, make_serializers(settings), runtime.stats, SDK_VERSION)
     exporter = factory(settings, runtime.stats)
     if not isinstance(exporter, Exporter):
