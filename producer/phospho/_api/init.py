@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from .._core.convert import safe_text
 from .._core.errors import ConfigurationError
 from .._core.settings import Settings, resolve_settings
 from .._core.versions import SDK_VERSION
@@ -111,7 +112,12 @@ def _make_processor(runtime: Runtime, settings: Settings, factory: ExporterFacto
     if factory is None:
         from .._export.kafka_exporter import KafkaExporter as factory
     encoder = EventEncoder(settings, make_serializers(settings), runtime.stats, SDK_VERSION)
-    exporter = factory(settings, runtime.stats)
+    try:
+        exporter = factory(settings, runtime.stats)
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # the app's factory: said as a configuration error, as init promises
+        raise ConfigurationError(f"the exporter factory raised {type(exc).__name__}: {safe_text(exc)}") from exc
     if not isinstance(exporter, Exporter):
         raise ConfigurationError(f"the exporter factory returned a {type(exporter).__name__}, which is not a "
                                  "phospho.Exporter (export, send_now, tick, flush, shutdown, in_flight, spooling, backlog_bytes)")

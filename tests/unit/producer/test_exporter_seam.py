@@ -107,6 +107,7 @@ def test_an_exporter_that_raises_loses_only_its_events_counted_and_never_raises_
 @pytest.mark.parametrize("factory, says", [
     ("not a factory", "exporter must be a factory"),
     (lambda settings, stats: object(), "is not a phospho.Exporter"),
+    (lambda settings, stats: 1 / 0, "the exporter factory raised ZeroDivisionError"),
 ])
 def test_a_wrong_exporter_is_a_configuration_error(restored: Path, factory, says: str) -> None:
     with pytest.raises(phospho.ConfigurationError, match=says):
