@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 import phospho_sinks
-from phospho._settings import ENV, resolve_settings
+from phospho._core.settings import ENV, resolve_settings
 from phospho_schemas import Topics
 from phospho_stream import cli as stream_cli
 from phospho_stream.read import run as dashboard_run
