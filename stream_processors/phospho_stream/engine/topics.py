@@ -13,9 +13,11 @@ __all__ = ["ensure_topics"]
 def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replication: int = -1,
                   config: dict[str, str] | None = None, error: type[Exception] = RuntimeError) -> None:
     """Create each missing topic (an existing one is left as it is); raise `error` otherwise."""
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
     wanted = [NewTopic(t, num_partitions=partitions, replication_factor=replication, config=config or {})
               for t in topics]
+    if not wanted:
+        return
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
     for topic, future in admin.create_topics(wanted, operation_timeout=10).items():
         try:
             future.result(timeout=15)

@@ -170,6 +170,7 @@ def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = No
         signal.signal(sig, lambda *_: stop.set())
     try:
         lock = _lock(data_dir)
+        remove_up_file(data_dir)  # a killed up's: nobody serves it any more
         running = _start(settings, config_path, external)
     except (UpError, OSError) as exc:
         print(f"phospho-stream up: {exc}", file=sys.stderr)
