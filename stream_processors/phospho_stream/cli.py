@@ -107,6 +107,92 @@ def _project_config(argument: str | None, command: str):
         raise SystemExit(2) from None
 
 
+def _since_ms(text: str | None) -> int:
+    """--since: a duration back from now (30m, 12h, 7d) or a date (2026-11-01); none: everything."""
+    import datetime as dt
+    import re
+    import time
+
+    if not text:
+        return 0
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([mhd])", text.strip())
+    if match:
+        seconds = float(match.group(1)) * {"m": 60, "h": 3600, "d": 86400}[match.group(2)]
+        return int((time.time() - seconds) * 1000)
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"phospho-stream: --since wants 30m, 12h, 7d or a date like 2026-11-01, got {text!r}") from None
+    return int((at if at.tzinfo else at.replace(tzinfo=dt.UTC)).timestamp() * 1000)
+
+
+def _cmd_reanalyze(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from phospho_schemas import Topics
+
+    from .jobs.reanalyze import reanalyze
+    from .read import find_running_up, open_source
+    from .settings import PipelineSettings, ReadSettings, load_settings
+
+    config = _project_config(args.config, "reanalyze")
+    read_settings = load_settings(ReadSettings)
+    running = find_running_up(read_settings.data_dir)
+    bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or (running.bootstrap if running else None)
+    if not bootstrap:
+        print("phospho-stream reanalyze: its results go through the pipeline's sink: start `phospho-stream up` "
+              "(or set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS to the pipeline's Kafka)", file=sys.stderr)
+        return 2
+    pipeline = load_settings(PipelineSettings)
+    source = open_source(read_settings)
+    try:
+        with Progress(transient=True) as progress:
+            bar = progress.add_task("reanalysing sessions", total=None)
+            result = reanalyze(source.read, bootstrap, Topics(pipeline.topic_prefix), pipeline.topic_partitions, config,
+                               _since_ms(args.since), progress=lambda done, total: progress.update(bar, completed=done,
+                                                                                                  total=total))
+    finally:
+        source.close()
+    print(f"reanalysed {result.tasks:,} tasks with {result.version}: {result.events:,} events detected, "
+          f"{result.retracted:,} retracted, {result.sessions:,} sessions updated (the sink writes them in a moment)")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    """Where a running up serves everything, and its last status figures."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .local.status import STATUS_FILE
+    from .read import find_running_up
+    from .settings import ReadSettings, load_settings
+
+    data_dir = load_settings(ReadSettings).data_dir
+    running = find_running_up(data_dir)
+    if running is None:
+        print(f"phospho-stream status: no up runs on {data_dir} (no live {data_dir / 'up.json'}); "
+              "start one with `phospho-stream up`", file=sys.stderr)
+        return 2
+    table = Table(show_header=False, box=None)
+    for name, value in (("pid", running.pid), ("Kafka", running.bootstrap), ("dashboard", running.url),
+                        ("OTLP/HTTP", running.otlp or "not running"), ("store", running.dsn),
+                        ("data dir", running.data_dir or data_dir)):
+        table.add_row(name, str(value))
+    try:
+        facts = json.loads((data_dir / STATUS_FILE).read_text())
+        for name in ("events_per_s", "events_in", "rows_written", "core_lag", "analytics_backlog",
+                     "evaluation_backlog", "restarts", "store_paused"):
+            if name in facts:
+                table.add_row(name.replace("_", " "), f"{facts[name]:,}" if isinstance(facts[name], int | float)
+                              and not isinstance(facts[name], bool) else str(facts[name]))
+    except (OSError, ValueError):
+        table.add_row("figures", "not yet (up writes them every few seconds)")
+    Console().print(table)
+    return 0
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     from .settings import WorkerSettings
     from .worker.app import run_app
@@ -197,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)
+    st = sub.add_parser("status", help="where a running up serves everything (Kafka, dashboard, OTLP, data dir) and its lag")
+    st.set_defaults(func=_cmd_status)
+    ra = sub.add_parser("reanalyze", help="run the analysis again over stored tasks (after a config change)")
+    ra.add_argument("--since", default=None, help="only sessions with a task since then: 30m, 12h, 7d or a date")
+    ra.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG)")
+    ra.set_defaults(func=_cmd_reanalyze)
     u = sub.add_parser("up", help="the whole pipeline on this machine: broker, stage workers, sink, dashboard, status")
     u.add_argument("--dsn", default=None, help="ClickHouse DSN (default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")
     u.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG; with --demo, the demo's)")

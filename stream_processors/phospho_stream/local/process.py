@@ -21,8 +21,10 @@ def die_with_parent() -> None:
 
 
 def port_in_use(host: str, port: int) -> bool:
-    """Whether something already listens on host:port (binding it fails)."""
+    """Whether something already listens on host:port (binding it fails; connections of a
+    stopped server still closing do not count, as for a server that binds with SO_REUSEADDR)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -40,6 +40,9 @@ class RunningUp:
     url: str  # the read app, e.g. http://127.0.0.1:8765/ (dashboard and query endpoint)
     token: str
     dsn: str
+    bootstrap: str | None = None  # the pipeline's Kafka
+    otlp: str | None = None  # the OTLP/HTTP receiver's base URL, when it runs
+    data_dir: str | None = None
 
     @property
     def query_url(self) -> str:
@@ -70,7 +73,8 @@ def find_running_up(data_dir: Path, dsn: str | None = None) -> RunningUp | None:
     try:
         info = json.loads((data_dir / UP_FILE).read_text())
         running = RunningUp(pid=int(info["pid"]), url=str(info["dashboard"]), token=str(info["token"]),
-                            dsn=str(info["dsn"]))
+                            dsn=str(info["dsn"]), bootstrap=info.get("bootstrap"), otlp=info.get("otlp"),
+                            data_dir=info.get("data_dir"))
         os.kill(running.pid, 0)
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -129,6 +129,8 @@ def test_a_second_up_on_the_same_data_dir_and_a_port_in_use_are_one_line(tmp_pat
     env, port, log = environment(tmp_path), free_port(), tmp_path / "up.log"
     first = start_up(env, port, log)
     try:
+        status = subprocess.run([str(CLI), "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0 and f"127.0.0.1:{port}" in status.stdout and "dashboard" in status.stdout
         second = subprocess.run([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0"], env=env,
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 2
