@@ -9,7 +9,7 @@ from .errors import RedactionError
 from .finders import finder_for
 from .resolve import Chosen, choose
 from .rules import RedactionRule, parse_rules
-from .spans import ascii_digits, text_facts
+from .spans import TextFacts, ascii_digits, text_facts
 from .tokens import TokenMaker, token_pattern
 from .walk import Tally, redact_tree
 
@@ -17,8 +17,11 @@ __all__ = ["Redactor", "Redaction"]
 
 T = TypeVar("T")
 
+#: the detectors that read TextFacts (the others are not worth its pass over the text)
+_NUMBER_DETECTORS = frozenset({"phone", "credit_card", "iban", "ip"})
 #: the shortest text a built-in detector can find something in ('a@b.co', '1.1.1.1')
 MIN_BUILTIN_CHARS = 6
+_NO_FACTS = TextFacts(0)
 #: rounds of redaction of one text: the next round finds what removing a value revealed
 _MAX_ROUNDS = 4
 
@@ -56,6 +59,7 @@ class Redactor:
         #: the finders that may find something in a text shorter than MIN_BUILTIN_CHARS
         self._short_finders = [(index, finder) for index, finder in enumerate(self._finders)
                                if self._rules[index].detector == "regex"]
+        self._reads_numbers = any(rule.detector in _NUMBER_DETECTORS for rule in self._rules)
         self._protect = token_pattern(rule.label for rule in self._rules)
 
     @property
@@ -89,6 +93,9 @@ class Redactor:
         tally = Tally()
         out: dict[str, Any] = {}
         for key, value in fields.items():
+            if isinstance(value, str) and len(value) < MIN_BUILTIN_CHARS and not self._short_finders:
+                out[key] = value
+                continue
             field_tally = Tally()
             redacted = redact_tree(value, lambda text, t=field_tally: self._text(text, t), field_tally)
             out[key] = _empty_like(value) if field_tally.dropped else redacted
@@ -113,7 +120,7 @@ class Redactor:
             return []
         found: list[Chosen] = []
         view = ascii_digits(text)
-        facts = text_facts(view)
+        facts = text_facts(view) if self._reads_numbers else _NO_FACTS
         finders = enumerate(self._finders) if len(text) >= MIN_BUILTIN_CHARS else self._short_finders
         for index, finder in finders:
             try:
