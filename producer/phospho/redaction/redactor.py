@@ -8,7 +8,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from .errors import RedactionError
 from .finders import finder_for
 from .resolve import Chosen, choose
-from .rules import RedactionRule, parse_rules
+from .rules import BUILTIN_DETECTORS, RedactionRule, parse_rules
 from .spans import TextFacts, ascii_digits, text_facts
 from .tokens import TokenMaker, token_pattern
 from .walk import Tally, redact_tree
@@ -59,8 +59,9 @@ class Redactor:
         #: the finders that may find something in a text shorter than MIN_BUILTIN_CHARS
         self._short_finders = [(index, finder) for index, finder in enumerate(self._finders)
                                if self._rules[index].detector == "regex"]
+        labels = [detector.upper() for detector in BUILTIN_DETECTORS] + [r.label for r in self._rules]
+        self._protect = token_pattern(labels)
         self._reads_numbers = any(rule.detector in _NUMBER_DETECTORS for rule in self._rules)
-        self._protect = token_pattern(rule.label for rule in self._rules)
 
     @property
     def rules(self) -> tuple[RedactionRule, ...]:

@@ -27,9 +27,11 @@ def salt_from_env(name: str = SALT_ENV, environ: Mapping[str, str] | None = None
 
 
 def token_pattern(labels: Iterable[str]) -> re.Pattern[str]:
-    """Every token these labels can produce (masks and hashes), so that redacting again leaves them."""
-    words = "|".join(sorted((re.escape(label) for label in labels), key=len, reverse=True))
-    return re.compile(rf"<(?:{words})(?::[0-9a-f]{{{HASH_HEX_CHARS}}})?>")
+    """The tokens to leave alone when met again: the masks of these labels and of every built-in
+    detector, and any hashed token, so that a text redacted by the SDK and then by the core stage
+    is redacted once. (Not any `<CAPITALS>`: `<AKIAIOSFODNN7EXAMPLE>` is a key in brackets.)"""
+    words = "|".join(sorted({re.escape(label) for label in labels}, key=len, reverse=True))
+    return re.compile(rf"<(?:{words})>|<[A-Z][A-Z0-9_]*:[0-9a-f]{{{HASH_HEX_CHARS}}}>")
 
 
 class TokenMaker:
