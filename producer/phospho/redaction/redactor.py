@@ -52,9 +52,9 @@ class Redactor:
         for index, rule in enumerate(self._rules):
             if rule.mode == "hash" and not self._tokens.can_hash:
                 raise RedactionError(
-                    f"redact[{index}] ({rule.describe()}): mode hash needs a salt (the pipeline "
-                    "reads it from the variable named by privacy.salt_env, PHOSPHO_REDACTION_SALT "
-                    "by default; the SDK from its salt argument)")
+                    f"redact[{index}] ({rule.describe()}): mode hash needs a salt: Redactor(salt=...), "
+                    "16 random bytes or more (the pipeline reads it from the variable that "
+                    "privacy.salt_env names, PHOSPHO_REDACTION_SALT by default)")
         self._finders = [finder_for(rule, regex_timeout_ms / 1000) for rule in self._rules]
         #: the finders that may find something in a text shorter than MIN_BUILTIN_CHARS
         self._short_finders = [(index, finder) for index, finder in enumerate(self._finders)
@@ -81,7 +81,7 @@ class Redactor:
     def redact_value(self, value: T) -> Redaction[T]:
         """A JSON-like value (dicts, lists, tuples; keys left alone) with every string leaf (and
         every integer of 7 digits or more) redacted. The value is one field: a drop rule empties
-        all of it ('' , {} or [] as it was a string, a mapping or a list)."""
+        all of it ('', {} or [] as it was a string, a mapping or a list)."""
         tally = Tally()
         out = redact_tree(value, lambda text: self._text(text, tally), tally)
         if tally.dropped:
@@ -132,8 +132,8 @@ class Redactor:
                            f"{len(text):,}-character text: the field was dropped")
                 return []
             except Exception as exc:  # noqa: BLE001 - a field nobody could check is not kept
-                rule = self._rules[index]
-                tally.fail(f"{rule.describe()}: the detector failed ({type(exc).__name__}: {exc}): "
+                rule = self._rules[index]   # the exception's message may quote the text: left out
+                tally.fail(f"{rule.describe()}: the detector failed ({type(exc).__name__}): "
                            "the field was dropped")
                 return []
             if items:
