@@ -56,8 +56,9 @@ def texts_with_planted_values(draw: st.DrawFn) -> tuple[str, list[str]]:
 @given(texts_with_planted_values(), st.sampled_from(sorted(REDACTORS)))
 def test_no_planted_value_survives_and_redacting_again_changes_nothing(case: tuple[str, list[str]], mode: str):
     text, planted = case
-    # documented: a card number followed by a space and more digit groups, or right after two
-    # groups of four digits, is taken as a piece of a longer number (a tracking number)
+    # documented: a card number followed by more digit groups, or right after two groups of four
+    # digits, may be taken as a piece of a longer number (a tracking number); the test leaves
+    # out every card followed by a digit, a superset of those cases
     assume(not any(re.search(r"\d{4}[ -]\d{4}[ -]" + re.escape(value) + "|" + re.escape(value) + r"[ -]\d", text)
                    for value in planted if value in CARDS))
     redactor = REDACTORS[mode]
