@@ -480,7 +480,7 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         raise _Reached(settings=settings, datadir=str(settings.data_path() / "faust"))
 
     class SinkRunner:
-        def __init__(self, bootstrap: str, store: Any, topics: Topics) -> None:
+        def __init__(self, bootstrap: str, store: Any, topics: Topics, **tuning: Any) -> None:
             seen.update(bootstrap=bootstrap, store=store, topics=topics)
 
         def run(self, stop: Any) -> None:

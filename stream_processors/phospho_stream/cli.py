@@ -149,12 +149,26 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
         with Progress(transient=True) as progress:
             bar = progress.add_task("reanalysing sessions", total=None)
             result = reanalyze(source.read, bootstrap, Topics(pipeline.topic_prefix), pipeline.topic_partitions, config,
-                               _since_ms(args.since), progress=lambda done, total: progress.update(bar, completed=done,
+                               _since_ms(args.since), args.project, progress=lambda done, total: progress.update(bar, completed=done,
                                                                                                   total=total))
     finally:
         source.close()
     print(f"reanalysed {result.tasks:,} tasks with {result.version}: {result.events:,} events detected, "
           f"{result.retracted:,} retracted, {result.sessions:,} sessions updated (the sink writes them in a moment)")
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    """Every setting of the pipeline's processes: variable, default, meaning, who reads it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .settings import describe_settings
+
+    table = Table("variable", "default", "meaning", "read by")
+    for row in describe_settings():
+        table.add_row(*row)
+    Console().print(table)
     return 0
 
 
@@ -245,15 +259,20 @@ def _cmd_sink(args: argparse.Namespace) -> int:
     from phospho_schemas import Topics
     from phospho_sinks import SinkRunner, connect, migrate
 
-    store = connect(args.dsn)
+    from .settings import SinkSettings, load_settings
+
+    bootstrap = _bootstrap_or_exit()
+    settings = load_settings(SinkSettings, clickhouse_dsn=args.dsn)
+    store = connect(settings.clickhouse_dsn or f"chdb://{settings.data_path() / 'chdb'}")
     migrate(store)
-    topics = Topics(os.environ.get("PHOSPHO_TOPIC_PREFIX") or "phospho.")
+    topics = Topics(settings.topic_prefix)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"phospho-stream sink: {topics.prefix}rows.* -> {store.dsn}", file=sys.stderr, flush=True)
     try:
-        SinkRunner(_bootstrap_or_exit(), store, topics).run(stop)
+        SinkRunner(bootstrap, store, topics, max_rows=settings.sink_max_rows,
+                   max_seconds=settings.sink_max_seconds).run(stop)
     finally:
         store.close()
     return 0
@@ -283,11 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)
+    se = sub.add_parser("settings", help="every setting of the pipeline's processes: variable, default, meaning")
+    se.set_defaults(func=_cmd_settings)
     st = sub.add_parser("status", help="where a running up serves everything (Kafka, dashboard, OTLP, data dir) and its lag")
     st.set_defaults(func=_cmd_status)
     ra = sub.add_parser("reanalyze", help="run the analysis again over stored tasks (after a config change)")
     ra.add_argument("--since", default=None, help="only sessions with a task since then: 30m, 12h, 7d or a date")
     ra.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG)")
+    ra.add_argument("--project", default=None, help="only this project's tasks (default: every project)")
     ra.set_defaults(func=_cmd_reanalyze)
     u = sub.add_parser("up", help="the whole pipeline on this machine: broker, stage workers, sink, dashboard, status")
     u.add_argument("--dsn", default=None, help="ClickHouse DSN (default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")

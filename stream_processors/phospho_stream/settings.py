@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import SettingsError
 
-__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "UpSettings", "ReadSettings", "ALL_SETTINGS", "describe_settings",
+__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "UpSettings", "ReadSettings", "settings_markdown", "ALL_SETTINGS", "describe_settings",
            "load_settings"]
 
 _CONFIG = SettingsConfigDict(env_prefix="PHOSPHO_", extra="ignore", populate_by_name=True)
@@ -125,20 +125,18 @@ class ReadSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PHOSPHO_READ_", extra="ignore", populate_by_name=True)
 
-    #: the project's data directory: the chDB store (`chdb/`) and a running up's `up.json`
-    data_dir: Path = Field(Path(".phospho"), validation_alias=AliasChoices("data_dir", "PHOSPHO_DATA_DIR"))
-    #: the store: chdb://<dir> or clickhouse://user:pass@host:8123/db (default: <data_dir>/chdb)
-    dsn: str | None = Field(None, validation_alias=AliasChoices("dsn", "PHOSPHO_CLICKHOUSE_DSN"))
-    #: where the dashboard and the query endpoint listen (`phospho-stream dashboard`)
-    host: str = "127.0.0.1"
-    port: int = Field(0, ge=0, le=65535)
-    #: the address browsers use when it is not host:port (a published container port, a proxy):
-    #: its host is accepted in Host and Origin headers, and the printed URL uses it
-    public_url: str | None = None
-    #: per query: seconds of execution, rows and bytes of the result (an overflow is an error)
-    timeout_seconds: float = Field(60.0, gt=0)
-    max_rows: int = Field(1_000_000, ge=1)
-    max_bytes: int = Field(512 * 1024 * 1024, ge=1)
+    data_dir: Path = Field(Path(".phospho"), validation_alias=AliasChoices("data_dir", "PHOSPHO_DATA_DIR"),
+                           description="chDB store, faust's files, up.json, the demo's spool")
+    dsn: str | None = Field(None, validation_alias=AliasChoices("dsn", "PHOSPHO_CLICKHOUSE_DSN"),
+                            description="chdb://<dir> or clickhouse://user:pass@host:8123/db (default: chDB in <data_dir>/chdb)")
+    host: str = Field("127.0.0.1", description="where `phospho-stream dashboard` listens")
+    port: int = Field(0, ge=0, le=65535, description="its port (0: a free one, printed)")
+    public_url: str | None = Field(
+        None, description="the address browsers use when it is not host:port (a published container port, a proxy): "
+        "accepted in Host and Origin headers, and printed")
+    timeout_seconds: float = Field(60.0, gt=0, description="per query: seconds of execution at most")
+    max_rows: int = Field(1_000_000, ge=1, description="per query: rows of the result at most (more is an error)")
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1, description="per query: bytes of the result at most")
 
     @field_validator("data_dir")
     @classmethod
@@ -163,12 +161,24 @@ ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings
                                                 ReadSettings)
 
 
-def describe_settings(models: tuple[type[BaseSettings], ...] = ALL_SETTINGS) -> list[tuple[str, str, str, str]]:
+def _shown(value: Any) -> str:
+    return str(value) if isinstance(value, Path) else repr(value)
+
+
+def describe_settings(models: tuple[type[BaseSettings], ...] = ALL_SETTINGS[1:]) -> list[tuple[str, str, str, str]]:
     """(environment variable, default, meaning, process kinds) of every setting, once each."""
     seen: dict[str, list[Any]] = {}
     for model in models:
         for env, name in _env_names(model).items():
             info = model.model_fields[name]
-            entry = seen.setdefault(env, [env, repr(info.default), info.description or "", []])
+            entry = seen.setdefault(env, [env, _shown(info.default), info.description or "", []])
             entry[3].append(model.__name__.removesuffix("Settings").lower())
     return [(env, default, meaning, ", ".join(kinds)) for env, default, meaning, kinds in seen.values()]
+
+
+def settings_markdown() -> str:
+    """The README's table of every pipeline setting (a test keeps the README equal to it)."""
+    lines = ["| environment variable | default | meaning | read by |", "|---|---|---|---|"]
+    for env, default, meaning, kinds in describe_settings():
+        lines.append(f"| `{env}` | `{default}` | {meaning} | {kinds} |")
+    return "\n".join(lines)
