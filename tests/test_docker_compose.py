@@ -37,7 +37,7 @@ from phospho_schemas import Topics
 from phospho_stream import cli as stream_cli
 from phospho_stream.read import run as dashboard_run
 from phospho_stream.read import source as read_source
-from phospho_stream.settings import ReadSettings, WorkerSettings, describe_settings
+from phospho_stream.settings import ReadSettings, SinkSettings, WorkerSettings, describe_settings
 from phospho_stream.worker import core as stream_worker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -614,8 +614,9 @@ def test_sink_and_dashboard_use_the_clickhouse_service(
 ) -> None:
     services = config["services"]
     environ, seen = _run_command(services[name], monkeypatch)
-    # pydantic-settings reads the environment whole: the variables ReadSettings declares count as read
-    declared = set(ReadSettings.env_names()) if name == "dashboard" else set()
+    # pydantic-settings reads the environment whole: the variables the command's settings declare count as read
+    model = ReadSettings if name == "dashboard" else SinkSettings
+    declared = {env for env, *_ in describe_settings((model,))}
     unread = set(environ) - environ.read - declared
     assert not unread, f"set on {name} but read by no code of its command: {sorted(unread)}"
     # the store took the DSN as a ClickHouse server (not a chDB directory) and passed it on
