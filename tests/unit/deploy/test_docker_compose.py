@@ -40,7 +40,7 @@ from phospho_stream.read import source as read_source
 from phospho_stream.settings import ReadSettings, SinkSettings, WorkerSettings, describe_settings
 from phospho_stream.worker import core as stream_worker
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 TTL_FILE = ROOT / "deploy" / "clickhouse" / "config.d" / "system-log-ttl.xml"
 TTL_TARGET = "/etc/clickhouse-server/config.d/system-log-ttl.xml"
