@@ -86,10 +86,21 @@ def _cmd_query(args: argparse.Namespace) -> int:
                          dsn=args.dsn)
 
 
+def kafka_answers(bootstrap: str) -> bool:
+    from .engine.topics import kafka_answers as answers
+
+    return answers(bootstrap)
+
+
 def _bootstrap_or_exit() -> str:
+    """The configured Kafka, checked to answer (one line and exit 2 otherwise)."""
     bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         print("phospho-stream: set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS (a worker joins an existing pipeline)", file=sys.stderr)
+        raise SystemExit(2)
+    if not kafka_answers(bootstrap):
+        print(f"phospho-stream: no Kafka answers at {bootstrap} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): check the "
+              "address, or start it", file=sys.stderr)
         raise SystemExit(2)
     return bootstrap
 
@@ -286,6 +297,7 @@ def _cmd_insights(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu) until interrupted")
     b.add_argument("--port", type=int, default=None, help="loopback port (default: a free one)")
@@ -347,8 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a failure it did not expect is one line (the traceback with --debug)."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into one line
+        if args.debug:
+            raise
+        print(f"phospho-stream {args.command}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(run again with --debug for the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Any
 from phospho_schemas import Topics
 from phospho_sinks import SinkRunner, StoreError, connect, migrate
 
+from ..engine.topics import kafka_answers
 from ..errors import BrokerError, PhosphoStreamError
 from ..read import find_running_up, limits_of, remove_up_file, serve, store_reader, write_up_file
 from ..settings import ReadSettings, UpSettings
@@ -65,13 +66,9 @@ def _lock(data_dir: Path) -> Any:
 
 def _kafka(settings: UpSettings, data_dir: Path, external: str | None) -> tuple[EmbeddedBroker | None, str]:
     if external:
-        from confluent_kafka.admin import AdminClient
-
-        try:
-            AdminClient({"bootstrap.servers": external, "log_level": 0}).list_topics(timeout=5)
-        except Exception:  # noqa: BLE001 - any failure to reach it is the same advice
+        if not kafka_answers(external, timeout=5):
             raise UpError(f"no Kafka answers at {external} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): start it, or unset "
-                          "the variable to use the embedded broker") from None
+                          "the variable to use the embedded broker")
         return None, external
     broker = EmbeddedBroker(host=settings.host, port=settings.kafka_port or None, topic_prefix=settings.topic_prefix,
                             partitions=settings.topic_partitions, log_path=data_dir / "tansu.log")

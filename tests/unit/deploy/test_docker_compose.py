@@ -446,8 +446,9 @@ class _RecordingEnviron(dict):
         return super().__contains__(key)
 
 
-class _Reached(Exception):
-    """Raised by a stand-in where the command would reach Kafka, ClickHouse or a socket."""
+class _Reached(BaseException):
+    """Raised by a stand-in where the command would reach Kafka, ClickHouse or a socket (a
+    BaseException: the CLI turns every Exception into one line)."""
 
     def __init__(self, **seen: Any) -> None:
         super().__init__(seen)
@@ -500,6 +501,7 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         m.setattr(read_source, "find_running_up", lambda data_dir, dsn=None: None)  # no `up` on this machine
         m.setattr(dashboard_run, "listen", listen)
         m.setattr(signal, "signal", lambda *args: None)  # the test process keeps its handlers
+        m.setattr(stream_cli, "kafka_answers", lambda bootstrap, timeout=10.0: True)  # no Kafka here
         m.setattr(os, "environ", environ)
         try:
             seen["exit"] = stream_cli.main(command[1:])
