@@ -255,7 +255,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     _project_config(str(config_path) if config_path else None, "up")  # a bad config: one line, nothing starts
     outcome: list[bool] = []
     demo = demo_in_up(args.events, settings.data_path(), args.keep_running, outcome) if args.demo else None
-    code = run_up(settings, config_path, demo)
+    code = run_up(settings, config_path, demo, args.log_level)
     return code if code or not args.demo else (0 if outcome else 1)
 
 
@@ -332,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--host", default=None, help="the address up serves on (default: PHOSPHO_HOST, else loopback)")
     u.add_argument("--kafka-port", type=int, default=None, help="the embedded broker's port (default 9092; 0: a free one)")
     u.add_argument("--dashboard-port", "--port", type=int, default=None, help="the dashboard's port (default 8765; 0: a free one)")
+    u.add_argument("--log-level", default="warn", choices=("crit", "error", "warn", "info", "debug"),
+                   help="the stage workers' logging, in the data directory's logs/ (default: warnings only)")
     u.set_defaults(func=_cmd_up)
     s = sub.add_parser("sink", help="the sink alone: the workers' row topics into ClickHouse (one sink per store)")
     s.add_argument("--dsn", default=None)

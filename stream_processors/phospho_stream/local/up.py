@@ -82,7 +82,7 @@ def _kafka(settings: UpSettings, data_dir: Path, external: str | None) -> tuple[
     return broker, bootstrap
 
 
-def _start(settings: UpSettings, config_path: Path | None, external: str | None) -> Running:
+def _start(settings: UpSettings, config_path: Path | None, external: str | None, log_level: str) -> Running:
     data_dir = settings.data_path()
     for port, what, flag in ((settings.dashboard_port, "the dashboard", "--dashboard-port"),
                              (settings.kafka_port if not external else 0, "Kafka", "--kafka-port")):
@@ -108,7 +108,7 @@ def _start(settings: UpSettings, config_path: Path | None, external: str | None)
         env["PHOSPHO_WORKER_PRODUCER_BATCH_BYTES"] = "1"
     if config_path is not None:
         env["PHOSPHO_CONFIG"] = str(config_path)
-    children = Children(data_dir, env)
+    children = Children(data_dir, env, log_level)
     children.add("core")
     children.add("analytics", nice=settings.analysis_nice)
     app_id = env.get("PHOSPHO_APP_ID", "phospho-pipeline")
@@ -155,7 +155,7 @@ def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
     running.store.close()
 
 
-def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = None) -> int:
+def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = None, log_level: str = "warn") -> int:
     """Run until SIGINT/SIGTERM (or until `demo(store, stop, bootstrap)` has run, when given); 0 on a clean
     stop, 2 when up could not start."""
     data_dir = settings.data_path()
@@ -168,7 +168,7 @@ def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = No
     try:
         lock = _lock(data_dir)
         remove_up_file(data_dir)  # a killed up's: nobody serves it any more
-        running = _start(settings, config_path, external)
+        running = _start(settings, config_path, external, log_level)
     except (UpError, OSError) as exc:
         print(f"phospho-stream up: {exc}", file=sys.stderr)
         return 2
