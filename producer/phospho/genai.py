@@ -4,6 +4,6 @@ receiver reads received spans exactly as the SDK reads the spans it traces."""
 
 from __future__ import annotations
 
-from ._export.genai import genai_fields, genai_messages, messages_text
+from ._export.genai import genai_fields, genai_messages, messages_text, to_int
 
-__all__ = ["genai_fields", "genai_messages", "messages_text"]
+__all__ = ["genai_fields", "genai_messages", "messages_text", "to_int"]
