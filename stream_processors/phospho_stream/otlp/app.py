@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from ..errors import OtlpRequestError
 from .body import check_encoding, read_body
-from .decode import JSON, PROTOBUF, encoding_of
+from .decode import JSON, PROTOBUF, answer_encoding, encoding_of
 from .spans import Received
 
 __all__ = ["build_app", "TRACES_PATH"]
@@ -62,7 +62,7 @@ def build_app(ingest: Callable[[bytes, str], Received], max_body_bytes: int, tok
 
     async def traces(request: Request) -> Response:
         content_type = request.headers.get("content-type")
-        answer_in = PROTOBUF if (content_type or "").split(";")[0].strip().lower() == PROTOBUF else JSON
+        answer_in = answer_encoding(content_type)
         try:
             if expected is not None and not secrets.compare_digest(
                     request.headers.get("authorization", "").encode("utf-8", "replace"), expected):

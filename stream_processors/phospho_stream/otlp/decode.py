@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ..errors import OtlpRequestError
 
-__all__ = ["PROTOBUF", "JSON", "encoding_of", "parse_request"]
+__all__ = ["PROTOBUF", "JSON", "encoding_of", "answer_encoding", "parse_request"]
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -31,6 +31,14 @@ def encoding_of(content_type: str | None) -> str:
         return JSON
     shown = media or "none"
     raise OtlpRequestError(415, f"Content-Type {shown!r} is not supported: send {PROTOBUF} or {JSON}")
+
+
+def answer_encoding(content_type: str | None) -> str:
+    """The encoding of the answer, refusals included: the request's when it is protobuf, else JSON."""
+    try:
+        return encoding_of(content_type)
+    except OtlpRequestError:
+        return JSON
 
 
 def parse_request(body: bytes, encoding: str) -> ExportTraceServiceRequest:

@@ -51,6 +51,9 @@ def run_otlp(settings: OtlpSettings) -> int:
         stop.wait()
     finally:
         delivered = receiver.stop()
+    counts = receiver.ingest.stats
+    print(f"phospho-stream otlp: {counts.requests:,} requests, {counts.spans:,} spans ({counts.rejected_spans:,} "
+          f"rejected), {counts.tasks:,} task events", file=sys.stderr)
     if not delivered:
         print(f"phospho-stream otlp: Kafka did not take everything; the rest is in {spool} and is sent at the next "
               "start", file=sys.stderr)

@@ -76,6 +76,7 @@ def test_what_it_receives_reaches_kafka_as_the_sdks_events(env) -> None:
     finally:
         stop(proc)
     assert proc.returncode == 0
+    assert "phospho-stream otlp: 1 requests, 2 spans (0 rejected), 1 task events" in proc.stderr.read()
     assert sorted(kind for kind, _, _ in events) == ["span", "span", "task"]
     assert {message.key() for _, _, message in events} == {task_id.encode()}
     [task] = [record for kind, record, _ in events if kind == "task"]
