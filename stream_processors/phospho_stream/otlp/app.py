@@ -18,7 +18,7 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -74,6 +74,8 @@ def build_app(ingest: Callable[[bytes, str], Received], max_body_bytes: int, tok
         except OtlpRequestError as exc:
             logger.info("OTLP request refused (%d): %s", exc.status, exc)
             return _refused(answer_in, exc)
+        except ClientDisconnect:  # the exporter gave up mid-body: nothing was taken, nobody to answer
+            return Response(status_code=400)
         except Exception:  # a bug of ours: the client hears of it, the receiver keeps serving
             logger.exception("OTLP request failed")
             return _refused(answer_in, OtlpRequestError(500, "the receiver failed on this request; see its log"))
