@@ -92,11 +92,11 @@ def kafka_answers(bootstrap: str) -> bool:
     return answers(bootstrap)
 
 
-def _bootstrap_or_exit() -> str:
+def _bootstrap_or_exit(why: str = "a worker joins an existing pipeline") -> str:
     """The configured Kafka, checked to answer (one line and exit 2 otherwise)."""
     bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
-        print("phospho-stream: set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS (a worker joins an existing pipeline)", file=sys.stderr)
+        print(f"phospho-stream: set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS ({why})", file=sys.stderr)
         raise SystemExit(2)
     if not kafka_answers(bootstrap):
         print(f"phospho-stream: no Kafka answers at {bootstrap} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): check the "
@@ -247,7 +247,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         os.environ["PHOSPHO_CLICKHOUSE_DSN"] = args.dsn
     try:
         settings = load_settings(UpSettings, kafka_port=args.kafka_port, dashboard_port=args.dashboard_port,
-                                 host=args.host, config=args.config)
+                                 otlp_port=args.otlp_port, host=args.host, config=args.config)
     except SettingsError as exc:
         print(f"phospho-stream up: {exc}", file=sys.stderr)
         return 2
@@ -257,6 +257,21 @@ def _cmd_up(args: argparse.Namespace) -> int:
     demo = demo_in_up(args.events, settings.data_path(), args.keep_running, outcome) if args.demo else None
     code = run_up(settings, config_path, demo, args.log_level)
     return code if code or not args.demo else (0 if outcome else 1)
+
+
+def _cmd_otlp(args: argparse.Namespace) -> int:
+    """The OTLP/HTTP receiver alone, producing to PHOSPHO_KAFKA_BOOTSTRAP_SERVERS."""
+    from .errors import SettingsError
+    from .otlp import run_otlp
+    from .settings import OtlpSettings, load_settings
+
+    _bootstrap_or_exit("the OTLP receiver produces to an existing pipeline's Kafka")
+    try:
+        settings = load_settings(OtlpSettings, otlp_host=args.host, otlp_port=args.port, otlp_project_id=args.project_id)
+    except SettingsError as exc:
+        print(f"phospho-stream otlp: {exc}", file=sys.stderr)
+        return 2
+    return run_otlp(settings)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
@@ -334,7 +349,16 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--dashboard-port", "--port", type=int, default=None, help="the dashboard's port (default 8765; 0: a free one)")
     u.add_argument("--log-level", default="warn", choices=("crit", "error", "warn", "info", "debug"),
                    help="the stage workers' logging, in the data directory's logs/ (default: warnings only)")
+    u.add_argument("--otlp-port", type=int, default=None,
+                   help="the OTLP/HTTP receiver's port (default: PHOSPHO_OTLP_PORT, else 4318; 0: a free one)")
     u.set_defaults(func=_cmd_up)
+    o = sub.add_parser("otlp", help="the OTLP/HTTP receiver alone: OpenTelemetry traces from any language into the "
+                       "pipeline's Kafka (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS); stdout's first line is its traces URL")
+    o.add_argument("--host", default=None, help="address to listen on (default: PHOSPHO_OTLP_HOST, else loopback)")
+    o.add_argument("--port", type=int, default=None, help="port (default: PHOSPHO_OTLP_PORT, else 4318; 0: a free one)")
+    o.add_argument("--project-id", default=None,
+                   help="the project of what it receives (default: PHOSPHO_OTLP_PROJECT_ID, else PHOSPHO_PROJECT_ID, else otlp)")
+    o.set_defaults(func=_cmd_otlp)
     s = sub.add_parser("sink", help="the sink alone: the workers' row topics into ClickHouse (one sink per store)")
     s.add_argument("--dsn", default=None)
     s.set_defaults(func=_cmd_sink)

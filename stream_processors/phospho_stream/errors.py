@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "SettingsError", "NothingToRead"]
+__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "SettingsError", "NothingToRead",
+           "OtlpRequestError"]
 
 
 class PhosphoStreamError(RuntimeError):
@@ -28,3 +29,12 @@ class SettingsError(PhosphoStreamError, ValueError):
 class NothingToRead(PhosphoStreamError):
     """A read command (query, insights, dashboard) found neither a running `up` nor a store."""
 
+
+
+class OtlpRequestError(PhosphoStreamError):
+    """An OTLP request the receiver refuses: `status` is its HTTP status (400 malformed, 401,
+    413 too large, 415 unsupported type or encoding), the message says why in one line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -15,8 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import SettingsError
 
-__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "UpSettings", "ReadSettings", "settings_markdown", "ALL_SETTINGS", "describe_settings",
-           "load_settings"]
+__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "UpSettings", "ReadSettings", "OtlpReceiverSettings",
+           "OtlpSettings", "settings_markdown", "ALL_SETTINGS", "describe_settings", "load_settings"]
 
 _CONFIG = SettingsConfigDict(env_prefix="PHOSPHO_", extra="ignore", populate_by_name=True)
 
@@ -106,12 +106,45 @@ class SinkSettings(PipelineSettings):
     sink_max_seconds: float = Field(0.2, gt=0, description="a partial write goes after this long")
 
 
-class UpSettings(PipelineSettings):
+class OtlpReceiverSettings(BaseSettings):
+    """The OTLP/HTTP receiver's settings, in `up` and in `phospho-stream otlp`."""
+
+    model_config = _CONFIG
+
+    otlp_port: int = Field(4318, ge=0, le=65535, description="the OTLP/HTTP receiver's port (0: a free one)")
+    otlp_project_id: str = Field(
+        "otlp", min_length=1,
+        validation_alias=AliasChoices("otlp_project_id", "PHOSPHO_OTLP_PROJECT_ID", "PHOSPHO_PROJECT_ID"),
+        description="the project of the tasks and spans received over OTLP (else PHOSPHO_PROJECT_ID)")
+    otlp_max_body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="a request body larger than this, decompressed, is refused (413)")
+    otlp_token: str | None = Field(
+        None, description="when set, a request needs the header Authorization: Bearer <token> (401 otherwise)")
+    otlp_memory_mb: float = Field(
+        64, gt=0, description="memory for the recent traces (so that a trace sent in pieces stays one task)")
+    otlp_spool_dir: Path | None = Field(
+        None, description="where the receiver keeps events while Kafka is unreachable (default: <data_dir>/otlp-spool)")
+
+    def otlp_spool_path(self, data_dir: Path) -> Path:
+        return (self.otlp_spool_dir or data_dir / "otlp-spool").expanduser().resolve()
+
+    @property
+    def otlp_memory_bytes(self) -> int:
+        return int(self.otlp_memory_mb * 1024 * 1024)
+
+
+class OtlpSettings(PipelineSettings, OtlpReceiverSettings):
+    """`phospho-stream otlp`: the OTLP/HTTP receiver alone, producing to PHOSPHO_KAFKA_BOOTSTRAP_SERVERS."""
+
+    otlp_host: str = Field("127.0.0.1", description="the address `phospho-stream otlp` listens on (loopback unless "
+                                                    "told; 0.0.0.0 in a container)")
+
+
+class UpSettings(PipelineSettings, OtlpReceiverSettings):
     """`phospho-stream up`: everything on one machine."""
 
     kafka_port: int = Field(9092, ge=0, le=65535, description="the embedded broker's port (0: a free one)")
     dashboard_port: int = Field(8765, ge=0, le=65535, description="the dashboard and query endpoint's port (0: a free one)")
-    otlp_port: int = Field(4318, ge=0, le=65535, description="the OTLP/HTTP receiver's port (0: a free one)")
     host: str = Field("127.0.0.1", description="the address up serves on (loopback unless told)")
     drain_seconds: float = Field(20.0, ge=0, description="on stop, how long the stages may take to catch up")
     analysis_nice: int = Field(
@@ -158,7 +191,7 @@ class ReadSettings(BaseSettings):
 
 
 ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings, SinkSettings, UpSettings,
-                                                ReadSettings)
+                                                OtlpSettings, ReadSettings)
 
 
 def _shown(value: Any) -> str:

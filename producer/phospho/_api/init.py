@@ -18,7 +18,7 @@ from .._export.processor import BatchProcessor
 from . import streaming
 from .runtime import Hooks, Runtime
 
-__all__ = ["RUNTIME", "init", "init_from_environment"]
+__all__ = ["RUNTIME", "init", "init_from_environment", "make_processor"]
 
 logger = logging.getLogger("phospho")
 
@@ -79,7 +79,7 @@ def init(
 
         runtime.links, enabled = enable(runtime)  # may raise ConfigurationError (no OpenTelemetry)
     hooks = _hooks(runtime, settings)
-    make = functools.partial(_make_processor, runtime, settings, exporter, hooks)
+    make = functools.partial(make_processor, runtime, settings, exporter, hooks)
     runtime.start(settings, make, hooks, tracing)
     runtime.instrumentations = tuple(enabled)
     if tracing:
@@ -103,7 +103,7 @@ def _hooks(runtime: Runtime, settings: Settings) -> Hooks:
     return Hooks(tuple(tick), tuple(flush), tuple(exit))
 
 
-def _make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactory | None, hooks: Hooks) -> BatchProcessor:
+def make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactory | None, hooks: Hooks) -> BatchProcessor:
     """The processor (and its exporter: Kafka's unless `factory`) of this init; called again in
     a forked child. Avro and Kafka are imported here, not with `import phospho`."""
     from .._export.encoder import EventEncoder

@@ -2,10 +2,11 @@
 
 In order: one `up` per data directory (a lock), the embedded broker on --kafka-port unless a
 Kafka is configured (its topics restored from the last clean stop), the store's migrations,
-the sink (a thread), the read app (dashboard and query endpoint, up.json), the stage workers
-(child processes, restarted when they stop), the status line. SIGTERM or Ctrl-C: the stages
-catch up, stop and commit, the sink writes, what the next start needs is saved, then the broker
-stops. Every startup failure is one line saying what to do (exit 2).
+the sink (a thread), the read app (dashboard and query endpoint, up.json), the OTLP/HTTP
+receiver on --otlp-port (a thread), the stage workers (child processes, restarted when they
+stop), the status line. SIGTERM or Ctrl-C: the receiver stops taking traces and sends what it
+holds, the stages catch up, stop and commit, the sink writes, what the next start needs is
+saved, then the broker stops. Every startup failure is one line saying what to do (exit 2).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from phospho_sinks import SinkRunner, StoreError, connect, migrate
 
 from ..engine.topics import kafka_answers
 from ..errors import BrokerError, PhosphoStreamError
+from ..otlp import OtlpError, OtlpReceiver, start_receiver
 from ..read import find_running_up, limits_of, remove_up_file, serve, store_reader, write_up_file
 from ..settings import ReadSettings, UpSettings
 from . import snapshot
@@ -46,6 +48,7 @@ class Running:
     store: Any
     sink: SinkRunner
     web: Any
+    otlp: OtlpReceiver
     children: Children
     status: StatusLine
     sink_thread: threading.Thread
@@ -85,6 +88,7 @@ def _kafka(settings: UpSettings, data_dir: Path, external: str | None) -> tuple[
 def _start(settings: UpSettings, config_path: Path | None, external: str | None, log_level: str) -> Running:
     data_dir = settings.data_path()
     for port, what, flag in ((settings.dashboard_port, "the dashboard", "--dashboard-port"),
+                             (settings.otlp_port, "the OTLP receiver", "--otlp-port"),
                              (settings.kafka_port if not external else 0, "Kafka", "--kafka-port")):
         if port and port_in_use(settings.host, port):
             raise UpError(f"port {port} is in use, {what} cannot listen on {settings.host}:{port}: stop what uses it "
@@ -102,6 +106,18 @@ def _start(settings: UpSettings, config_path: Path | None, external: str | None,
     read_settings = ReadSettings.load(data_dir=data_dir)
     web = serve(store_reader(store, limits_of(read_settings)), settings.host, settings.dashboard_port,
                 public_url=read_settings.public_url)
+    try:
+        otlp = start_receiver(settings.otlp_project_id, bootstrap, settings.topic_prefix,
+                              settings.otlp_spool_path(data_dir), settings.host, settings.otlp_port,
+                              settings.otlp_max_body_bytes, settings.otlp_memory_bytes, settings.otlp_token,
+                              settings.schema_registry_url)
+    except (OtlpError, OSError) as exc:
+        web.stop()
+        store.close()
+        if broker is not None:
+            broker.stop()
+        raise UpError(f"the OTLP receiver cannot start on {settings.host}:{settings.otlp_port}: {exc} "
+                      "(--otlp-port)") from None
     env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PHOSPHO_DATA_DIR": str(data_dir),
            "PHOSPHO_TOPIC_PREFIX": settings.topic_prefix, "PHOSPHO_TOPIC_PARTITIONS": str(settings.topic_partitions)}
     if broker is not None:  # Tansu's high watermark stops at its last batch's first record: exact lag figures
@@ -121,14 +137,17 @@ def _start(settings: UpSettings, config_path: Path | None, external: str | None,
     sink_thread.start()
     write_up_file(data_dir, {"pid": os.getpid(), "url": web.query_url, "dashboard": web.url, "token": web.token,
                              "dsn": store.dsn, "bootstrap": bootstrap, "data_dir": str(data_dir),
-                             "groups": groups})
-    return Running(broker, bootstrap, store, sink, web, children, status, sink_thread, sink_stop)
+                             "groups": groups, "otlp": otlp.endpoint})
+    return Running(broker, bootstrap, store, sink, web, otlp, children, status, sink_thread, sink_stop)
 
 
 def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
     """Let the stages catch up, stop them, write what the sink holds, keep what the next start
     needs, stop the broker."""
     remove_up_file(data_dir)  # first: `query` and `dashboard` stop coming here
+    if not running.otlp.stop():  # then what the receiver took goes to Kafka, for the stages to catch up on
+        print(f"phospho-stream up: the OTLP receiver's last events wait in {settings.otlp_spool_path(data_dir)}",
+              file=sys.stderr)
     status = running.status
     deadline = threading.Event()
     timer = threading.Timer(settings.drain_seconds, deadline.set)
@@ -176,6 +195,8 @@ def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = No
         print(f"phospho-stream up: Kafka on {running.bootstrap}; apps send with\n"
               f"  export PHOSPHO_KAFKA_BOOTSTRAP_SERVERS={running.bootstrap}\n"
               f"phospho-stream up: dashboard on {running.web.login_url}\n"
+              f"phospho-stream up: OTLP/HTTP traces on {running.otlp.traces_url}; OpenTelemetry exporters send with\n"
+              f"  export OTEL_EXPORTER_OTLP_ENDPOINT={running.otlp.endpoint}\n"
               f"phospho-stream up: store {running.store.dsn}; logs in {data_dir / 'logs'}", file=sys.stderr, flush=True)
         running.status.start()
         if demo is not None:

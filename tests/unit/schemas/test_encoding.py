@@ -70,7 +70,7 @@ def task_record(**overrides: Any) -> dict[str, Any]:
         "created_at": 1_700_000_000_123, "client_created_at": 1_700_000_000_456, "last_update": None,
         "sent_at": 1_700_000_001_000, "input": "Bonjour ✓", "output": "Salut", "system_prompt": None,
         "model": "gpt-4o-mini", "prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15,
-        "raw_input": '{"messages":[]}', "raw_input_type_name": "dict", "raw_output": '"Salut"',
+        "cached_tokens": 8, "raw_input": '{"messages":[]}', "raw_input_type_name": "dict", "raw_output": '"Salut"',
         "raw_output_type_name": "str", "metadata": {"a.b": "1"}, "metadata_json": '{"a":{"b":1}}',
         "stream": True, "errors": ["one coercion"], "sdk_version": "9.9.9",
     }
@@ -94,7 +94,7 @@ def span_record() -> dict[str, Any]:
         "start_time": 1_700_000_000_000, "end_time": 1_700_000_000_250, "duration_us": 250_123,
         "status_code": "OK", "status_message": None, "operation": "chat", "provider": "openai",
         "request_model": "gpt-4o", "response_model": "gpt-4o-2024", "input_tokens": 10, "output_tokens": 20,
-        "input_text": "hi", "output_text": "hello", "attributes": {"gen_ai.system": "openai"},
+        "cached_input_tokens": 6, "input_text": "hi", "output_text": "hello", "attributes": {"gen_ai.system": "openai"},
         "attributes_json": '{"gen_ai.system":"openai"}', "sent_at": 1_700_000_000_300, "errors": [], "sdk_version": "1",
     }
 
