@@ -92,13 +92,13 @@ def kafka_answers(bootstrap: str) -> bool:
     return answers(bootstrap)
 
 
-def _bootstrap_or_exit(why: str = "a worker joins an existing pipeline") -> str:
-    """The configured Kafka, checked to answer (one line and exit 2 otherwise)."""
+def _bootstrap_or_exit(why: str = "a worker joins an existing pipeline", *, must_answer: bool = True) -> str:
+    """The configured Kafka, checked to answer unless told (one line and exit 2 otherwise)."""
     bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         print(f"phospho-stream: set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS ({why})", file=sys.stderr)
         raise SystemExit(2)
-    if not kafka_answers(bootstrap):
+    if must_answer and not kafka_answers(bootstrap):
         print(f"phospho-stream: no Kafka answers at {bootstrap} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): check the "
               "address, or start it", file=sys.stderr)
         raise SystemExit(2)
@@ -265,7 +265,8 @@ def _cmd_otlp(args: argparse.Namespace) -> int:
     from .otlp import run_otlp
     from .settings import OtlpSettings, load_settings
 
-    _bootstrap_or_exit("the OTLP receiver produces to an existing pipeline's Kafka")
+    # like the SDK, the receiver spools what it takes while Kafka is away
+    _bootstrap_or_exit("the OTLP receiver produces to an existing pipeline's Kafka", must_answer=False)
     try:
         settings = load_settings(OtlpSettings, otlp_host=args.host, otlp_port=args.port, otlp_project_id=args.project_id)
     except SettingsError as exc:
