@@ -97,12 +97,36 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         from .worker.analytics import analytics_app
 
         app, engine = analytics_app(settings, config)
+    elif args.stage == "evaluation":
+        from .engine.evaluation import write_off_status
+        from .errors import LLMError
+        from .worker.evaluation import evaluation_app
+
+        off = _evaluation_off(config)
+        if off:
+            path = write_off_status(settings.data_path(), off)
+            print(f"phospho-stream worker --stage evaluation: off: {off} (status in {path})", file=sys.stderr)
+            return 0
+        try:
+            app, engine = evaluation_app(settings, config)
+        except LLMError as exc:
+            print(f"phospho-stream worker --stage evaluation: {exc}", file=sys.stderr)
+            return 2
     else:
         from .worker.core import core_app
 
         app, engine = core_app(settings)
     run_app(app, loglevel=args.loglevel, on_stop=engine.close)
     return 0
+
+
+def _evaluation_off(config) -> str | None:
+    """Why the evaluation stage has nothing to do with this config, or None."""
+    if config.llm is None:
+        return "the config has no `llm:` section (an OpenAI-compatible endpoint), so nothing is evaluated"
+    if (config.evaluation is None or not config.evaluation.enabled) and not config.llm_events:
+        return "the config enables no evaluation (`evaluation: {enabled: true}`) and defines no llm_detection event"
+    return None
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -163,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--events", type=int, default=200, help="number of conversation turns to log")
     d.set_defaults(func=_cmd_demo)
     w = sub.add_parser("worker", help="run one more stream worker of a stage (joins its group: this is how operators scale)")
-    w.add_argument("--stage", choices=("core", "analytics"), default="core",
-                   help="core: joins and sessions; analytics: language, sentiment, events, cost (its own group)")
+    w.add_argument("--stage", choices=("core", "analytics", "evaluation"), default="core",
+                   help="core: joins and sessions; analytics: language, sentiment, events, cost (its own group); "
+                   "evaluation: LLM verdicts and LLM events through the config's `llm:` endpoint (its own group)")
     w.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG)")
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError"]
+__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "LLMError", "BatchAborted"]
 
 
 class PhosphoStreamError(RuntimeError):
@@ -19,3 +19,13 @@ class StateStoreError(PhosphoStreamError):
 
 class EngineError(PhosphoStreamError):
     """The worker's engine failed a batch (it is not acknowledged) or its process is gone."""
+
+
+class LLMError(PhosphoStreamError):
+    """The LLM endpoint cannot be used as configured (no key in its variable, a budget on a model
+    nobody prices...), or a topics run could not get what it asked of it."""
+
+
+class BatchAborted(PhosphoStreamError):
+    """A stage stopped a batch before its end (the worker stops, or loses the batch's partitions):
+    nothing of it is acknowledged, so it is read again."""
