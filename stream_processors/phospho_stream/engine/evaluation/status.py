@@ -56,7 +56,7 @@ def _alive(pid: int) -> bool:
 
 def read_status(data_dir: Path) -> dict[str, Any] | None:
     """The evaluation stage's status over its live workers (sums of their counters; the backlog
-    is the group's, the same in each), the latest `off` file when none runs, or None."""
+    is the group's, the same in each); when none runs, the latest `off` file; else None."""
     files = sorted((Path(data_dir) / STATUS_DIR).glob("evaluation-*.json"))
     statuses = []
     for path in files:
@@ -64,8 +64,8 @@ def read_status(data_dir: Path) -> dict[str, Any] | None:
             status = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(status, dict) and _alive(int(status.get("pid", -1))):
-            statuses.append(status)
+        if isinstance(status, dict) and (status.get("state") == "off" or _alive(int(status.get("pid", -1)))):
+            statuses.append(status)  # an `off` file says what the config is, whether its writer lives or not
     running = [s for s in statuses if s.get("state") != "off"]
     if not running:
         return max(statuses, key=lambda s: s.get("updated_at_ms", 0)) if statuses else None
