@@ -175,6 +175,36 @@ def _cmd_insights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_topics(args: argparse.Namespace) -> int:
+    """A topics run: recent task inputs grouped and named, rows through the sink."""
+    from phospho_sinks import StoreError
+
+    from .clustering import open_reader, parse_since, run_topics
+    from .clustering.report import render_run
+    from .errors import PhosphoStreamError
+    from .settings import WorkerSettings
+
+    try:
+        since_ms = parse_since(args.since)
+    except ValueError as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 2
+    _bootstrap_or_exit()
+    config = _project_config(args.config, "topics")
+    settings = WorkerSettings(**({"topic_partitions": args.partitions} if args.partitions else {}))
+    try:
+        read, close = open_reader(args.dsn)
+        try:
+            run = run_topics(settings, config, read, since_ms, limit=args.limit, k=args.clusters, seed=args.seed)
+        finally:
+            close()
+    except (ValueError, StoreError, PhosphoStreamError) as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 1
+    print(render_run(run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,6 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--dsn", default=None)
     i.add_argument("--format", choices=("table", "csv", "json"), default="table")
     i.set_defaults(func=_cmd_insights)
+    t = sub.add_parser("topics", help="group the inputs of recent tasks into named topics (a run; its rows go "
+                       "through the sink to phospho.topics and phospho.task_topics)")
+    t.add_argument("--since", default="7d", help="how far back (30m, 24h, 7d, 2w; default 7d)")
+    t.add_argument("--clusters", type=int, default=None, help="the number of topics (default: found from the data)")
+    t.add_argument("--limit", type=int, default=20_000, help="the latest tasks read at most (default 20,000)")
+    t.add_argument("--seed", type=int, default=0, help="the same seed on the same tasks gives the same topics")
+    t.add_argument("--config", default=None, help="the project YAML (llm: names topics, llm.embeddings_model groups them)")
+    t.add_argument("--dsn", default=None)
+    t.add_argument("--partitions", type=int, default=None)
+    t.set_defaults(func=_cmd_topics)
     q = sub.add_parser("query", help="run one read-only SQL statement on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "

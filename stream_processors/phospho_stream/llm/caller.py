@@ -16,6 +16,7 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception,
+    stop_after_attempt,
     stop_never,
     wait_exponential_jitter,
 )
@@ -81,8 +82,11 @@ def check_priced(settings: LLMSettings, pricing: Mapping[str, ModelPrice]) -> No
 class Caller:
     def __init__(self, endpoint: Endpoint, settings: LLMSettings, pricing: Mapping[str, ModelPrice],
                  cache: AnswerCache, budget: DailyBudget, owned: Callable[[], set[int]],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, max_attempts: int | None = None) -> None:
+        """`max_attempts` bounds the attempts of a failing call (None: until it succeeds, as a
+        stage that must not lose an evaluation does; a one-off job gives up)."""
         self.endpoint, self.settings, self.pricing = endpoint, settings, pricing
+        self._stop = stop_after_attempt(max_attempts) if max_attempts else stop_never
         self.cache, self.budget, self.owned, self.clock = cache, budget, owned, clock
         self.limiter = Limiter(settings.max_concurrency, settings.requests_per_minute)
         self.stats = CallStats()
@@ -122,7 +126,7 @@ class Caller:
         return Reply(entry.answer, entry.cost_usd, False, entry.at_ms)
 
     async def _call(self, request: ChatRequest, partition: int, payer: str) -> CachedAnswer:
-        retrying = AsyncRetrying(stop=stop_never, wait=self._wait, reraise=True, before_sleep=self._before_sleep,
+        retrying = AsyncRetrying(stop=self._stop, wait=self._wait, reraise=True, before_sleep=self._before_sleep,
                                  retry=retry_if_exception(lambda e: isinstance(e, CallFailed) and e.kind != "request"))
         try:
             async for attempt in retrying:

@@ -1,0 +1,6 @@
+"""Topics runs: recent task inputs grouped into named topics, written as rows."""
+
+from .job import TopicsRun, parse_since, run_topics
+from .source import Reader, TaskInput, open_reader, read_task_inputs
+
+__all__ = ["run_topics", "TopicsRun", "parse_since", "open_reader", "read_task_inputs", "Reader", "TaskInput"]
