@@ -9,6 +9,8 @@ from typing import Any
 
 from phospho_sinks import QueryResult
 
+from .analysis_insights import ANALYSIS_INSIGHTS
+
 __all__ = ["INSIGHTS", "run_insights"]
 
 #: (title, SQL) pairs; each reads only the views
@@ -35,7 +37,7 @@ INSIGHTS: tuple[tuple[str, str], ...] = (
         success_count AS successes, round(success_ratio, 2) AS success_ratio, tasks_with_errors
         FROM phospho.users WHERE failure_count > 0 OR tasks_with_errors > 0
         ORDER BY failure_count DESC, tasks_with_errors DESC, user_id LIMIT 10"""),
-)
+) + ANALYSIS_INSIGHTS
 
 
 def run_insights(query: Callable[[str], QueryResult], render: Callable[[QueryResult], str]) -> str:
