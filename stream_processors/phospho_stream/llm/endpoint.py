@@ -12,6 +12,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from ..config import LLMSettings
 from ..errors import LLMError
@@ -88,7 +89,9 @@ class Endpoint:
 
     async def chat(self, request: ChatRequest) -> Answer:
         try:
-            response = await self._client.chat.completions.create(**request.params())
+            # the client's plain POST: `request.params()` is the wire body already, and the typed
+            # `chat.completions.create` spends ~1 ms per call turning its arguments into that body
+            response = await self._client.post("/chat/completions", cast_to=ChatCompletion, body=request.params())
         except openai.APIStatusError as exc:
             raise _failure(exc) from None
         except openai.APITimeoutError:
