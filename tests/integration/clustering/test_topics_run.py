@@ -96,3 +96,16 @@ def test_the_cli_says_in_one_line_what_is_wrong(tmp_path, broker):
                            capture_output=True, text=True, timeout=120)
     assert empty.returncode == 1 and empty.stderr.startswith("phospho-stream topics: ")
     assert len(empty.stderr.strip().splitlines()) == 1, empty.stderr
+
+
+def test_a_schedule_runs_topics_again_and_again_until_stopped(stored, chdb_store):
+    from phospho_stream.clustering import TopicsSchedule
+
+    settings, labels, _ = stored
+    schedule = TopicsSchedule(settings, ProjectConfig(), _read(chdb_store), every_s=0.2, since_ms=3 * HOUR).start()
+    deadline = time.monotonic() + 60
+    while schedule.last is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    schedule.stop()
+    assert schedule.last is not None and schedule.last_error is None
+    assert set(labels) <= {i.task_id for i in schedule.last.inputs}

@@ -155,3 +155,24 @@ def _drain(feeder, engine):
         return feeder.drain(engine.process, idle=0.5, timeout=60)
     except BatchAborted as exc:
         return exc
+
+
+def test_a_session_idle_past_the_retention_is_forgotten_with_its_texts(settings, judge):
+    judge.configure({})
+    tag = settings.topic_prefix
+    settings = settings.model_copy(update={"state_retention_hours": 0.5 / 3600})  # half a second
+    engine = EvaluationEngine(settings, llm_config(judge), f"evaluation-{tag}")
+    engine.start()
+    feeder = analysis_feeder(settings)
+    produce_records(settings, [analysis_record(f"{tag}a", f"{tag}s", "first words of the session")])
+    feeder.drain(engine.process, idle=0.3)
+    time.sleep(1.0)
+    produce_records(settings, [analysis_record(f"{tag}other", f"{tag}other", "another session")])
+    feeder.drain(engine.process, idle=0.3)  # its batch writes the state: the idle session leaves
+    produce_records(settings, [analysis_record(f"{tag}b", f"{tag}s", "back after a long pause", at_ms=60_000)])
+    feeder.drain(engine.process, idle=0.3)
+    feeder.close()
+    engine.close()
+    (prompt,) = [r["body"]["messages"][1]["content"] for r in judge.requests()
+                 if "back after a long pause" in r["body"]["messages"][1]["content"]]
+    assert "CONTEXT" not in prompt  # the first task of the session was forgotten

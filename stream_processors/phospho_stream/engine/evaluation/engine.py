@@ -58,7 +58,7 @@ class EvaluationEngine:
         self.out = Output(settings.bootstrap, self.topics, settings.worker_producer_batch_bytes)
         self.store = StateStore(settings.bootstrap, self.topics.state(app_id), self.partitions,
                                 settings.state_replication)
-        self.state = EvaluationState(self.store, config, self.partitions)
+        self.state = EvaluationState(self.store, config, self.partitions, settings.retention_ms)
         self.rows_clock = VersionClock()
         self.assignment: set[int] | None = None  # None: every partition (a single worker)
         self.loop = LoopThread()
@@ -147,6 +147,7 @@ class EvaluationEngine:
                     text = TaskText(task_id, record.get("input") or "", record.get("output"),
                                     created_at_ms=record.get("created_at_ms") or 0)
                     history.put(skey, text, before)
+                    self.state.touch(partition, skey, now_ms)
                     plans.append((jobs, text, before))
                 elif kind == "feedback" and record.get("task_id") and record.get("session_key"):
                     learned += self.state.learn(partition, record, now_ms)

@@ -8,6 +8,7 @@ partitions this worker owns (each entry remembers its partition, for its record)
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -27,10 +28,12 @@ MIN_HISTORY = 10
 
 
 class EvaluationState:
-    def __init__(self, store: StateStore, config: ProjectConfig, partitions: int) -> None:
+    def __init__(self, store: StateStore, config: ProjectConfig, partitions: int, retention_ms: int) -> None:
+        """`retention_ms`: a session with no task for this long is forgotten (its texts too)."""
         llm = config.llm
         assert llm is not None
-        self.store, self.llm = store, llm
+        self.store, self.llm, self.retention_ms = store, llm, retention_ms
+        self._touched: dict[int, dict[str, int]] = {}  # partition -> session key -> wall time of its last task
         self.keep = max(llm.context_tasks, MIN_HISTORY)
         few_shot = config.evaluation.few_shot if config.evaluation is not None else 0
         self.histories: dict[int, SessionHistory] = {}
@@ -51,7 +54,24 @@ class EvaluationState:
         if history is None:
             history = self.histories[partition] = SessionHistory(self.keep, self.llm.max_chars)
             self._load(partition, self.store.recover(partition))
+            now_ms = int(time.time() * 1000)
+            self._touched[partition] = dict.fromkeys(history.sessions, now_ms)
         return history
+
+    def touch(self, partition: int, skey: str, now_ms: int) -> None:
+        self._touched.setdefault(partition, {})[skey] = now_ms
+
+    def _expire(self, now_ms: int) -> None:
+        """Sessions idle past the retention leave, with a tombstone per task kept."""
+        for partition, touched in self._touched.items():
+            history = self.histories.get(partition)
+            if history is None:
+                continue
+            for skey in [k for k, at in touched.items() if now_ms - at > self.retention_ms]:
+                del touched[skey]
+                for task_id in history.sessions.pop(skey, {}):
+                    history.dirty.discard((skey, task_id))
+                    history.removed.add((skey, task_id))
 
     def _load(self, partition: int, records: dict[bytes, bytes]) -> None:
         self.histories[partition].load(records)
@@ -94,6 +114,7 @@ class EvaluationState:
 
     def put_records(self, now_s: float) -> None:
         """Everything changed since the last call, as pending changelog records."""
+        self._expire(int(now_s * 1000))
         put = self.store.put
         for partition, history in self.histories.items():
             for key, blob in history.records():
@@ -126,6 +147,7 @@ class EvaluationState:
         """Forget what belongs to partitions this worker no longer owns."""
         for partition in partitions:
             self.histories.pop(partition, None)
+            self._touched.pop(partition, None)
         self.cache.drop(partitions)
         self.budget.drop(partitions)
         for task_id in [t for t, p in self._example_partition.items() if p in partitions]:

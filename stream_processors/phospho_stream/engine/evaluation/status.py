@@ -11,6 +11,7 @@ budget {limit_usd, allowance_usd, spent_today_usd}, last_error, last_error_at_ms
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -20,9 +21,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-__all__ = ["StatusWriter", "LagProbe", "read_status", "write_off_status", "status_path", "STATUS_DIR"]
+__all__ = ["StatusWriter", "LagProbe", "read_status", "write_off_status", "status_path", "status_line", "STATUS_DIR"]
 
 STATUS_DIR = "status"
+logger = logging.getLogger("phospho.evaluation")
 
 
 def status_path(data_dir: Path, pid: int | None = None) -> Path:
@@ -148,8 +150,8 @@ class StatusWriter:
                 next_lag = time.monotonic() + self._lag_every
             try:
                 self.write_now()
-            except OSError:
-                pass
+            except Exception as exc:  # noqa: BLE001 - a status not written now is written next time
+                logger.debug("evaluation status not written: %s", exc)
             self._stop.wait(self._interval)
 
     def close(self) -> None:
@@ -159,3 +161,24 @@ class StatusWriter:
         if self._probe is not None:
             self._probe.close()
         self.path.unlink(missing_ok=True)
+
+
+def status_line(status: dict[str, Any] | None) -> str:
+    """The stage's status in one short line, for `up`'s status line and `phospho-stream status`:
+    'eval: backlog 120 | 4 in flight | 1,502 calls, 310 cached | $0.42 of $5.00 today', or why
+    it waits, or that it is off."""
+    if status is None:
+        return "eval: not running"
+    if status.get("state") == "off":
+        return f"eval: off ({status.get('reason')})"
+    parts = [f"backlog {status['backlog']:,}" if status.get("backlog") is not None else "backlog ?",
+             f"{status.get('in_flight', 0)} in flight",
+             f"{status.get('calls', 0):,} calls, {status.get('cache_hits', 0):,} cached"]
+    budget = status.get("budget") or {}
+    if budget.get("limit_usd") is not None:
+        parts.append(f"${budget.get('spent_today_usd') or 0:.2f} of ${budget['limit_usd']:.2f} today")
+    if status.get("state") == "waiting":
+        parts.append(f"WAITING: {status.get('reason')}")
+    elif status.get("last_error"):
+        parts.append(f"last error: {status['last_error']}")
+    return "eval: " + " | ".join(parts)

@@ -38,8 +38,8 @@ class DailyBudget:
 
     def spent(self, now_s: float, owned: set[int] | None = None) -> float:
         """USD spent today (UTC) on the partitions `owned` (None: every partition known)."""
-        day = utc_day(now_s)
-        return sum(usd for (p, d), usd in self._spent.items() if d == day and (owned is None or p in owned))
+        day = utc_day(now_s)  # a copy of the items: the status thread reads while calls add
+        return sum(usd for (p, d), usd in list(self._spent.items()) if d == day and (owned is None or p in owned))
 
     def allowance(self, owned: set[int]) -> float | None:
         """Today's allowance of the partitions `owned`, or None without a budget."""
