@@ -215,7 +215,7 @@ def _gen_sql(s_from: int, s_count: int) -> list[str]:
 def insights(cfg: dict[str, Any]) -> dict[str, Any]:
     sys.path.insert(0, cfg["repo_src"])
     from phospho_sinks import connect, migrate
-    from phospho_stream.insights import INSIGHTS
+    from phospho_stream.read import INSIGHTS
 
     store = connect(f"chdb://{cfg['chdb_dir']}")
     migrate(store)

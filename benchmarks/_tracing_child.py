@@ -77,9 +77,10 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
 
     provider = TracerProvider()
     if traced:
-        from phospho._span_processor import PhosphoSpanProcessor
+        from phospho._api.init import RUNTIME
+        from phospho._tracing.processor import PhosphoSpanProcessor
 
-        provider.add_span_processor(PhosphoSpanProcessor())
+        provider.add_span_processor(PhosphoSpanProcessor(RUNTIME, RUNTIME.links))
     tracer = provider.get_tracer("bench")
 
     def span() -> None:

@@ -64,7 +64,7 @@ def _other_threads_cpu_us(call: Any, log: Any, on: bool, pairs: int) -> float:
     a run of `pairs` pairs and their logs with tracing on or off, flushed: what competes with
     the app for the GIL and the cores, outside the caller."""
     import phospho
-    from phospho._runtime import RUNTIME
+    from phospho._api.init import RUNTIME
 
     RUNTIME.tracing = on
     process, caller = time.process_time_ns(), time.thread_time_ns()
@@ -100,8 +100,8 @@ class _GcWatch:
 def _processor_us(call: Any, log: Any, pairs: int) -> tuple[float, float]:
     """Medians of phospho's processor's own on_start and on_end on real calls (tracing on): its
     methods timed in place, on the processor instance, for this run only."""
-    from phospho import _tracing
-    from phospho._runtime import RUNTIME
+    from phospho._api.init import RUNTIME
+    from phospho._tracing import setup as _tracing
 
     processor, clock = _tracing._STATE["processor"], time.perf_counter_ns
     starts: list[int] = []
@@ -132,7 +132,7 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
     import openai
 
     import phospho
-    from phospho._runtime import RUNTIME
+    from phospho._api.init import RUNTIME
 
     phospho.init(project_id="bench-tracing", bootstrap_servers=config["bootstrap"], spool_dir=config["spool_dir"],
                  tracing=True)

@@ -8,8 +8,9 @@ Rows are generated straight into a fresh chDB store's tables (benchmarks/_dashbo
 the pipeline benchmark's task/session/feedback generator plus 0-3 spans per task, and one long
 session of 300 tasks with 3 steps each), then
 `phospho-stream dashboard --dsn chdb://...` serves them in a process of its own. A page is the
-set of API requests the browser makes for it, sent together as the page does (the server runs
-one statement at a time on the store); its time is from the first request sent to the last
+set of API requests the browser makes for it, sent together as the page does (through the
+locked read path: each statement parsed, then run with readonly=1 on one of the store's read
+connections, one statement at a time per connection); its time is from the first request sent to the last
 answer read. One warm-up run per page, then --runs timed runs: median, p95, max. Each request's
 own time (the server's `Server-Timing`) is kept too. Prints a table, writes .bench/dashboard.json
 and rewrites this benchmark's section of BENCHMARKS.md (<!-- dashboard:start/end -->).
@@ -26,7 +27,6 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -67,22 +67,22 @@ def pages(sample: dict[str, str]) -> list[tuple[str, list[str]]]:
     ]
 
 
-def fetch(base: str, path: str) -> tuple[float, float]:
+def fetch(http: Any, path: str) -> tuple[float, float]:
     """(wall ms, server ms) of one request; raises on a non-200 answer."""
     started = time.perf_counter()
-    with urllib.request.urlopen(base + "api/" + path, timeout=120) as response:
-        response.read()
-        timing = response.headers.get("Server-Timing", "db;dur=nan")
+    response = http.get("api/" + path)
+    response.raise_for_status()
+    timing = response.headers.get("Server-Timing", "db;dur=nan")
     return (time.perf_counter() - started) * 1000, float(timing.split("dur=")[1])
 
 
-def time_page(base: str, requests: list[str], runs: int) -> dict[str, Any]:
+def time_page(http: Any, requests: list[str], runs: int) -> dict[str, Any]:
     walls: list[float] = []
     per_request: dict[str, list[float]] = {r: [] for r in requests}
     with ThreadPoolExecutor(len(requests)) as pool:
         for run in range(runs + 1):
             started = time.perf_counter()
-            results = list(pool.map(lambda r: fetch(base, r), requests))
+            results = list(pool.map(lambda r: fetch(http, r), requests))
             if run == 0:
                 continue  # warm-up
             walls.append((time.perf_counter() - started) * 1000)
@@ -107,7 +107,7 @@ def sample_ids(store: Any) -> dict[str, str]:
 
 def time_statements(store: Any, sample: dict[str, str], runs: int) -> list[dict[str, Any]]:
     """Each statement behind the slow pages, alone, in this process (median ms)."""
-    from phospho_stream.dashboard import queries as Q
+    from phospho_stream.read.dashboard import queries as Q
 
     ids = [r[0] for r in store.query(Q.compose(Q.TASKS_PAGE, Q.TASK_FILTERS, []), {"limit": 50, "offset": 0}).rows]
     transcript = [r[0] for r in store.query(Q.SESSION_TASKS, {"window_id": sample["window"], "limit": 500}).rows]
@@ -130,13 +130,15 @@ def time_statements(store: Any, sample: dict[str, str], runs: int) -> list[dict[
         times = []
         for _ in range(runs):
             started = time.perf_counter()
-            store.query(sql, params)
+            store.query(sql, params, Q.tuning(sql))
             times.append((time.perf_counter() - started) * 1000)
         out.append({"statement": name, "median_ms": statistics.median(times)})
     return out
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    import httpx
+
     from phospho_sinks import connect, migrate
 
     store = connect(f"chdb://{workdir / 'chdb'}")
@@ -150,12 +152,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     server = subprocess.Popen([str(Path(sys.executable).parent / "phospho-stream"), "dashboard", "--dsn", f"chdb://{workdir / 'chdb'}"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        base = server.stdout.readline().strip()
-        if not base.startswith("http"):
+        login = server.stdout.readline().strip()  # the URL with the token
+        if not login.startswith("http"):
             raise RuntimeError("phospho-stream dashboard did not start")
+        url, _, token = login.partition("?token=")
+        http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120, trust_env=False,
+                            limits=httpx.Limits(max_connections=16))
         results = []
         for name, requests in pages(sample):
-            res = {"page": name, **time_page(base, requests, args.runs)}
+            res = {"page": name, **time_page(http, requests, args.runs)}
             progress(f"{name}: median {res['median_ms']:.0f} ms, p95 {res['p95_ms']:.0f} ms")
             results.append(res)
     finally:
@@ -190,8 +195,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"The statements behind the slowest pages, each run alone ({report['runs']} runs, median):", "",
         "| statement | median ms |", "|---|---:|",
         *[f"| `{q['statement']}` | {q['median_ms']:.0f} |" for q in report["statements"]], "",
-        "The server runs one statement at a time on the store, so a page's requests queue behind each other; a "
-        "request's server time includes that wait. Every query reads the analysts' views (`dashboard/queries.py`); "
+        "The server runs each statement through the locked read path (parsed, then run with readonly=1 on a read "
+        "connection of the store, one statement at a time per connection), so a page's requests can queue behind "
+        "each other; a request's server time includes that wait. Every query reads the analysts' views (`dashboard/queries.py`); "
         "a session's tasks and a task's steps are first found through the storage tables' bloom_filter indexes "
         "(`task_rows.window_id`, `span_rows.task_id`).",
         "", "Raw results: `.bench/dashboard.json` (not committed).", END, ""])

@@ -27,7 +27,7 @@ In one run:
 4. Latency log -> SQL: `phospho-stream up` (embedded broker, own PHOSPHO_DATA_DIR). After a
    warm-up (20 tasks visible: the worker has joined), a child logs M tasks at a steady rate, each
    with a unique input marker, recording time.time() at each log call; the harness POSTs to up's
-   query endpoint (url from <data_dir>/up.json) every --poll seconds for the run's markers in
+   query endpoint (url and token from <data_dir>/up.json) every --poll seconds for the run's markers in
    `phospho.tasks`; latency = time of the first response showing the task - its log time.
 5. Insight queries: a fresh chDB store (migrate()), task_rows / session_windows / feedback_rows
    generated with INSERT ... SELECT FROM numbers() (not through Kafka): sessions of 1-9 tasks
@@ -488,9 +488,10 @@ def _worker_attempt(label: str, cmd: list[str], bootstrap: str, topics: Any, env
 
 # -- part 4: latency --------------------------------------------------------------------------
 
-def post(url: str, sql: str, params: dict[str, Any] | None = None, timeout: float = 10.0) -> dict[str, Any]:
-    req = urllib.request.Request(url, data=json.dumps({"sql": sql, "params": params or {}}).encode(),
-                                 headers={"Content-Type": "application/json"})
+def post(up: dict[str, Any], sql: str, params: dict[str, Any] | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    """One query through the running up's endpoint (`up` is its up.json: the URL and the token)."""
+    req = urllib.request.Request(up["url"], data=json.dumps({"sql": sql, "params": params or {}}).encode(),
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {up['token']}"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
@@ -515,7 +516,6 @@ def run_latency(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             time.sleep(0.2)
         if not info or up.poll() is not None:
             return {"error": f"`phospho-stream up` did not write up.json (exit {up.poll()}); see .bench/pipeline-up.log"}
-        url = info["url"]
         sdk_env = {**env, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": info["bootstrap"]}
         sql = ("SELECT input FROM phospho.tasks WHERE startsWith(input, {run:String}) "
                "AND created_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')")
@@ -536,7 +536,7 @@ def run_latency(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             while True:
                 t0 = time.time()
                 try:
-                    rows = post(url, sql, {"run": run + "-", "since": since_ms})
+                    rows = post(info, sql, {"run": run + "-", "since": since_ms})
                     now = time.time()
                     polls.append(now - t0)
                     if "error" in rows:

@@ -6,30 +6,31 @@
     phospho.flush()
 
 `log` returns in microseconds and never blocks or raises into the app: a daemon thread encodes
-and produces; when Kafka is unreachable events go to a durable spool. `stats()` tells where
-every event went.
+and hands events to an exporter (Kafka, or the one given to `init(exporter=...)`); when Kafka is
+unreachable events go to a durable spool. `stats()` tells where every event went.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import _span_links as span_links
-from ._context import tracer
-from ._errors import ConfigurationError, PhosphoError
-from ._feedback import user_feedback
-from ._ids import uuid4_hex
-from ._init import init
-from ._log import log
-from ._runtime import RUNTIME
-from ._streaming import MutableAsyncGenerator, MutableGenerator
-from ._trace import trace
-from ._wrap import wrap
+from ._api.feedback import user_feedback
+from ._api.init import RUNTIME, init
+from ._api.iterators import MutableAsyncGenerator, MutableGenerator
+from ._api.log import log
+from ._api.trace import trace, tracer
+from ._api.wrap import wrap
+from ._core.errors import ConfigurationError, PhosphoError
+from ._core.ids import uuid4_hex
+from ._core.versions import SDK_VERSION
+from ._export.exporter import Exporter, Message
 
-__version__ = "0.1.0"
+__version__ = SDK_VERSION
 
 __all__ = [
     "ConfigurationError",
+    "Exporter",
+    "Message",
     "MutableAsyncGenerator",
     "MutableGenerator",
     "PhosphoError",
@@ -82,15 +83,7 @@ def stats() -> dict[str, Any]:
     """Where the events went: queued, delivered, spooled, failed (counters since start), and
     pending (in memory), in_flight (in the producer), spool_backlog_bytes, spooling, and
     spans_waiting (finished spans waiting for the phospho.log of their thread or tracer block)."""
-    sender, spool = RUNTIME.sender, RUNTIME.spool
-    snapshot = RUNTIME.stats.snapshot(
-        pending=len(RUNTIME.queue),
-        in_flight=sender.in_flight() if sender is not None else 0,
-        spool_backlog_bytes=spool.total_bytes() if spool is not None else 0,
-        spooling=sender.spooling() if sender is not None else False,
-    )
-    snapshot["spans_waiting"] = span_links.waiting()
-    return snapshot
+    return RUNTIME.snapshot()
 
 
 def __getattr__(name: str) -> Any:

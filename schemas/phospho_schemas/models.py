@@ -1,6 +1,6 @@
 """Pydantic models of the wire contract: one model per Avro record in avro/*.avsc.
 
-They mirror the .avsc files field by field (tests/schemas/test_models_match_avsc.py proves it):
+They mirror the .avsc files field by field (tests/unit/schemas/test_models_match_avsc.py proves it):
 `timestamp-millis` longs are datetimes, `["null", T]` unions are `T | None`, maps are
 `dict[str, str]`, arrays are lists. Use them to validate decoded events:
 `TaskEvent.model_validate(record)`.

@@ -1,12 +1,14 @@
 """ClickHouse storage of the pipeline: one store API over chDB and a server, versioned DDL,
-a read-only query path."""
+a locked read-only query path."""
 
-from ._errors import ReadOnlyError, StoreError
-from .ddl import MIGRATIONS
-from .migrations import Migration, migrate
+from ._errors import ReadOnlyError, StoreError, clickhouse_message
+from .backend import QueryResult, Settings, Store
+from .ddl import MIGRATIONS, Migration
+from .migrations import migrate
+from .readonly import TUNING_SETTINGS, QueryLimits, locked_settings, read_only_query
 from .runner import SinkRunner, SinkStats
 from .statements import check_read_only
-from .store import DSN_ENV, QueryResult, Store, connect, default_dsn, json_lines, read_only_query
+from .store import DSN_ENV, chdb_path, connect, default_dsn, json_lines
 from .writer import BatchWriter
 
 __all__ = [
@@ -16,14 +18,20 @@ __all__ = [
     "DSN_ENV",
     "MIGRATIONS",
     "Migration",
+    "QueryLimits",
     "QueryResult",
     "ReadOnlyError",
+    "Settings",
     "Store",
     "StoreError",
+    "TUNING_SETTINGS",
     "check_read_only",
+    "chdb_path",
+    "clickhouse_message",
     "connect",
     "default_dsn",
     "json_lines",
+    "locked_settings",
     "migrate",
     "read_only_query",
 ]

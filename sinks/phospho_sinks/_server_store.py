@@ -1,10 +1,15 @@
-"""The ClickHouse server backend, through clickhouse-connect (HTTP)."""
+"""The ClickHouse server backend, through clickhouse-connect (HTTP).
+
+Per-query settings travel as the request's parameters, applied before the query is parsed: with readonly=1 among them,
+the query's own SETTINGS cannot change anything back."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from ._errors import StoreError
+from ._errors import StoreError, clickhouse_message
+from .backend import QueryResult, Settings
 
 __all__ = ["ServerStore"]
 
@@ -15,33 +20,35 @@ class ServerStore:
 
         self.dsn = dsn
         self.closed = False
+        self._lock = threading.Lock()  # one statement at a time: the client's HTTP session is one
         try:
             self._client = clickhouse_connect.get_client(dsn=dsn.replace("clickhouses://", "https://", 1))
         except Exception as exc:
-            raise StoreError(f"cannot connect to ClickHouse at {dsn.split('@')[-1]}: {exc}") from exc
+            raise StoreError(f"cannot connect to ClickHouse at {dsn.split('@')[-1]}: {clickhouse_message(exc)}") from exc
 
-    def query(self, sql: str, params: dict[str, Any] | None = None):
-        from .store import QueryResult
-
+    def query(self, sql: str, params: dict[str, Any] | None = None, settings: Settings | None = None) -> QueryResult:
         try:
-            result = self._client.query(sql, parameters=params or None)
+            with self._lock:
+                result = self._client.query(sql, parameters=params or None, settings=dict(settings or {}) or None)
         except Exception as exc:
-            raise StoreError(str(exc).strip()) from exc
+            raise StoreError(clickhouse_message(exc)) from exc
         return QueryResult(list(result.column_names), [tuple(row) for row in result.result_rows])
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
         try:
-            self._client.command(sql, parameters=params or None)
+            with self._lock:
+                self._client.command(sql, parameters=params or None)
         except Exception as exc:
-            raise StoreError(str(exc).strip()) from exc
+            raise StoreError(clickhouse_message(exc)) from exc
 
     def insert_json(self, table: str, body: bytes) -> None:
         if not body.strip():
             return
         try:
-            self._client.raw_insert(table, insert_block=body, fmt="JSONEachRow")
+            with self._lock:
+                self._client.raw_insert(table, insert_block=body, fmt="JSONEachRow")
         except Exception as exc:
-            raise StoreError(str(exc).strip()) from exc
+            raise StoreError(clickhouse_message(exc)) from exc
 
     def close(self) -> None:
         if not self.closed:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from .backend import Store
 from .ddl import MIGRATIONS, Migration
-from .store import Store
 
-__all__ = ["Migration", "migrate", "applied_versions"]
-
+__all__ = ["migrate", "applied_versions"]
 _BOOTSTRAP = (
     "CREATE DATABASE IF NOT EXISTS phospho",
     """CREATE TABLE IF NOT EXISTS phospho.schema_migrations (

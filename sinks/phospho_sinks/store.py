@@ -13,38 +13,15 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ._errors import StoreError
-from .statements import check_read_only
+from .backend import Store
 
-__all__ = ["QueryResult", "Store", "connect", "default_dsn", "DSN_ENV", "json_lines"]
+__all__ = ["Store", "connect", "default_dsn", "chdb_path", "DSN_ENV", "json_lines"]
 
 DSN_ENV = "PHOSPHO_CLICKHOUSE_DSN"
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-
-    def dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
-class Store(Protocol):
-    dsn: str
-
-    def query(self, sql: str, params: dict[str, Any] | None = None) -> QueryResult: ...
-
-    def command(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
-
-    def insert_json(self, table: str, body: bytes) -> None:
-        """Insert JSONEachRow `body` (one JSON object per line) into `table`."""
-
-    def close(self) -> None: ...
 
 
 def json_lines(rows: list[dict[str, Any]]) -> bytes:
@@ -67,7 +44,8 @@ _OPEN: dict[str, Store] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def _chdb_path(dsn: str) -> str | None:
+def chdb_path(dsn: str) -> str | None:
+    """The chDB directory a DSN names, or None for a server DSN."""
     if dsn.startswith("chdb://"):
         return str(Path(dsn[len("chdb://"):]).resolve())
     if dsn.startswith(("/", "./", "../")) or "://" not in dsn:
@@ -77,7 +55,7 @@ def _chdb_path(dsn: str) -> str | None:
 
 def connect(dsn: str | None = None) -> Store:
     dsn = dsn or default_dsn()
-    path = _chdb_path(dsn)
+    path = chdb_path(dsn)
     if path is not None:
         from ._chdb_store import ChdbStore
 
@@ -92,8 +70,3 @@ def connect(dsn: str | None = None) -> Store:
         return ServerStore(dsn)
     raise StoreError(f"unsupported DSN {dsn!r}: use chdb://<dir> or clickhouse://user:pass@host:port/db")
 
-
-def read_only_query(store: Store, sql: str, params: dict[str, Any] | None = None) -> QueryResult:
-    """The read-only path: refuses anything but one reading statement."""
-    check_read_only(sql)
-    return store.query(sql, params)

@@ -7,9 +7,14 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import BrokerError
 from .local.broker import DEFAULT_PARTITIONS, EmbeddedBroker
+
+if TYPE_CHECKING:
+    from .settings import ReadSettings
 
 __all__ = ["main"]
 
@@ -45,10 +50,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(events=args.events)
 
 
-def _cmd_query(args: argparse.Namespace) -> int:
+def _read_command(name: str, run: Callable[[ReadSettings], str | int], **arguments: Any) -> int:
+    """A read command: its settings, then `run`; what it prints goes to stdout. Nothing to read
+    or a bad setting: one line, exit code 2; a refused or failed query: one line, exit code 1."""
     from phospho_sinks import StoreError
 
-    from .query import run_query
+    from .errors import NothingToRead, SettingsError
+    from .settings import ReadSettings
+
+    try:
+        outcome = run(ReadSettings.load(**arguments))
+    except (NothingToRead, SettingsError) as exc:
+        print(f"phospho-stream {name}: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"phospho-stream {name}: {exc}", file=sys.stderr)
+        return 1
+    if isinstance(outcome, int):
+        return outcome
+    print(outcome)
+    return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from .read.query import run_query
 
     params = {}
     for item in args.param or []:
@@ -57,18 +82,25 @@ def _cmd_query(args: argparse.Namespace) -> int:
             print(f"phospho-stream query: --param wants name=value, got {item!r}", file=sys.stderr)
             return 2
         params[name] = value
-    try:
-        print(run_query(args.sql, args.dsn, args.format, params or None))
-    except StoreError as exc:
-        print(f"phospho-stream query: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return _read_command("query", lambda settings: run_query(settings, args.sql, args.format, params or None),
+                         dsn=args.dsn)
+
+
+def kafka_answers(bootstrap: str) -> bool:
+    from .engine.topics import kafka_answers as answers
+
+    return answers(bootstrap)
 
 
 def _bootstrap_or_exit() -> str:
+    """The configured Kafka, checked to answer (one line and exit 2 otherwise)."""
     bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         print("phospho-stream: set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS (a worker joins an existing pipeline)", file=sys.stderr)
+        raise SystemExit(2)
+    if not kafka_answers(bootstrap):
+        print(f"phospho-stream: no Kafka answers at {bootstrap} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): check the "
+              "address, or start it", file=sys.stderr)
         raise SystemExit(2)
     return bootstrap
 
@@ -86,6 +118,106 @@ def _project_config(argument: str | None, command: str):
         raise SystemExit(2) from None
 
 
+def _since_ms(text: str | None) -> int:
+    """--since: a duration back from now (30m, 12h, 7d) or a date (2026-11-01); none: everything."""
+    import datetime as dt
+    import re
+    import time
+
+    if not text:
+        return 0
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([mhd])", text.strip())
+    if match:
+        seconds = float(match.group(1)) * {"m": 60, "h": 3600, "d": 86400}[match.group(2)]
+        return int((time.time() - seconds) * 1000)
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"phospho-stream: --since wants 30m, 12h, 7d or a date like 2026-11-01, got {text!r}") from None
+    return int((at if at.tzinfo else at.replace(tzinfo=dt.UTC)).timestamp() * 1000)
+
+
+def _cmd_reanalyze(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from phospho_schemas import Topics
+
+    from .jobs.reanalyze import reanalyze
+    from .read import find_running_up, open_source
+    from .settings import PipelineSettings, ReadSettings, load_settings
+
+    config = _project_config(args.config, "reanalyze")
+    read_settings = load_settings(ReadSettings)
+    running = find_running_up(read_settings.data_dir)
+    bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or (running.bootstrap if running else None)
+    if not bootstrap:
+        print("phospho-stream reanalyze: its results go through the pipeline's sink: start `phospho-stream up` "
+              "(or set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS to the pipeline's Kafka)", file=sys.stderr)
+        return 2
+    pipeline = load_settings(PipelineSettings)
+    source = open_source(read_settings)
+    try:
+        with Progress(transient=True) as progress:
+            bar = progress.add_task("reanalysing sessions", total=None)
+            result = reanalyze(source.read, bootstrap, Topics(pipeline.topic_prefix), pipeline.topic_partitions, config,
+                               _since_ms(args.since), args.project, progress=lambda done, total: progress.update(bar, completed=done,
+                                                                                                  total=total))
+    finally:
+        source.close()
+    print(f"reanalysed {result.tasks:,} tasks with {result.version}: {result.events:,} events detected, "
+          f"{result.retracted:,} retracted, {result.sessions:,} sessions updated (the sink writes them in a moment)")
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    """Every setting of the pipeline's processes: variable, default, meaning, who reads it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .settings import describe_settings
+
+    table = Table("variable", "default", "meaning", "read by")
+    for row in describe_settings():
+        table.add_row(*row)
+    Console().print(table)
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    """Where a running up serves everything, and its last status figures."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .local.status import STATUS_FILE
+    from .read import find_running_up
+    from .settings import ReadSettings, load_settings
+
+    data_dir = load_settings(ReadSettings).data_dir
+    running = find_running_up(data_dir)
+    if running is None:
+        print(f"phospho-stream status: no up runs on {data_dir} (no live {data_dir / 'up.json'}); "
+              "start one with `phospho-stream up`", file=sys.stderr)
+        return 2
+    table = Table(show_header=False, box=None)
+    for name, value in (("pid", running.pid), ("Kafka", running.bootstrap), ("dashboard", running.url),
+                        ("OTLP/HTTP", running.otlp or "not running"), ("store", running.dsn),
+                        ("data dir", running.data_dir or data_dir)):
+        table.add_row(name, str(value))
+    try:
+        facts = json.loads((data_dir / STATUS_FILE).read_text())
+        for name in ("events_per_s", "events_in", "rows_written", "core_lag", "analytics_backlog",
+                     "evaluation_backlog", "restarts", "store_paused"):
+            if name in facts:
+                table.add_row(name.replace("_", " "), f"{facts[name]:,}" if isinstance(facts[name], int | float)
+                              and not isinstance(facts[name], bool) else str(facts[name]))
+    except (OSError, ValueError):
+        table.add_row("figures", "not yet (up writes them every few seconds)")
+    Console().print(table)
+    return 0
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     from .settings import WorkerSettings
     from .worker.app import run_app
@@ -98,11 +230,11 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
         app, engine = analytics_app(settings, config)
     elif args.stage == "evaluation":
-        from .engine.evaluation import write_off_status
+        from .engine.evaluation import off_reason, write_off_status
         from .errors import LLMError
         from .worker.evaluation import evaluation_app
 
-        off = _evaluation_off(config)
+        off = off_reason(config)
         if off:
             path = write_off_status(settings.data_path(), off)
             print(f"phospho-stream worker --stage evaluation: off: {off} (status in {path})", file=sys.stderr)
@@ -120,26 +252,32 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluation_off(config) -> str | None:
-    """Why the evaluation stage has nothing to do with this config, or None."""
-    if config.llm is None:
-        return "the config has no `llm:` section (an OpenAI-compatible endpoint), so nothing is evaluated"
-    if (config.evaluation is None or not config.evaluation.enabled) and not config.llm_events:
-        return "the config enables no evaluation (`evaluation: {enabled: true}`) and defines no llm_detection event"
-    return None
-
-
 def _cmd_up(args: argparse.Namespace) -> int:
-    from .up import run_up
+    from .errors import SettingsError
+    from .local.demo_up import DEMO_CONFIG, demo_in_up
+    from .local.up import run_up
+    from .settings import UpSettings, load_settings
 
-    return run_up(args.dsn, demo_events=args.events if args.demo else None, keep_running=args.keep_running,
-                  host=args.host, port=args.port)
+    if args.dsn:
+        os.environ["PHOSPHO_CLICKHOUSE_DSN"] = args.dsn
+    try:
+        settings = load_settings(UpSettings, kafka_port=args.kafka_port, dashboard_port=args.dashboard_port,
+                                 host=args.host, config=args.config)
+    except SettingsError as exc:
+        print(f"phospho-stream up: {exc}", file=sys.stderr)
+        return 2
+    config_path = settings.config or (DEMO_CONFIG if args.demo else None)
+    _project_config(str(config_path) if config_path else None, "up")  # a bad config: one line, nothing starts
+    outcome: list[bool] = []
+    demo = demo_in_up(args.events, settings.data_path(), args.keep_running, outcome) if args.demo else None
+    code = run_up(settings, config_path, demo, args.log_level)
+    return code if code or not args.demo else (0 if outcome else 1)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from .dashboard import run_dashboard
+    from .read.run import run_dashboard
 
-    return run_dashboard(args.dsn, args.host, args.port)
+    return _read_command("dashboard", run_dashboard, dsn=args.dsn, host=args.host, port=args.port)
 
 
 def _cmd_sink(args: argparse.Namespace) -> int:
@@ -147,57 +285,64 @@ def _cmd_sink(args: argparse.Namespace) -> int:
     from phospho_schemas import Topics
     from phospho_sinks import SinkRunner, connect, migrate
 
-    store = connect(args.dsn)
+    from .settings import SinkSettings, load_settings
+
+    bootstrap = _bootstrap_or_exit()
+    settings = load_settings(SinkSettings, clickhouse_dsn=args.dsn)
+    store = connect(settings.clickhouse_dsn or f"chdb://{settings.data_path() / 'chdb'}")
     migrate(store)
-    topics = Topics(os.environ.get("PHOSPHO_TOPIC_PREFIX") or "phospho.")
+    topics = Topics(settings.topic_prefix)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"phospho-stream sink: {topics.prefix}rows.* -> {store.dsn}", file=sys.stderr, flush=True)
     try:
-        SinkRunner(_bootstrap_or_exit(), store, topics).run(stop)
+        SinkRunner(bootstrap, store, topics, max_rows=settings.sink_max_rows,
+                   max_seconds=settings.sink_max_seconds).run(stop)
     finally:
         store.close()
     return 0
 
 
 def _cmd_insights(args: argparse.Namespace) -> int:
-    from phospho_sinks import StoreError
+    from .read.insights import run_insights
 
-    from .insights import run_insights
-    from .query import execute, render
-
-    try:
-        print(run_insights(lambda sql: execute(sql, args.dsn), lambda r: render(r, args.format)))
-    except StoreError as exc:
-        print(f"phospho-stream insights: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return _read_command("insights", lambda settings: run_insights(settings, args.format), dsn=args.dsn)
 
 
 def _cmd_topics(args: argparse.Namespace) -> int:
-    """A topics run: recent task inputs grouped and named, rows through the sink."""
+    """A topics run: recent task inputs grouped and named; its rows go through the pipeline's sink."""
     from phospho_sinks import StoreError
 
     from .clustering import open_reader, parse_since, run_topics
     from .clustering.report import render_run
-    from .errors import PhosphoStreamError
-    from .settings import WorkerSettings
+    from .errors import NothingToRead, PhosphoStreamError, SettingsError
+    from .read import find_running_up
+    from .settings import ReadSettings, WorkerSettings, load_settings
 
     try:
         since_ms = parse_since(args.since)
-    except ValueError as exc:
+        read_settings = load_settings(ReadSettings, dsn=args.dsn)
+    except (ValueError, SettingsError) as exc:
         print(f"phospho-stream topics: {exc}", file=sys.stderr)
         return 2
-    _bootstrap_or_exit()
     config = _project_config(args.config, "topics")
-    settings = WorkerSettings(**({"topic_partitions": args.partitions} if args.partitions else {}))
+    running = find_running_up(read_settings.data_dir)
+    bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or (running.bootstrap if running else None)
+    if not bootstrap:
+        print("phospho-stream topics: its rows go through the pipeline's sink: start `phospho-stream up` "
+              "(or set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS to the pipeline's Kafka)", file=sys.stderr)
+        return 2
+    settings = load_settings(WorkerSettings, bootstrap=bootstrap, topic_partitions=args.partitions)
     try:
-        read, close = open_reader(args.dsn)
+        read, close = open_reader(read_settings)
         try:
             run = run_topics(settings, config, read, since_ms, limit=args.limit, k=args.clusters, seed=args.seed)
         finally:
             close()
+    except NothingToRead as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 2
     except (ValueError, StoreError, PhosphoStreamError) as exc:
         print(f"phospho-stream topics: {exc}", file=sys.stderr)
         return 1
@@ -207,6 +352,7 @@ def _cmd_topics(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu) until interrupted")
     b.add_argument("--port", type=int, default=None, help="loopback port (default: a free one)")
@@ -224,13 +370,26 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)
-    u = sub.add_parser("up", help="the whole pipeline: embedded broker if none is configured, worker, sink, status line")
+    se = sub.add_parser("settings", help="every setting of the pipeline's processes: variable, default, meaning")
+    se.set_defaults(func=_cmd_settings)
+    st = sub.add_parser("status", help="where a running up serves everything (Kafka, dashboard, OTLP, data dir) and its lag")
+    st.set_defaults(func=_cmd_status)
+    ra = sub.add_parser("reanalyze", help="run the analysis again over stored tasks (after a config change)")
+    ra.add_argument("--since", default=None, help="only sessions with a task since then: 30m, 12h, 7d or a date")
+    ra.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG)")
+    ra.add_argument("--project", default=None, help="only this project's tasks (default: every project)")
+    ra.set_defaults(func=_cmd_reanalyze)
+    u = sub.add_parser("up", help="the whole pipeline on this machine: broker, stage workers, sink, dashboard, status")
     u.add_argument("--dsn", default=None, help="ClickHouse DSN (default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")
-    u.add_argument("--demo", action="store_true", help="log the demo traffic, wait until it is queryable, print the insights, stop")
-    u.add_argument("--events", type=int, default=200, help="demo conversation turns")
+    u.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG; with --demo, the demo's)")
+    u.add_argument("--demo", action="store_true", help="log the demo traffic, wait until it is analysed, print the insights, stop")
+    u.add_argument("--events", type=int, default=120, help="demo conversations")
     u.add_argument("--keep-running", action="store_true", help="with --demo: keep the pipeline running afterwards")
-    u.add_argument("--host", default="127.0.0.1", help="the dashboard's address (default: loopback)")
-    u.add_argument("--port", type=int, default=0, help="the dashboard's port (default: a free one, printed)")
+    u.add_argument("--host", default=None, help="the address up serves on (default: PHOSPHO_HOST, else loopback)")
+    u.add_argument("--kafka-port", type=int, default=None, help="the embedded broker's port (default 9092; 0: a free one)")
+    u.add_argument("--dashboard-port", "--port", type=int, default=None, help="the dashboard's port (default 8765; 0: a free one)")
+    u.add_argument("--log-level", default="warn", choices=("crit", "error", "warn", "info", "debug"),
+                   help="the stage workers' logging, in the data directory's logs/ (default: warnings only)")
     u.set_defaults(func=_cmd_up)
     s = sub.add_parser("sink", help="the sink alone: the workers' row topics into ClickHouse (one sink per store)")
     s.add_argument("--dsn", default=None)
@@ -238,8 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("dashboard", help="the dashboard alone (tasks, sessions, users, insights) on a store, e.g. a ClickHouse server")
     db.add_argument("--dsn", default=None, help="clickhouse://user:pass@host:port/db or chdb://<dir> "
                     "(default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb; through `up` while it holds it)")
-    db.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
-    db.add_argument("--port", type=int, default=0, help="port (default: a free one; the URL is stdout's first line)")
+    db.add_argument("--host", default=None, help="address to listen on (default: PHOSPHO_READ_HOST, else loopback)")
+    db.add_argument("--port", type=int, default=None,
+                    help="port (default: PHOSPHO_READ_PORT, else a free one); stdout's first line is the URL to open, with its token")
     db.set_defaults(func=_cmd_dashboard)
     i = sub.add_parser("insights", help="session and user insights (tasks per session, durations, ending messages, power and struggling users)")
     i.add_argument("--dsn", default=None)
@@ -255,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dsn", default=None)
     t.add_argument("--partitions", type=int, default=None)
     t.set_defaults(func=_cmd_topics)
-    q = sub.add_parser("query", help="run one read-only SQL statement on the configured ClickHouse (chDB or server)")
+    q = sub.add_parser("query", help="run one SELECT over the phospho database on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "
                    "(default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")
@@ -267,8 +427,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a failure it did not expect is one line (the traceback with --debug)."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into one line
+        if args.debug:
+            raise
+        print(f"phospho-stream {args.command}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(run again with --debug for the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

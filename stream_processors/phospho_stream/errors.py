@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "LLMError", "BatchAborted"]
+__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "SettingsError", "NothingToRead",
+           "LLMError", "BatchAborted"]
 
 
 class PhosphoStreamError(RuntimeError):
@@ -19,6 +20,14 @@ class StateStoreError(PhosphoStreamError):
 
 class EngineError(PhosphoStreamError):
     """The worker's engine failed a batch (it is not acknowledged) or its process is gone."""
+
+
+class SettingsError(PhosphoStreamError, ValueError):
+    """A setting (argument or environment variable) has a value its process cannot use."""
+
+
+class NothingToRead(PhosphoStreamError):
+    """A read command (query, insights, dashboard) found neither a running `up` nor a store."""
 
 
 class LLMError(PhosphoStreamError):

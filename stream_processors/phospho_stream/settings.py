@@ -10,12 +10,38 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "ALL_SETTINGS", "describe_settings"]
+from .errors import SettingsError
+
+__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "UpSettings", "ReadSettings", "settings_markdown", "ALL_SETTINGS", "describe_settings",
+           "load_settings"]
 
 _CONFIG = SettingsConfigDict(env_prefix="PHOSPHO_", extra="ignore", populate_by_name=True)
+
+
+def load_settings(model: type[BaseSettings], **arguments: Any) -> Any:
+    """`model` from the environment with the arguments that are not None on top; SettingsError
+    (one line naming the variable) for a value that does not fit."""
+    try:
+        return model(**{k: v for k, v in arguments.items() if v is not None})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        names = {f: env for env, f in _env_names(model).items()}
+        raise SettingsError(f"{names.get(field, field)} (or --{field.replace('_', '-')}): {error['msg']}, "
+                            f"got {error['input']!r}") from None
+
+
+def _env_names(model: type[BaseSettings]) -> dict[str, str]:
+    """Each environment variable `model` reads -> its field."""
+    prefix = model.model_config.get("env_prefix", "")
+    out = {}
+    for name, info in model.model_fields.items():
+        choices = [c for c in getattr(info.validation_alias, "choices", ()) if isinstance(c, str) and c.isupper()]
+        out[choices[0] if choices else f"{prefix}{name}".upper()] = name
+    return out
 
 
 class PipelineSettings(BaseSettings):
@@ -57,6 +83,9 @@ class WorkerSettings(PipelineSettings):
     worker_producer_batch_bytes: int = Field(
         16_384, ge=1, description="bytes per producer batch of the row topics (1 on the embedded broker, for exact lag)")
     expire_every_seconds: float = Field(5.0, gt=0, description="how often waiting feedback and old state are checked")
+    worker_max_event_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="an input event larger than this is dead-lettered (the SDK sends at "
+        "most PHOSPHO_MAX_EVENT_BYTES, 900 KB by default)")
 
     @property
     def gap_ms(self) -> int:
@@ -80,17 +109,79 @@ class SinkSettings(PipelineSettings):
     sink_max_seconds: float = Field(0.2, gt=0, description="a partial write goes after this long")
 
 
-ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings, SinkSettings)
+class UpSettings(PipelineSettings):
+    """`phospho-stream up`: everything on one machine."""
+
+    kafka_port: int = Field(9092, ge=0, le=65535, description="the embedded broker's port (0: a free one)")
+    dashboard_port: int = Field(8765, ge=0, le=65535, description="the dashboard and query endpoint's port (0: a free one)")
+    otlp_port: int = Field(4318, ge=0, le=65535, description="the OTLP/HTTP receiver's port (0: a free one)")
+    host: str = Field("127.0.0.1", description="the address up serves on (loopback unless told)")
+    drain_seconds: float = Field(20.0, ge=0, description="on stop, how long the stages may take to catch up")
+    analysis_nice: int = Field(
+        5, ge=0, le=19, description="scheduling priority given up by the analysis stages' workers, so that the "
+        "core's rows keep flowing when the machine is busy (they catch up after)")
 
 
-def describe_settings(models: tuple[type[BaseSettings], ...] = ALL_SETTINGS) -> list[tuple[str, str, str, str]]:
+class ReadSettings(BaseSettings):
+    """The read processes' settings (`query`, `insights`, `dashboard`, and the web app `up`
+    serves): argument > environment > default."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOSPHO_READ_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(Path(".phospho"), validation_alias=AliasChoices("data_dir", "PHOSPHO_DATA_DIR"),
+                           description="chDB store, faust's files, up.json, the demo's spool")
+    dsn: str | None = Field(None, validation_alias=AliasChoices("dsn", "PHOSPHO_CLICKHOUSE_DSN"),
+                            description="chdb://<dir> or clickhouse://user:pass@host:8123/db (default: chDB in <data_dir>/chdb)")
+    host: str = Field("127.0.0.1", description="where `phospho-stream dashboard` listens")
+    port: int = Field(0, ge=0, le=65535, description="its port (0: a free one, printed)")
+    public_url: str | None = Field(
+        None, description="the address browsers use when it is not host:port (a published container port, a proxy): "
+        "accepted in Host and Origin headers, and printed")
+    timeout_seconds: float = Field(60.0, gt=0, description="per query: seconds of execution at most")
+    max_rows: int = Field(1_000_000, ge=1, description="per query: rows of the result at most (more is an error)")
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1, description="per query: bytes of the result at most")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def store_dsn(self) -> str:
+        return self.dsn or f"chdb://{self.data_dir / 'chdb'}"
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Each environment variable these settings read -> its field."""
+        return _env_names(cls)
+
+    @classmethod
+    def load(cls, **arguments: Any) -> ReadSettings:
+        return load_settings(cls, **arguments)
+
+
+ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings, SinkSettings, UpSettings,
+                                                ReadSettings)
+
+
+def _shown(value: Any) -> str:
+    return str(value) if isinstance(value, Path) else repr(value)
+
+
+def describe_settings(models: tuple[type[BaseSettings], ...] = ALL_SETTINGS[1:]) -> list[tuple[str, str, str, str]]:
     """(environment variable, default, meaning, process kinds) of every setting, once each."""
     seen: dict[str, list[Any]] = {}
     for model in models:
-        for name, info in model.model_fields.items():
-            alias = info.validation_alias
-            env = next((c for c in getattr(alias, "choices", ()) if isinstance(c, str) and c.isupper()),
-                       f"PHOSPHO_{name.upper()}")
-            entry = seen.setdefault(env, [env, repr(info.default), info.description or "", []])
+        for env, name in _env_names(model).items():
+            info = model.model_fields[name]
+            entry = seen.setdefault(env, [env, _shown(info.default), info.description or "", []])
             entry[3].append(model.__name__.removesuffix("Settings").lower())
     return [(env, default, meaning, ", ".join(kinds)) for env, default, meaning, kinds in seen.values()]
+
+
+def settings_markdown() -> str:
+    """The README's table of every pipeline setting (a test keeps the README equal to it)."""
+    lines = ["| environment variable | default | meaning | read by |", "|---|---|---|---|"]
+    for env, default, meaning, kinds in describe_settings():
+        lines.append(f"| `{env}` | `{default}` | {meaning} | {kinds} |")
+    return "\n".join(lines)

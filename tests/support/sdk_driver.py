@@ -11,6 +11,7 @@ then answers each command line with one JSON line on stdout:
     {"op": "feedback", "task_ids": [...]}                  -> {"feedback": [...], "stats": {...}}
     {"op": "flush", "timeout": 60}                         -> {"result": true, "stats": {...}}
     {"op": "wait", "key": "spooled", "min": 10, "timeout": 30} -> {"reached": true, "stats": {...}}
+        (with "then_kill": true, the child SIGKILLs itself the moment it is reached, without a word)
     {"op": "init", "kwargs": {...}}                        -> {"threads": [...], "stats": {...}}
     {"op": "stats"}                                        -> {"stats": {...}, "threads": [...]}
     {"op": "exit"}                                         -> (the process exits normally)
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -111,8 +113,10 @@ def _child(init_kwargs: dict[str, Any]) -> int:
             while time.monotonic() < deadline:
                 if phospho.stats()[cmd["key"]] >= cmd["min"]:
                     reached = True
+                    if cmd.get("then_kill"):
+                        os.kill(os.getpid(), signal.SIGKILL)
                     break
-                time.sleep(0.05)
+                time.sleep(0.001 if cmd.get("then_kill") else 0.05)
             reply({"reached": reached, "stats": phospho.stats()})
         elif op == "init":
             phospho.init(**cmd.get("kwargs", {}))

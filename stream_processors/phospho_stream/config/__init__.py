@@ -1,4 +1,4 @@
-"""The project config: event definitions, pricing, analytics switches, LLM endpoint, evaluation."""
+"""The project config: event definitions, pricing, analytics switches, LLM endpoint, evaluation, privacy."""
 
 from .errors import ConfigError
 from .events import EventDefinition, ScoreRangeSettings, parse_keywords
@@ -11,9 +11,11 @@ from .model import (
     ProjectConfig,
     SentimentThreshold,
 )
+from .privacy import PrivacySettings, RetentionSettings
 
 __all__ = [
     "ProjectConfig", "EventDefinition", "ScoreRangeSettings", "ModelPrice", "AnalyticsSettings",
     "SentimentThreshold", "LLMSettings", "EvaluationSettings", "ConfigError", "load_config",
-    "parse_config", "config_path_from_env", "CONFIG_ENV", "parse_keywords",
+    "parse_config", "config_path_from_env", "CONFIG_ENV", "parse_keywords", "PrivacySettings",
+    "RetentionSettings",
 ]

@@ -57,7 +57,7 @@ def parse_config(text: str, source: str = "<config>") -> ProjectConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:1: the config is a mapping of sections (events:, pricing:, "
-                          f"analytics:, llm:, evaluation:), not a {type(data).__name__}")
+                          f"analytics:, llm:, evaluation:, privacy:), not a {type(data).__name__}")
     try:
         return ProjectConfig.model_validate(data)
     except ConfigFieldError as exc:

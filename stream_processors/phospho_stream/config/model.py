@@ -1,4 +1,4 @@
-"""The project config (events, pricing, analytics, llm, evaluation) and its version hash."""
+"""The project config (events, pricing, analytics, llm, evaluation, privacy) and its version hash."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from phospho.redaction import RuleError, check_rules
+
 from .errors import ConfigFieldError
 from .events import EventDefinition
+from .privacy import PrivacySettings
 
 __all__ = ["ProjectConfig", "ModelPrice", "AnalyticsSettings", "SentimentThreshold", "LLMSettings",
            "EvaluationSettings"]
@@ -105,6 +108,7 @@ class ProjectConfig(_Section):
     analytics: AnalyticsSettings = AnalyticsSettings()
     llm: LLMSettings | None = None
     evaluation: EvaluationSettings | None = None
+    privacy: PrivacySettings = PrivacySettings()
     _version: str = PrivateAttr(default="")
 
     @field_validator("pricing")
@@ -130,6 +134,11 @@ class ProjectConfig(_Section):
                     "keyword_detection or regex_detection until then")
         if self.evaluation is not None and self.evaluation.enabled and self.llm is None:
             raise ConfigFieldError(("evaluation",), "evaluation needs an `llm:` section (base_url, model...)")
+        try:
+            check_rules(self.privacy.redact)
+        except RuleError as exc:
+            raise ConfigFieldError(("privacy", "redact", exc.index) + ((exc.field,) if exc.field else ()),
+                                   exc.problem) from None
         self._version = _short_hash(self._fingerprint())
         return self
 
@@ -151,13 +160,16 @@ class ProjectConfig(_Section):
     def _fingerprint(self) -> dict[str, Any]:
         llm = self.llm.model_dump(mode="json", include={"base_url", "model", "embeddings_model", "context_tasks",
                                                         "max_chars"}) if self.llm else None
-        return {
+        fingerprint = {
             "events": sorted((event.fingerprint() for event in self.events), key=lambda e: e["event_name"]),
             "pricing": {name: price.model_dump(mode="json") for name, price in sorted(self.pricing.items())},
             "analytics": self.analytics.model_dump(mode="json"),
             "llm": llm,
             "evaluation": self.evaluation.model_dump(mode="json") if self.evaluation else None,
         }
+        if self.privacy.redact:  # in their order (it breaks ties); no rules: the version is unchanged
+            fingerprint["privacy_redact"] = [rule.fingerprint() for rule in self.privacy.redact]
+        return fingerprint
 
 
 def _short_hash(value: Any) -> str:

@@ -39,7 +39,8 @@ def split_point_key(key: bytes) -> str:
 
 
 _FACTS = ("task_id", "first_seen_ms", "version", "event_id", "sent_at_ms", "skey", "at_ms", "session_id", "user_id",
-          "logged_tokens", "usage", "span_ids", "llm_calls", "span_tokens", "span_usage", "latency_us", "wall",
+          "logged_tokens", "usage", "span_ids", "llm_calls", "span_input_tokens", "span_output_tokens", "span_usage",
+          "latency_us", "wall",
           "feedback_ids", "flag_key", "notes_key", "pending")
 _SETS = frozenset({"span_ids", "feedback_ids"})
 
@@ -68,7 +69,8 @@ def load_facts(blob: bytes) -> TaskFacts:
     values = _check(blob)
     fields = dict(zip(_FACTS, values, strict=True))
     for name in _SETS:
-        fields[name] = set(fields[name])
+        if fields[name] is not None:
+            fields[name] = set(fields[name])
     return TaskFacts(**fields)
 
 

@@ -63,8 +63,13 @@ class CoreEngine:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         self._load({p for _, p, _, _, _ in messages}, now_ms)
         kind_of, decode, dead = self.topics.kind_of, self.decoder.decode, 0
-        points_topic, out = self.topics.core_points, self.out
+        points_topic, out, limit = self.topics.core_points, self.out, self.settings.worker_max_event_bytes
         for topic, partition, offset, key, value in messages:
+            if value is not None and len(value) > limit:
+                out.dead_letter(f"an event of {len(value):,} bytes is larger than the worker's limit of {limit:,} "
+                                f"(PHOSPHO_WORKER_MAX_EVENT_BYTES)", topic, partition, offset, key, value)
+                dead += 1
+                continue
             if topic == points_topic:
                 self._points(partition, offset, key, value, now_ms)
                 continue

@@ -3,6 +3,7 @@ and task window ids out, one state record per task point changed."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,8 +71,11 @@ class SessionsPart:
                 return
             if current is None and "at" not in point:
                 return  # an update for a task this key no longer holds
-            updated = current._replace(**{f: point[k] for k, f in _CORE.items() if k in point}) if current else \
-                Point(task_id, **{f: point[k] for k, f in _CORE.items() if k in point})
+            core = {f: point[k] for k, f in _CORE.items() if k in point}
+            for name in ("session_id", "user_id"):  # shared by a session's (a user's) many points
+                if isinstance(core.get(name), str):
+                    core[name] = sys.intern(core[name])
+            updated = current._replace(**core) if current else Point(task_id, **core)
             versions[0] = point["jv"]
         else:
             if current is None or point["av"] <= versions[1]:

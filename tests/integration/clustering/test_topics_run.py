@@ -94,7 +94,7 @@ def test_the_cli_says_in_one_line_what_is_wrong(tmp_path, broker):
         "phospho-stream topics: --since '7x': give a number and a unit, e.g. 30m, 24h, 7d or 2w")
     empty = subprocess.run([str(CLI), "topics", "--dsn", f"chdb://{tmp_path / 'empty'}"], env=env,
                            capture_output=True, text=True, timeout=120)
-    assert empty.returncode == 1 and empty.stderr.startswith("phospho-stream topics: ")
+    assert empty.returncode == 2 and empty.stderr.startswith("phospho-stream topics: nothing to read")
     assert len(empty.stderr.strip().splitlines()) == 1, empty.stderr
 
 

@@ -106,12 +106,11 @@ def test_migrating_again_changes_nothing(store):
 
 def test_every_insight_runs_on_the_views(store):
     from phospho_sinks import read_only_query
-    from phospho_stream.insights import INSIGHTS, run_insights
-    from phospho_stream.query import render
+    from phospho_stream.read import INSIGHTS, insight_results, render_insights, store_reader
 
     for title, sql in INSIGHTS:
         result = read_only_query(store, sql)
         assert result.columns, title
-    text = run_insights(lambda sql: read_only_query(store, sql), render)
+    text = render_insights(insight_results(store_reader(store)))
     assert "== Messages that end sessions ==" in text and "input of t2" in text
     assert "== Struggling users" in text and "ann" in text

@@ -99,7 +99,7 @@ def test_llm_detection_is_refused_without_an_llm_section_and_accepted_with_one()
     ("events:\n  - event_name: a\n    keywords: x\n    detection_scope: everything\n",
      "config.yaml:4: events[0].detection_scope: Input should be 'task', 'session'"),
     ("events:\n  - keywords: x\n", "config.yaml:2: events[0].event_name: required field missing"),
-    ("privacy:\n  redact: true\n", "config.yaml:1: privacy: unknown field"),
+    ("privacy:\n  redact: true\n", "config.yaml:2: privacy.redact: Input should be a valid tuple"),
     ("analytics:\n  max_chars: 5\n", "config.yaml:2: analytics.max_chars: Input should be greater"),
     ("analytics:\n  language: true\n  language: false\n", "config.yaml:3: 'language' appears twice"),
     ("events: [\n", "config.yaml:2: not valid YAML"),

@@ -21,7 +21,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-__all__ = ["StatusWriter", "LagProbe", "read_status", "write_off_status", "status_path", "status_line", "STATUS_DIR"]
+from ...config import ProjectConfig
+
+__all__ = ["StatusWriter", "LagProbe", "read_status", "write_off_status", "status_path", "status_line", "off_reason",
+           "STATUS_DIR"]
 
 STATUS_DIR = "status"
 logger = logging.getLogger("phospho.evaluation")
@@ -36,6 +39,16 @@ def _write(path: Path, status: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(status, sort_keys=True))
     os.replace(tmp, path)
+
+
+def off_reason(config: ProjectConfig) -> str | None:
+    """Why the stage has nothing to do with this config (None: it has work). `up` starts no
+    evaluation worker then; `worker --stage evaluation` says it and exits."""
+    if config.llm is None:
+        return "the config has no `llm:` section (an OpenAI-compatible endpoint), so nothing is evaluated"
+    if (config.evaluation is None or not config.evaluation.enabled) and not config.llm_events:
+        return "the config enables no evaluation (`evaluation: {enabled: true}`) and defines no llm_detection event"
+    return None
 
 
 def write_off_status(data_dir: Path, reason: str) -> Path:

@@ -1,0 +1,1 @@
+"""OpenTelemetry tracing, used only with init(tracing=True): span processor, span-to-task links, instrumentations."""
