@@ -68,14 +68,18 @@ SELECT event_name, version, tasks, hits, round(hits / tasks, 4) AS rate,
         AS p_value
 FROM (
     SELECT event_name, version, tasks, hits,
-        anyIf(hits, version = baseline) OVER (PARTITION BY event_name) AS base_hits,
-        anyIf(tasks, version = baseline) OVER (PARTITION BY event_name) AS base_tasks
-    FROM (SELECT coalesce(nullIf(version_id, ''), '(none)') AS version, count() AS tasks FROM phospho.tasks
-          GROUP BY version) AS per_version
-    CROSS JOIN (SELECT DISTINCT arrayJoin(events) AS event_name FROM phospho.tasks) AS names
-    LEFT JOIN (SELECT coalesce(nullIf(version_id, ''), '(none)') AS version, arrayJoin(events) AS event_name,
-                   count() AS hits FROM phospho.tasks GROUP BY version, event_name) AS found
-        USING (version, event_name))
+        toUInt64(anyIf(hits, version = baseline) OVER (PARTITION BY event_name)) AS base_hits,
+        toUInt64(anyIf(tasks, version = baseline) OVER (PARTITION BY event_name)) AS base_tasks
+    FROM (
+        -- every (event, version) pair, with no hit where none was found (reads may join with NULLs)
+        SELECT names.event_name AS event_name, per_version.version AS version, per_version.tasks AS tasks,
+            toUInt64(ifNull(found.hits, 0)) AS hits
+        FROM (SELECT coalesce(nullIf(version_id, ''), '(none)') AS version, count() AS tasks FROM phospho.tasks
+              GROUP BY version) AS per_version
+        CROSS JOIN (SELECT DISTINCT arrayJoin(events) AS event_name FROM phospho.tasks) AS names
+        LEFT JOIN (SELECT coalesce(nullIf(version_id, ''), '(none)') AS version, arrayJoin(events) AS event_name,
+                       count() AS hits FROM phospho.tasks GROUP BY version, event_name) AS found
+            ON found.version = per_version.version AND found.event_name = names.event_name))
 ORDER BY event_name, version != baseline, version"""
 
 EVALUATION_SQL = """SELECT count() AS evaluated, countIf(eval_flag = 'success') AS success,

@@ -164,13 +164,15 @@ def test_a_session_idle_past_the_retention_is_forgotten_with_its_texts(settings,
     engine = EvaluationEngine(settings, llm_config(judge), f"evaluation-{tag}")
     engine.start()
     feeder = analysis_feeder(settings)
-    produce_records(settings, [analysis_record(f"{tag}a", f"{tag}s", "first words of the session")])
-    feeder.drain(engine.process, idle=0.3)
+
+    def one(record: dict) -> None:  # each in a batch of its own
+        produce_records(settings, [record])
+        _wait_for(lambda: feeder.drain(engine.process, idle=0.3) > 0)
+
+    one(analysis_record(f"{tag}a", f"{tag}s", "first words of the session"))
     time.sleep(1.0)
-    produce_records(settings, [analysis_record(f"{tag}other", f"{tag}other", "another session")])
-    feeder.drain(engine.process, idle=0.3)  # its batch writes the state: the idle session leaves
-    produce_records(settings, [analysis_record(f"{tag}b", f"{tag}s", "back after a long pause", at_ms=60_000)])
-    feeder.drain(engine.process, idle=0.3)
+    one(analysis_record(f"{tag}other", f"{tag}other", "another session"))  # its batch's state write: s leaves
+    one(analysis_record(f"{tag}b", f"{tag}s", "back after a long pause", at_ms=60_000))
     feeder.close()
     engine.close()
     (prompt,) = [r["body"]["messages"][1]["content"] for r in judge.requests()
