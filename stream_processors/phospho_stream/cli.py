@@ -229,6 +229,21 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         from .worker.analytics import analytics_app
 
         app, engine = analytics_app(settings, config)
+    elif args.stage == "evaluation":
+        from .engine.evaluation import off_reason, write_off_status
+        from .errors import LLMError
+        from .worker.evaluation import evaluation_app
+
+        off = off_reason(config)
+        if off:
+            path = write_off_status(settings.data_path(), off)
+            print(f"phospho-stream worker --stage evaluation: off: {off} (status in {path})", file=sys.stderr)
+            return 0
+        try:
+            app, engine = evaluation_app(settings, config)
+        except LLMError as exc:
+            print(f"phospho-stream worker --stage evaluation: {exc}", file=sys.stderr)
+            return 2
     else:
         from .worker.core import core_app
 
@@ -311,6 +326,46 @@ def _cmd_insights(args: argparse.Namespace) -> int:
     return _read_command("insights", lambda settings: run_insights(settings, args.format), dsn=args.dsn)
 
 
+def _cmd_topics(args: argparse.Namespace) -> int:
+    """A topics run: recent task inputs grouped and named; its rows go through the pipeline's sink."""
+    from phospho_sinks import StoreError
+
+    from .clustering import open_reader, parse_since, run_topics
+    from .clustering.report import render_run
+    from .errors import NothingToRead, PhosphoStreamError, SettingsError
+    from .read import find_running_up
+    from .settings import ReadSettings, WorkerSettings, load_settings
+
+    try:
+        since_ms = parse_since(args.since)
+        read_settings = load_settings(ReadSettings, dsn=args.dsn)
+    except (ValueError, SettingsError) as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 2
+    config = _project_config(args.config, "topics")
+    running = find_running_up(read_settings.data_dir)
+    bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or (running.bootstrap if running else None)
+    if not bootstrap:
+        print("phospho-stream topics: its rows go through the pipeline's sink: start `phospho-stream up` "
+              "(or set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS to the pipeline's Kafka)", file=sys.stderr)
+        return 2
+    settings = load_settings(WorkerSettings, bootstrap=bootstrap, topic_partitions=args.partitions)
+    try:
+        read, close = open_reader(read_settings)
+        try:
+            run = run_topics(settings, config, read, since_ms, limit=args.limit, k=args.clusters, seed=args.seed)
+        finally:
+            close()
+    except NothingToRead as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, StoreError, PhosphoStreamError) as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 1
+    print(render_run(run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
@@ -324,8 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--events", type=int, default=200, help="number of conversation turns to log")
     d.set_defaults(func=_cmd_demo)
     w = sub.add_parser("worker", help="run one more stream worker of a stage (joins its group: this is how operators scale)")
-    w.add_argument("--stage", choices=("core", "analytics"), default="core",
-                   help="core: joins and sessions; analytics: language, sentiment, events, cost (its own group)")
+    w.add_argument("--stage", choices=("core", "analytics", "evaluation"), default="core",
+                   help="core: joins and sessions; analytics: language, sentiment, events, cost (its own group); "
+                   "evaluation: LLM verdicts and LLM events through the config's `llm:` endpoint (its own group)")
     w.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG)")
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
@@ -374,6 +430,16 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--dsn", default=None)
     i.add_argument("--format", choices=("table", "csv", "json"), default="table")
     i.set_defaults(func=_cmd_insights)
+    t = sub.add_parser("topics", help="group the inputs of recent tasks into named topics (a run; its rows go "
+                       "through the sink to phospho.topics and phospho.task_topics)")
+    t.add_argument("--since", default="7d", help="how far back (30m, 24h, 7d, 2w; default 7d)")
+    t.add_argument("--clusters", type=int, default=None, help="the number of topics (default: found from the data)")
+    t.add_argument("--limit", type=int, default=20_000, help="the latest tasks read at most (default 20,000)")
+    t.add_argument("--seed", type=int, default=0, help="the same seed on the same tasks gives the same topics")
+    t.add_argument("--config", default=None, help="the project YAML (llm: names topics, llm.embeddings_model groups them)")
+    t.add_argument("--dsn", default=None)
+    t.add_argument("--partitions", type=int, default=None)
+    t.set_defaults(func=_cmd_topics)
     q = sub.add_parser("query", help="run one SELECT over the phospho database on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "
