@@ -179,6 +179,17 @@ def _cmd_insights(args: argparse.Namespace) -> int:
     return _read_command("insights", lambda settings: run_insights(settings, args.format), dsn=args.dsn)
 
 
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from .read.describe import describe
+
+    try:
+        print(describe(args.view, args.markdown))
+    except KeyError as exc:
+        print(f"phospho-stream describe: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -221,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--dsn", default=None)
     i.add_argument("--format", choices=("table", "csv", "json"), default="table")
     i.set_defaults(func=_cmd_insights)
+    dv = sub.add_parser("describe", help="the analysts' views, or one view's columns with their meaning (no store needed)")
+    dv.add_argument("view", nargs="?", default=None, help="tasks, sessions, users, events, spans, ... (default: list the views)")
+    dv.add_argument("--markdown", action="store_true", help="as the README's markdown tables")
+    dv.set_defaults(func=_cmd_describe)
     q = sub.add_parser("query", help="run one SELECT over the phospho database on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "
