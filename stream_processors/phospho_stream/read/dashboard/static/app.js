@@ -68,7 +68,7 @@ async function route({ refreshing = false } = {}) {
   const [page, params] = where();
   const [render, tab] = PAGES[page];
   setScope(params);
-  bar.show();
+  if (!refreshing) bar.show(); // a refresh keeps the scope: the bar keeps what is being typed in it
   for (const a of document.querySelectorAll("nav a")) {
     a.classList.toggle("active", a.dataset.tab === tab);
     a.href = hashFor(a.dataset.tab, {}); // the tabs keep the scope
@@ -92,22 +92,23 @@ async function route({ refreshing = false } = {}) {
   const scroll = [window.scrollX, window.scrollY];
   view.replaceChildren(...target.childNodes);
   view.dataset.page = page;
-  document.body.dataset.rendered = String(mine); // for tests: which navigation the page shows
   document.body.dataset.state = "ready";
   if (refreshing) {
     restore(states);
     window.scrollTo(...scroll);
-    document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+    document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1); // for tests
   } else {
+    document.body.dataset.rendered = String(mine); // for tests: which navigation the page shows
     window.scrollTo(0, 0);
   }
   status.textContent = "";
   showLive(new Date());
 }
 
-// someone is typing or choosing in a field of the page: a refresh would take it away
-const editing = () => document.activeElement && document.activeElement.closest("main, .scope")
-  && ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+// someone is typing in a field, or changed a filter not applied yet: a refresh would take it away
+const editing = () => (document.activeElement
+  && document.activeElement.matches("input[type=search], input[type=text], input[type=datetime-local], textarea"))
+  || !!view.querySelector("form[data-dirty]");
 
 function refresh() {
   if (isLive() && !busy && !document.hidden && !editing()) route({ refreshing: true });

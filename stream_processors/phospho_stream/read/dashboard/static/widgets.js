@@ -122,7 +122,9 @@ export function filterForm(fields, values, apply) {
     }
     return out;
   };
-  return h("form", { class: "filters", "data-testid": "filters",
+  // changed and not applied yet: a live refresh waits (app.js)
+  const dirty = (ev) => { ev.currentTarget.dataset.dirty = "1"; };
+  return h("form", { class: "filters", "data-testid": "filters", oninput: dirty, onchange: dirty,
     onsubmit: (ev) => { ev.preventDefault(); apply(read()); } },
     controls,
     h("div", { class: "actions" },
