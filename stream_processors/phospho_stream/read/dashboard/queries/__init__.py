@@ -8,13 +8,16 @@ String parameter and read with JSONExtract.
 
 Times leave the store as epoch milliseconds (`*_ms`), the same from chDB and a server.
 
-Each view reads one storage table with FINAL. Lists take a page of ids in one scan (with the
-total), then those rows by key. The statements that read a view by its key (a page's rows, a
-task, its detections) run with the `BY_KEY` setting (`tuning(sql)`, passed beside the SQL: the
-read path refuses a SETTINGS clause), which lets ClickHouse filter on the key before FINAL
-merges the rows: the other columns are then read for the matching granules only. Figures come
-from the smaller views where they can (sessions, events), the tasks view only for what a
-session does not sum (per model, per language, sentiment labels).
+Each view reads one storage table with FINAL, and a condition on anything but its key can only
+be applied after FINAL merged the rows (a task's columns come from several partial rows): such
+a lookup reads every row. So rows are found in two steps: their ids, by a scan of the few
+columns the condition needs (a page of ids with the total; a window's tasks; a task's steps),
+then the rows by key (`key IN (SELECT ...)`, or a bound list of ids). The statements that read a
+view by its key run with the `BY_KEY` setting (`tuning(sql)`, passed beside the SQL: the read
+path refuses a SETTINGS clause), which lets ClickHouse apply a key condition before FINAL
+(conditions on other columns stay after it): the other columns are then read for the matching
+granules only. Figures come from the smaller views where they can (sessions, events), the tasks
+view only for what a session does not sum (per model, per language, sentiment labels).
 """
 
 from __future__ import annotations
@@ -83,8 +86,9 @@ _KEYED = frozenset({TASK_ROWS, TASK, TASK_SPANS, TASK_EVENTS, SPANS_OF_TASKS, SE
 
 
 def tuning(sql: str) -> Mapping[str, Any] | None:
-    """The settings a statement of this package runs with (BY_KEY for the reads by key)."""
-    return BY_KEY if sql in _KEYED else None
+    """The settings a statement of this package runs with: BY_KEY for the reads by key, and for
+    those whose filters read a key through a subquery (`task_id IN (SELECT ...)`)."""
+    return BY_KEY if sql in _KEYED or "_id IN (SELECT" in sql else None
 
 
 _SESSION_SCOPE = scoped(SESSION_FILTERS)

@@ -36,9 +36,10 @@ _SPAN_COLUMNS = """span_event_id, task_id, span_id, parent_span_id, name, kind, 
     toUnixTimestamp64Milli(start_time) AS start_ms, toUnixTimestamp64Milli(end_time) AS end_ms, duration_ms,
     status_code, status_message, operation, provider, request_model, response_model, input_tokens, output_tokens,
     leftUTF8(ifNull(input_text, ''), 2000) AS input_text, leftUTF8(ifNull(output_text, ''), 2000) AS output_text, orphan"""
-# A task's steps in order: by start, then the position the app gave them.
+# A task's steps in order: by start, then the position the app gave them. Their ids first (a scan
+# of two light columns), then their rows by key.
 TASK_SPANS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE task_id = {{task_id:String}}
+    WHERE span_event_id IN (SELECT span_event_id FROM phospho.spans WHERE task_id = {{task_id:String}})
     ORDER BY start_time, step_index NULLS LAST, span_event_id"""
 # A task's detections (phospho.events is ordered by task_id, event_name)
 TASK_EVENTS = """SELECT event_name, score, score_type, label, source, detection_scope,
@@ -49,14 +50,15 @@ TASK_TOPIC = """SELECT tt.topic_id AS topic_id, tp.name AS name, tt.run_id AS ru
     FROM phospho.task_topics AS tt INNER JOIN phospho.topics AS tp ON tp.run_id = tt.run_id AND tp.topic_id = tt.topic_id
     WHERE tt.task_id = {task_id:String} ORDER BY tt.created_at DESC LIMIT 1"""
 SPANS_OF_TASKS = f"""SELECT {_SPAN_COLUMNS} FROM phospho.spans
-    WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id))
+    WHERE span_event_id IN (SELECT span_event_id FROM phospho.spans
+        WHERE has(JSONExtract({{ids:String}}, 'Array(String)'), assumeNotNull(task_id)))
     ORDER BY task_id, start_time, step_index NULLS LAST, span_event_id"""
-# A session window's transcript, in order.
+# A session window's transcript, in order: its task ids (a scan of light columns), then their rows by key.
 SESSION_TASKS = """SELECT task_id, toUnixTimestamp64Milli(created_at) AS created_ms, user_id, session_id,
     session_window_id, version_id, model, span_models, input, output, system_prompt, total_tokens, feedback_flag, feedback_notes,
     flag, flag_source, span_count, length(errors) AS error_count, language, sentiment_label, events, cost_usd
     FROM phospho.tasks
-    WHERE session_window_id = {window_id:String}
+    WHERE task_id IN (SELECT task_id FROM phospho.tasks WHERE session_window_id = {window_id:String})
     ORDER BY created_at, task_id LIMIT {limit:UInt32}"""
 
 # -- sessions ------------------------------------------------------------------------------------

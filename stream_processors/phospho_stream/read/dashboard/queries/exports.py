@@ -1,5 +1,6 @@
 """The statements of the CSV exports: a list page's rows with its filters and order, whole
-(texts uncut), up to `{limit}` rows."""
+(texts uncut), up to `{limit}` rows. The tasks' ids are found first (a scan of the filtered
+columns), then their rows by key."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ TASKS_EXPORT = """SELECT task_id, toString(created_at) AS created_at_utc, projec
     session_window_id, version_id, model, input, output, system_prompt, prompt_tokens, completion_tokens, total_tokens,
     feedback_flag, feedback_notes, flag, flag_source, eval_reason, language, sentiment_label, sentiment_score, events,
     cost_usd, cost_note, span_count, errors, metadata
-    FROM phospho.tasks WHERE /*where*/ ORDER BY created_at DESC, task_id LIMIT {limit:UInt32}"""
+    FROM phospho.tasks WHERE task_id IN (SELECT task_id FROM phospho.tasks WHERE /*where*/
+        ORDER BY created_at DESC, task_id LIMIT {limit:UInt32})
+    ORDER BY created_at DESC, task_id"""
 SESSIONS_EXPORT = """SELECT window_id, session_id, user_id, toString(start_time) AS start_time_utc,
     toString(end_time) AS end_time_utc, duration_s, task_count, first_input, last_input, total_tokens, success_count,
     failure_count, tasks_with_errors, language, languages, sentiment_mean, sentiment_min, event_counts, cost_usd
