@@ -232,3 +232,50 @@ def test_live_redraws_the_page_in_place_with_new_rows(browser, live_app, chdb_st
         assert browser.execute_script("return document.body.dataset.refreshed") == refreshed
     finally:
         browser.execute_script("localStorage.removeItem('phospho.dashboard.live')")
+
+
+def test_the_evaluation_and_topics_show_once_written(browser, live_app, chdb_store):
+    """The evaluation stage's verdicts and topics, as it writes them: charted and listed (the
+    pipeline of the other tests has no LLM, so its pages show what to configure instead)."""
+    from tests.support.store_rows import task, write
+
+    tag = uuid.uuid4().hex[:8]
+    write(chdb_store, "tasks", [task(f"eval-{tag}", f"u-{tag}", f"chat-{tag}", f"s:chat-{tag}|1", 1_700_000_000_000, 5,
+                                     eval_flag="failure", eval_reason="the answer ignores the question", eval_model="judge")])
+    write(chdb_store, "topics", [{"run_id": f"run-{tag}", "topic_id": 1, "name": f"late deliveries {tag}", "size": 1,
+                                  "examples": '["where is my parcel?"]', "terms": '["parcel", "late"]', "method": "tfidf-kmeans",
+                                  "created_at_ms": 1_700_000_000_000}])
+    login(browser, live_app.url, live_app.login_url)
+    act(browser, lambda: browser.get(f"{live_app.url}#/task?id=eval-{tag}"))
+    assert "the answer ignores the question" in browser.find_element(By.CSS_SELECTOR, "dl.facts").text
+    act(browser, lambda: browser.get(f"{live_app.url}#/insights"))
+    WebDriverWait(browser, 30).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "main .slot > p.muted"))
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=chart-evaluation] svg .bar.ko")
+    latest = [t["name"] for t in live_app_api(live_app, "insights/topics")["topics"]]
+    shown = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "[data-testid=topics] tbody td[data-label=Topic]")]
+    assert shown == latest and latest
+
+
+def live_app_api(server, name):
+    import httpx
+
+    return httpx.get(f"{server.url}api/{name}", headers={"Authorization": f"Bearer {server.token}"}, trust_env=False,
+                     timeout=30).json()
+
+
+def test_a_failing_statement_shows_clickhouses_own_message(browser, chdb_store):
+    """The store fails a statement (here: a reader whose view is gone): the page says what
+    ClickHouse said, in one line."""
+    from phospho_stream.read import serve, store_reader
+
+    def broken(sql, params=None, tuning=None):
+        return store_reader(chdb_store)(sql.replace("phospho.tasks", "phospho.no_such_view"), params, tuning)
+
+    server = serve(broken)
+    try:
+        login(browser, server.url, server.login_url)
+        act(browser, lambda: browser.get(f"{server.url}#/tasks"))
+        error = browser.find_element(By.CSS_SELECTOR, "main .error[role=alert]").text
+        assert error.startswith("the store failed: Code: 60. DB::Exception: ") and "no_such_view" in error
+    finally:
+        server.stop()

@@ -80,19 +80,22 @@ function sentimentText(t) {
   return t.sentiment_method ? `not scored (${t.sentiment_method.replace(/_/g, " ")})` : null;
 }
 
+// the analytics stage's columns, then the evaluation stage's (each stage writes apart: either may lag)
 function analysisFacts(t, topic) {
-  if (!t.analyzed) return [field("Analysis", "not analysed yet")];
-  return [
+  const analytics = t.analyzed ? [
     field("Language", langLabel(t.language)), field("Sentiment", sentimentText(t)),
     field("Events", t.events.length ? eventChips(t.events) : null),
     field("Cost", t.cost_usd === null ? (t.cost_note ? `unknown (${t.cost_note})` : null) : [fmtUsd(t.cost_usd),
       t.cost_note ? h("span", { class: "muted" }, ` · ${t.cost_note}`) : null]),
+    field("Analytics version", t.analytics_version),
+  ] : [field("Analysis", "not analysed yet")];
+  return [
+    ...analytics,
     t.eval_flag ? field("LLM evaluation", [flagBadge(t.eval_flag, "llm"), t.eval_reason ? ` ${t.eval_reason}` : "",
       t.eval_model ? h("span", { class: "muted" }, ` (${t.eval_model})`) : null]) : null,
     topic ? field("Topic", topic.name) : null,
     Object.keys(t.redactions || {}).length
       ? field("Redacted", Object.entries(t.redactions).map(([k, n]) => `${k} ×${n}`).join(", ")) : null,
-    field("Analytics version", t.analytics_version),
   ];
 }
 
