@@ -23,14 +23,10 @@ def events(read: Read, args: Args) -> dict[str, Any]:
     scope, scope_params = filters(args, _SESSIONS)
     reach = one(read(Q.compose(Q.EVENT_SESSIONS, _SESSIONS, scope), scope_params or None), "sessions")
     with_event = dict(pairs(reach["with_event"]))
-    summary = {r["event_name"]: {k: v for k, v in r.items() if k not in ("kind", "day")} | {"days": []}
-               for r in rows if r["kind"] == "event"}
     for r in rows:
-        if r["kind"] == "day" and r["event_name"] in summary:
-            summary[r["event_name"]]["days"].append([r["day"], r["detections"]])
-    for name, figures in summary.items():
-        figures["sessions_with_event"] = with_event.get(name, 0)
-    return {"events": list(summary.values()), "sessions": reach["sessions"]}
+        r["days"] = sorted(pairs(r.pop("per_day")))
+        r["sessions_with_event"] = with_event.get(r["event_name"], 0)
+    return {"events": rows, "sessions": reach["sessions"]}
 
 
 def event(read: Read, args: Args) -> dict[str, Any]:

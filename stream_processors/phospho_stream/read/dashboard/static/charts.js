@@ -51,7 +51,7 @@ export function barChart(labels, series, { height = 220, yLabel = "", fmt = (v) 
   return h("div", null, svg, legend(series));
 }
 
-export function legend(series) {
+function legend(series) {
   return h("div", { class: "legend" }, series.map((sr) => h("span", null, h("i", { class: `swatch ${sr.cls || ""}` }), sr.name)));
 }
 

@@ -9,14 +9,14 @@ function cell(value) {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function csvText(header, rows) {
+function csvText(header, rows) {
   return [header, ...rows].map((row) => row.map(cell).join(",")).join("\n") + "\n";
 }
 
 const stamp = () => new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
 
 // hands `blob` to the browser as a download named `name`
-export function download(name, blob) {
+function download(name, blob) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;

@@ -8,7 +8,7 @@ import { cards, exportButton, heading, pager, table } from "./widgets.js";
 const pct = (n, of) => (of ? `${fmtNum((100 * n) / of, 1)} %` : "—");
 
 // every day from the first to the last of `days`, as YYYY-MM-DD
-export function dayRange(days) {
+function dayRange(days) {
   if (!days.length) return [];
   const sorted = [...days].sort();
   const out = [];

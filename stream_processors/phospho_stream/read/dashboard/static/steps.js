@@ -13,7 +13,7 @@ function openStep(box, i) {
 }
 
 // spans in order: one row each, placed on the task's time axis
-export function timeline(spans, onPick) {
+function timeline(spans, onPick) {
   if (!spans.length) return h("p", { class: "muted" }, "No steps recorded for this task.");
   const W = chartWidth();
   const t0 = Math.min(...spans.map((sp) => sp.start_ms));
@@ -38,7 +38,7 @@ export function timeline(spans, onPick) {
   return svg;
 }
 
-export function stepsTable(spans, onPick) {
+function stepsTable(spans, onPick) {
   const box = table([
     { label: "#", render: (r) => r.i },
     { label: "Step", key: "name" },

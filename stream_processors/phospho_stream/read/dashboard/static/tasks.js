@@ -8,7 +8,7 @@ import { steps } from "./steps.js";
 import { field, filterForm, heading, pager, table, textBlock } from "./widgets.js";
 
 const FILTERS = ["user", "session", "version", "model", "flag", "q", "language", "sentiment", "event"];
-export const SENTIMENTS = [["positive", "positive"], ["negative", "negative"], ["neutral", "neutral"],
+const SENTIMENTS = [["positive", "positive"], ["negative", "negative"], ["neutral", "neutral"],
   ["mixed", "mixed"], ["none", "not scored"]];
 
 // the choices that arrive after the page is shown (a scan of every task)
