@@ -279,3 +279,6 @@ def test_a_failing_statement_shows_clickhouses_own_message(browser, chdb_store):
         assert error.startswith("the store failed: Code: 60. DB::Exception: ") and "no_such_view" in error
     finally:
         server.stop()
+        # the failed requests this test caused, taken out of the browser's log (other tests read it)
+        logged = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert all(server.url in m and "502" in m for m in logged), logged
