@@ -363,6 +363,14 @@ def _cmd_topics(args: argparse.Namespace) -> int:
         print(f"phospho-stream topics: {exc}", file=sys.stderr)
         return 1
     print(render_run(run))
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from .read.describe import describe
+
+    try:
+        print(describe(args.view, args.markdown))
+    except KeyError as exc:
+        print(f"phospho-stream describe: {exc.args[0]}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -440,6 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dsn", default=None)
     t.add_argument("--partitions", type=int, default=None)
     t.set_defaults(func=_cmd_topics)
+    dv = sub.add_parser("describe", help="the analysts' views, or one view's columns with their meaning (no store needed)")
+    dv.add_argument("view", nargs="?", default=None, help="tasks, sessions, users, events, spans, ... (default: list the views)")
+    dv.add_argument("--markdown", action="store_true", help="as the README's markdown tables")
+    dv.set_defaults(func=_cmd_describe)
     q = sub.add_parser("query", help="run one SELECT over the phospho database on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "
