@@ -45,10 +45,11 @@ def run_preloaded(bench: Bench) -> dict[str, Any]:
         res["events"], res["preload_seconds"] = loaded["counts"], loaded["flushed_at"] - loaded["first_log"]
 
         progress("pre-loaded: baseline B (consume + decode + row + chDB insert)")
-        out = bench.workdir / "raw.json"
+        out = bench.workdir / f"raw-{uuid.uuid4().hex[:6]}.json"
         raw = bench.spawn("raw", [sys.executable, str(HERE / "_pipeline_raw.py"), broker.bootstrap, topics.tasks, str(n),
-                                  str(bench.workdir / "raw-chdb"), str(out)], bench.env(broker.bootstrap, prefix, "raw"))
-        raw.wait(bench.timeout())
+                                  str(out.with_suffix(".chdb")), str(out)], bench.env(broker.bootstrap, prefix, "raw"))
+        if raw.wait(bench.timeout()) != 0:
+            raise RuntimeError(f"baseline B exited with {raw.returncode}; see .bench/pipeline-raw.log")
         b = json.loads(out.read_text())
         res["raw"] = {**b, "seconds": b["done_at"] - b["first_message_at"], "rate": n / (b["done_at"] - b["first_message_at"])}
 
@@ -91,7 +92,7 @@ def copy_events(bootstrap: str, source: Any, target: Any, events: int) -> None:
 
 
 def run_engine(bench: Bench, bootstrap: str, prefix: str, stage: str) -> dict[str, Any]:
-    out = bench.workdir / f"engine-{stage}.json"
+    out = bench.workdir / f"engine-{stage}-{uuid.uuid4().hex[:6]}.json"
     cmd = [sys.executable, str(HERE / "_pipeline_engine.py"), stage, str(bench.args.tasks), str(out), str(bench.config_path)]
     proc = bench.spawn(f"engine-{stage}", cmd, bench.env(bootstrap, prefix, f"bench-engine-{uuid.uuid4().hex[:6]}"))
     sampler = CpuSampler({"engine": lambda: cpu_seconds(proc.pid)})
@@ -103,23 +104,27 @@ def run_engine(bench: Bench, bootstrap: str, prefix: str, stage: str) -> dict[st
         sampler.stop()
     res = json.loads(out.read_text())
     if res.get("rate"):
-        res["cores"] = sampler.between(res["first_end"], res["first_end"] + res["seconds"])["engine"]["cores"]
+        res["cores"] = sampler.between(res["first_end"], res["first_end"] + res["seconds"]).get("engine", {}).get("cores")
     return res
 
 
 def run_noop(bench: Bench, bootstrap: str, prefix: str, n: int, events: int) -> dict[str, Any]:
-    out = bench.workdir / "noop.json"
+    out = bench.workdir / f"noop-{uuid.uuid4().hex[:6]}.json"
     proc = bench.spawn("noop", [sys.executable, str(HERE / "_pipeline_noop.py"), str(events), str(out)],
                        bench.env(bootstrap, prefix, f"bench-noop-{uuid.uuid4().hex[:6]}"))
     started = time.time()
+    sampler = CpuSampler({"noop": lambda: cpu_seconds(proc.pid)})
+    sampler.start()
     try:
         a = wait_for("baseline A", lambda: read_json(out), bench.timeout(), every=0.2, procs=(proc,))
     finally:
+        sampler.stop()
         bench.children.stop(proc)
     seconds = a["done_at"] - a["first_batch_at"]
     msgs = (events - a["first_batch_events"]) / seconds
     return {**a, "events": events, "msgs_per_s": msgs, "rate": msgs * n / events, "seconds": seconds,
-            "start_and_join_s": a["first_batch_at"] - started}
+            "start_and_join_s": a["first_batch_at"] - started,
+            "cores": sampler.between(a["first_batch_at"], a["done_at"]).get("noop", {}).get("cores")}
 
 
 def run_worker(bench: Bench, bootstrap: str, prefix: str, label: str, cmd: list[str], rows: str) -> dict[str, Any]:
@@ -144,5 +149,5 @@ def run_worker(bench: Bench, bootstrap: str, prefix: str, label: str, cmd: list[
     figures = counter.figures()
     if figures["rate"] is not None:
         figures["start_and_join_s"] = figures["first_ms"] / 1000 - started
-        figures["cores"] = sampler.between(figures["first_ms"] / 1000, figures["complete_ms"] / 1000)["worker"]["cores"]
+        figures["cores"] = sampler.between(figures["first_ms"] / 1000, figures["complete_ms"] / 1000).get("worker", {}).get("cores")
     return figures

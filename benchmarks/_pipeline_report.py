@@ -15,6 +15,11 @@ START, END = "<!-- pipeline:start -->", "<!-- pipeline:end -->"
 TODAY_WORKER = 10_962
 
 
+def _parts(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The parts of the report that ran (in run order), with their results."""
+    return [(name, part) for name, part in report.items() if isinstance(part, dict) and "loadavg" in part]
+
+
 def _get(report: dict[str, Any], *path: str) -> Any:
     node: Any = report
     for key in path:
@@ -68,8 +73,14 @@ def _f(value: Any, fmt: str = "{:,.0f}") -> str:
     return "n/a" if value is None else fmt.format(value)
 
 
+def _runs(part: dict[str, Any]) -> str:
+    rates = part.get("rates") or []
+    return f" (median of {len(rates)} runs: {' / '.join(f'{r:,.0f}' for r in rates)})" if len(rates) > 1 else ""
+
+
 def throughput_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(path, tasks/s, seconds, detail) of each throughput figure."""
+    """(path, tasks/s, seconds, detail) of each throughput figure; with repeated runs, the
+    median rate, and the other figures of the run closest to it."""
     rows = []
     e2e, ea, pre = report.get("e2e") or {}, report.get("e2e_analytics") or {}, report.get("preloaded") or {}
     for label, part in (("end to end: log() -> committed chDB rows (core worker + sink)", e2e),
@@ -79,16 +90,17 @@ def throughput_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                       f"{_f(part.get('worker_rows_done_s'), '{:.1f} s')}; all sessions at {part['sessions_complete_s']:.1f} s")
             if part.get("analytics_caught_up_s"):
                 detail += f"; analytics caught up {part['analytics_caught_up_s']:.1f} s after the first log"
-            rows.append((label, _f(part["rate"]), _f(part["seconds"], "{:.1f}"), detail))
+            rows.append((label, _f(part["rate"]), _f(part["seconds"], "{:.1f}"), detail + _runs(part)))
     raw = pre.get("raw") or {}
     if raw.get("rate"):
         rows.append(("B: consume + decode + row + chDB insert (1 process)", _f(raw["rate"]), _f(raw["seconds"], "{:.1f}"),
                      f"decode + rows {raw['decode_row_seconds']:.2f} s, inserts {raw['insert_seconds']:.2f} s; "
-                     f"{raw['visible']:,} in phospho.tasks"))
+                     f"{raw['visible']:,} in phospho.tasks" + _runs(raw)))
     noop = pre.get("noop") or {}
     if noop.get("rate"):
         rows.append(("A: faust do-nothing agent, take_events (tasks/s equivalent)", _f(noop["rate"]), _f(noop["seconds"], "{:.1f}"),
-                     f"{noop['msgs_per_s']:,.0f} events/s over {noop['events']:,} events (tasks, spans, feedback)"))
+                     f"{noop['msgs_per_s']:,.0f} events/s over {noop['events']:,} events (tasks, spans, feedback); "
+                     f"{_f(noop.get('cores'), '{:.2f}')} cores" + _runs(noop)))
     for key, label in (("engine", "E: the core engine without faust (confluent-kafka batches)"),
                        ("worker", "core worker alone: input -> rows.tasks"), ("old_worker", "old worker alone (--old-worker-cmd)"),
                        ("analytics", "analytics worker alone: analysis records -> rows.tasks"),
@@ -101,7 +113,7 @@ def throughput_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             detail += f"start + join + 1st batch {part['start_and_join_s']:.1f} s"
         else:
             detail += f"1st batch ({part['first_batch_tasks']:,} tasks) not counted"
-        rows.append((label, _f(part["rate"]), _f(part["seconds"], "{:.1f}"), detail))
+        rows.append((label, _f(part["rate"]), _f(part["seconds"], "{:.1f}"), detail + _runs(part)))
     return rows
 
 
@@ -130,12 +142,16 @@ def limits(report: dict[str, Any]) -> list[str]:
         cores = ", ".join(f"{name} {v['cores']:.2f}" for name, v in e2e["cpu"].items())
         out.append(f"End to end: the worker had produced every task row {_f(e2e.get('worker_rows_done_s'), '{:.1f} s')} after "
                    f"the first log, and SQL counted them all at {e2e['seconds']:.1f} s: the worker is the bound. Cores used "
-                   f"meanwhile: {cores}. The worker is one process: faust's event loop and the engine's thread share one GIL.")
+                   f"meanwhile: {cores} (load average {e2e.get('loadavg_before', 0):.1f} when that run began: other work "
+                   "had the rest). The worker is one process: faust's event loop and the engine's thread share one GIL.")
     worker, engine, noop = pre.get("worker") or {}, pre.get("engine") or {}, pre.get("noop") or {}
     if worker.get("rate") and engine.get("rate") and noop.get("rate"):
+        serial = 1 / (1 / engine["rate"] + 1 / noop["rate"])
         out.append(f"Worker alone: {worker['rate']:,.0f} tasks/s on {_f(worker.get('cores'), '{:.2f}')} cores, against its "
                    f"engine without faust (E, {engine['rate']:,.0f}) and faust reading the same events doing nothing (A, "
-                   f"{noop['rate']:,.0f}): in one process a task costs faust's per-event work plus the engine's.")
+                   f"{noop['rate']:,.0f}): one after the other they would make 1 / (1/E + 1/A) = {serial:,.0f} tasks/s. In one "
+                   "process a task costs faust's per-event work plus the engine's; the old worker ran its engine in a child "
+                   "process, so the two overlapped on two cores.")
     analytics, analytics_engine = pre.get("analytics") or {}, pre.get("analytics_engine") or {}
     if analytics.get("rate"):
         out.append(f"Analytics worker: {analytics['rate']:,.0f} tasks/s on {_f(analytics.get('cores'), '{:.2f}')} cores; its "
@@ -191,9 +207,9 @@ def show(report: dict[str, Any]) -> None:
     console.print("ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios(report).items() if v is not None))
     for t in report["targets"]:
         console.print(f"{verdict(t['ok']):4} {t['target']}: {t['measured']}")
-    for name in ("latency", "e2e", "e2e_analytics", "preloaded", "insights"):
-        if _get(report, name, "error"):
-            console.print(f"[red]error ({name}): {report[name]['error']}[/red]")
+    for name, part in _parts(report):
+        if part.get("error"):
+            console.print(f"[red]error ({name}): {part['error']}[/red]")
 
 
 def _table(head: list[str], rows: list[list[str]] | list[tuple[str, ...]], right: int = 1) -> list[str]:
@@ -207,7 +223,9 @@ def to_markdown(report: dict[str, Any]) -> str:
     md = [START, "## Pipeline (`benchmarks/pipeline.py`)", "",
           f"Run {report['date']} on {m['nproc']} CPUs ({m['cpu']}, {m['mem_gb']} GB) shared with other work: load average "
           f"{m['loadavg_at_start'][0]} at start, {report['loadavg_at_end'][0]} at the end; Python {m['python']}. "
-          f"Command: `{report['command']}`.", "",
+          f"Command: `{report['command']}`. Load average before each run: " + "; ".join(
+              f"{name} {', '.join(f'{x:.1f}' for x in part['loadavg'])}" for name, part in _parts(report))
+          + ".", "",
           f"Throughput, N = {args['tasks']:,} tasks (70 % in app sessions, 25 % with a user only, 5 % anonymous; "
           "multi-sentence texts in 10 languages; feedback on 10 %, 1-3 spans on 3 %), embedded broker (Tansu, 4 partitions):", ""]
     md += _table(["path", "tasks/s", "seconds", "detail"], throughput_rows(report), right=1)
@@ -233,8 +251,7 @@ def to_markdown(report: dict[str, Any]) -> str:
                                                      for t in report["targets"]]) + [""]
     md += ["What limits the figures:", ""] + [f"- {line}" for line in limits(report)] + [""]
     md += ["How it was measured:", ""] + [f"- {line}" for line in method(report)]
-    errors = [f"- **{name} failed:** {report[name]['error']}" for name in ("latency", "e2e", "e2e_analytics", "preloaded", "insights")
-              if _get(report, name, "error")]
+    errors = [f"- **{name} failed:** {part['error']}" for name, part in _parts(report) if part.get("error")]
     md += errors + ["", "Raw results: `.bench/pipeline.json` (not committed).", END]
     return "\n".join(md) + "\n"
 
@@ -242,6 +259,8 @@ def to_markdown(report: dict[str, Any]) -> str:
 def method(report: dict[str, Any]) -> list[str]:
     args, e2e, pre = report["args"], report.get("e2e") or {}, report.get("preloaded") or {}
     lines = [
+        f"Each throughput figure is the median of {args['repeats']} runs, the runs of different paths alternating (this "
+        "machine's speed drifts within minutes); the other figures of a row come from its run closest to the median.",
         "End to end: a fresh broker; `phospho-stream worker` (one process) and the sink (`SinkRunner` in a thread of the "
         "harness, on its chDB store; 20,000 rows or 0.2 s per write); an SDK child logs 20 warm-up tasks and waits until "
         f"SQL shows them (start + group join: {_f(e2e.get('start_and_join_s'), '{:.1f} s')}), then logs N tasks as fast as "
@@ -274,6 +293,7 @@ def method(report: dict[str, Any]) -> list[str]:
         lines.append("Insights (`_pipeline_insights.py`): INSERT ... SELECT FROM numbers() into the phospho_store tables, as "
                      "the stages write them: per task a core row, a window row and an analytics row (plus a feedback row on "
                      "10 %), per window its final row and the version before it, events on 30 %: " + "; ".join(
-                         f"{s['tasks']:,} tasks as {s['task_rows']:,} partial rows, {s['windows']:,} windows, generated in "
-                         f"{s['generate_seconds']:.0f} s" for s in sizes) + ". Background merges not forced.")
+                         f"{s['tasks']:,} tasks, {s['windows']:,} windows, generated in {s['generate_seconds']:.0f} s "
+                         f"({s['task_rows']:,} partial task rows left after background merges)" for s in sizes)
+                     + ". Merges not forced; the queries run through the views (FINAL inside).")
     return lines

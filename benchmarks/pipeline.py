@@ -35,6 +35,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -61,10 +62,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--analytics-nice", type=int, default=10, help="niceness of the analytics worker beside the core")
     p.add_argument("--py-spy", default=None, metavar="PATH", help="py-spy's executable: profile every worker run "
                    "(.bench/pipeline-<part>.pyspy.txt; the figures of such a run are not comparable)")
+    p.add_argument("--repeats", type=int, default=None, help="runs of each throughput figure, alternating; the median "
+                   "is reported (default 2; --quick 1)")
     p.add_argument("--skip", default="", help=f"comma-separated parts to skip: {', '.join(PARTS)}")
     p.add_argument("--quick", action="store_true", help="small sizes; BENCHMARKS.md left alone")
     args = p.parse_args(argv)
     args.tasks = args.tasks or (5_000 if args.quick else 100_000)
+    args.repeats = args.repeats or (1 if args.quick else 2)
     args.latency_seconds = args.latency_seconds or (5.0 if args.quick else 15.0)
     sizes = args.insight_sizes or ("1e5,3e5" if args.quick else "1e6,1e7")
     args.insight_sizes = sorted(int(float(x)) for x in sizes.split(","))
@@ -91,32 +95,65 @@ def run_insights(bench: Any) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One figure from its repeated runs: the median rate, every rate, and the other figures of
+    the run closest to the median. Runs that failed are listed, not counted."""
+    good = [r for r in runs if r.get("rate")]
+    errors = [r["error"] for r in runs if r.get("error")]
+    if not good:
+        return {"error": "; ".join(errors) or "no run measured a rate", "runs": len(runs)}
+    median = statistics.median(r["rate"] for r in good)
+    closest = min(good, key=lambda r: abs(r["rate"] - median))
+    return {**closest, "rate": median, "rates": [r["rate"] for r in good], "errors": errors}
+
+
+def combine_preloaded(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = {k for r in runs for k, v in r.items() if isinstance(v, dict) and "rate" in v}
+    out: dict[str, Any] = {k: v for k, v in runs[0].items() if k not in keys} if runs else {}
+    out.update({k: combine([r[k] for r in runs if k in r]) for k in sorted(keys)})
+    if all(r.get("error") for r in runs):
+        out["error"] = "; ".join(r["error"] for r in runs)
+    return out
+
+
 def run_parts(args: argparse.Namespace, report: dict[str, Any]) -> bool:
-    """Every part not skipped, in order, into `report`; False when one failed (the others run)."""
+    """Every part not skipped into `report`; the throughput parts --repeats times, alternating
+    (this machine's speed drifts within minutes); False when a run failed (the others go on)."""
     from _pipeline_bench import open_bench
     from _pipeline_live import run_live
     from _pipeline_loaded import run_preloaded
 
-    ok = True
+    ok, runs = True, {name: [] for name in PARTS}
     with tempfile.TemporaryDirectory(prefix="phospho-bench-pipeline-") as tmp, open_bench(args, Path(tmp)) as bench:
         parts = {"latency": lambda: run_live(bench, "latency", "steady"), "e2e": lambda: run_live(bench, "e2e", "burst"),
                  "e2e_analytics": lambda: run_live(bench, "e2e-analytics", "burst", analytics=True),
                  "preloaded": lambda: run_preloaded(bench), "insights": lambda: run_insights(bench)}
-        for name, run in parts.items():
+        schedule = ["latency", *["e2e", "e2e_analytics"] * args.repeats, *["preloaded"] * args.repeats, "insights"]
+        for name in schedule:
             if name in args.skip:
                 continue
             load = os.getloadavg()[0]
-            progress(f"part {name} (load average {load:.2f})")
+            progress(f"part {name}, run {len(runs[name]) + 1} (load average {load:.2f})")
             t0 = time.monotonic()
             try:
-                report[name] = run()
-            except Exception as exc:  # noqa: BLE001 - report the part as failed, run the others
-                report[name] = {"error": f"{type(exc).__name__}: {exc}"}
+                result = parts[name]()
+            except Exception as exc:  # noqa: BLE001 - report the run as failed, run the others
+                result = {"error": f"{type(exc).__name__}: {exc}"}
                 ok = False
-                progress(f"part {name} failed: {report[name]['error']}")
+                progress(f"part {name} failed: {result['error']}")
             finally:
                 bench.children.stop_all()
-            report[name].update(part_seconds=time.monotonic() - t0, loadavg_before=load)
+            runs[name].append({**result, "part_seconds": time.monotonic() - t0, "loadavg_before": load})
+    for name, results in runs.items():
+        if not results:
+            continue
+        if name in ("e2e", "e2e_analytics"):
+            report[name] = combine(results)
+        elif name == "preloaded":
+            report[name] = combine_preloaded(results)
+        else:
+            report[name] = results[0]
+        report[name]["loadavg"] = [r["loadavg_before"] for r in results]
     return ok
 
 
