@@ -174,8 +174,11 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .settings import describe_settings
+    from .settings import describe_settings, settings_markdown
 
+    if args.markdown:
+        print(settings_markdown())
+        return 0
     table = Table("variable", "default", "meaning", "read by")
     for row in describe_settings():
         table.add_row(*row)
@@ -395,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)
     se = sub.add_parser("settings", help="every setting of the pipeline's processes: variable, default, meaning")
+    se.add_argument("--markdown", action="store_true", help="as the README's markdown table")
     se.set_defaults(func=_cmd_settings)
     st = sub.add_parser("status", help="where a running up serves everything (Kafka, dashboard, OTLP, data dir) and its lag")
     st.set_defaults(func=_cmd_status)
