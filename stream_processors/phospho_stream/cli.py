@@ -211,7 +211,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     try:
         facts = json.loads((data_dir / STATUS_FILE).read_text())
         for name in ("events_per_s", "events_in", "rows_written", "core_lag", "analytics_backlog",
-                     "evaluation_backlog", "restarts", "store_paused"):
+                     "evaluation_backlog", "evaluation", "restarts", "store_paused"):
             if name in facts:
                 table.add_row(name.replace("_", " "), f"{facts[name]:,}" if isinstance(facts[name], int | float)
                               and not isinstance(facts[name], bool) else str(facts[name]))

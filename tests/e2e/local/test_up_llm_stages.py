@@ -93,6 +93,11 @@ def test_up_without_llm_says_the_evaluation_stage_is_off(tmp_path):
 
         status = read_status(tmp_path / "data")
         assert status is not None and status["state"] == "off" and "no `llm:` section" in status["reason"]
+        deadline, shown = time.monotonic() + 60, ""
+        while "eval: off" not in shown and time.monotonic() < deadline:  # status.json is rewritten every 5 s
+            shown = subprocess.run([str(CLI), "status"], env=env, capture_output=True, text=True, timeout=60).stdout
+            time.sleep(1)
+        assert "eval: off (the config has no `llm:` section" in " ".join(shown.split()), shown
     finally:
         os.killpg(up.pid, signal.SIGTERM)
         stop(up, timeout=90)
