@@ -54,10 +54,15 @@ TTL_TARGET = "/etc/clickhouse-server/config.d/system-log-ttl.xml"
 
 SERVICES = {
     "kafka", "schema-registry", "topic-init", "clickhouse", "stream-worker", "clickhouse-sink", "dashboard", "demo",
-    "otlp-receiver",
+    "otlp-receiver", "analytics-worker",
 }
+# behind a profile: the demo's traffic, and the evaluation stage (it needs an LLM endpoint)
+PROFILES = {"demo": ["demo"], "evaluation-worker": ["llm"]}
+STAGE_WORKERS = {"stream-worker": "core", "analytics-worker": "analytics", "evaluation-worker": "evaluation"}
+CONFIG_TARGET = "/etc/phospho/project.yaml"
 # the services that run the phospho-stream image (Dockerfile)
-PROJECT_SERVICES = ("stream-worker", "clickhouse-sink", "dashboard", "otlp-receiver", "demo")
+PROJECT_SERVICES = ("stream-worker", "analytics-worker", "evaluation-worker", "clickhouse-sink", "dashboard",
+                    "otlp-receiver", "demo")
 SYSTEM_LOGS = {
     "query_log", "query_thread_log", "part_log", "trace_log", "text_log", "metric_log",
     "asynchronous_metric_log",
@@ -202,9 +207,26 @@ def test_every_service_of_the_stack_exists(config: dict[str, Any], demo_config: 
     assert re.search(r"^#.*docker compose up -d --scale stream-worker=\d", raw, re.MULTILINE)
 
 
-def test_only_the_demo_is_behind_a_profile(demo_config: dict[str, Any]) -> None:
-    for name, service in demo_config["services"].items():
-        assert service.get("profiles", []) == (["demo"] if name == "demo" else []), name
+def test_only_the_demo_and_the_evaluation_are_behind_a_profile(cli: str, empty_env_file: Path) -> None:
+    everything = resolved(cli, empty_env_file, "--profile", "demo", "--profile", "llm")
+    for name, service in everything["services"].items():
+        assert service.get("profiles", []) == PROFILES.get(name, []), name
+    assert "evaluation-worker" in everything["services"]
+
+
+def test_every_stage_worker_reads_the_project_config_read_only(cli: str, empty_env_file: Path) -> None:
+    services = resolved(cli, empty_env_file, "--profile", "llm")["services"]
+    parser = stream_cli.build_parser()
+    for name, stage in STAGE_WORKERS.items():
+        service = services[name]
+        args = parser.parse_args(service["command"][1:])
+        assert (args.command, args.stage) == ("worker", stage), name
+        assert _env(service)["PHOSPHO_CONFIG"] == CONFIG_TARGET, name
+        [(source, target, read_only)] = [_volume(v) for v in service["volumes"]]
+        assert (target, read_only) == (CONFIG_TARGET, True), name
+        assert Path(source).is_file(), source  # the demo's config unless PHOSPHO_CONFIG_FILE says otherwise
+        # the stages share Kafka, the groups' base name and the state settings
+        assert {k: v for k, v in _env(service).items() if k != "OPENAI_API_KEY"} == _env(services["stream-worker"]), name
 
 
 def test_images_are_pinned_and_ports_and_tags_come_from_the_environment(
@@ -477,7 +499,11 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
     environment (with what was read) and what reached the stand-ins."""
     command = service["command"]
     assert command[0] == "phospho-stream"
-    environ = _RecordingEnviron(_env(service))
+    values = _env(service)
+    for source, target, _ in map(_volume, service.get("volumes", [])):
+        if values.get("PHOSPHO_CONFIG") == target:  # the mounted file, read where the host has it
+            values["PHOSPHO_CONFIG"] = source
+    environ = _RecordingEnviron(values)
     seen: dict[str, Any] = {}
 
     def get_client(**kwargs: Any) -> _FakeClickHouseClient:
@@ -573,10 +599,12 @@ def test_the_pipeline_services_run_the_project_image(demo_config: dict[str, Any]
 def test_stream_worker_can_be_scaled(config: dict[str, Any]) -> None:
     """`docker compose up -d --scale stream-worker=3` needs replicas that do not collide: no fixed
     container name, no fixed host port, nothing on a volume they would share."""
-    worker = config["services"]["stream-worker"]
-    assert "container_name" not in worker
-    assert not worker.get("ports")
-    assert not worker.get("volumes")
+    for name in ("stream-worker", "analytics-worker"):
+        worker = config["services"][name]
+        assert "container_name" not in worker
+        assert not worker.get("ports")
+        # the project config, read-only, is all they mount
+        assert [_volume(v)[1:] for v in worker.get("volumes", [])] == [(CONFIG_TARGET, True)], name
     # no service needs a fixed name: they find each other by service name
     assert not [name for name, s in config["services"].items() if "container_name" in s]
 
@@ -601,7 +629,8 @@ def test_stream_worker_environment_is_what_the_worker_reads(
     assert settings == defaults.model_copy(update={
         "topic_prefix": settings.topic_prefix, "topic_partitions": settings.topic_partitions,
         "state_replication": settings.state_replication, "schema_registry_url": settings.schema_registry_url,
-        "data_dir": settings.data_dir})
+        "data_dir": settings.data_dir, "config": settings.config})
+    assert settings.config is not None and settings.config.is_file()  # the mounted project config
     # events the SDK wrote through the registry are decoded with it
     assert settings.schema_registry_url == _env(services["stream-worker"])["PHOSPHO_SCHEMA_REGISTRY_URL"] == \
         "http://schema-registry:8081"
