@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "SettingsError", "NothingToRead"]
+__all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "SettingsError", "NothingToRead",
+           "UsageError"]
 
 
 class PhosphoStreamError(RuntimeError):
@@ -28,3 +29,8 @@ class SettingsError(PhosphoStreamError, ValueError):
 class NothingToRead(PhosphoStreamError):
     """A read command (query, insights, dashboard) found neither a running `up` nor a store."""
 
+
+
+class UsageError(PhosphoStreamError, ValueError):
+    """A command asked for something it cannot do as asked (a view that is not one, --user on a
+    view without users): one line saying why."""

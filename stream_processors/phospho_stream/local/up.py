@@ -1,8 +1,9 @@
 """`phospho-stream up`: the whole pipeline on one machine, and what survives its restarts.
 
 In order: one `up` per data directory (a lock), the embedded broker on --kafka-port unless a
-Kafka is configured (its topics restored from the last clean stop), the store's migrations,
-the sink (a thread), the read app (dashboard and query endpoint, up.json), the stage workers
+Kafka is configured (its topics restored from the last clean stop; with the config's
+`privacy.retention.raw_text_days`, created with that retention.ms), the store's migrations and
+the config's retention TTLs, the sink (a thread), the read app (dashboard and query endpoint, up.json), the stage workers
 (child processes, restarted when they stop), the status line. SIGTERM or Ctrl-C: the stages
 catch up, stop and commit, the sink writes, what the next start needs is saved, then the broker
 stops. Every startup failure is one line saying what to do (exit 2).
@@ -20,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from phospho_schemas import Topics
-from phospho_sinks import SinkRunner, StoreError, connect, migrate
+from phospho_sinks import SinkRunner, StoreError, apply_retention, connect, migrate
 
+from ..config import ProjectConfig, RetentionSettings
 from ..errors import BrokerError, PhosphoStreamError
 from ..read import find_running_up, limits_of, remove_up_file, serve, store_reader, write_up_file
 from ..settings import ReadSettings, UpSettings
@@ -63,7 +65,8 @@ def _lock(data_dir: Path) -> Any:
     return handle
 
 
-def _kafka(settings: UpSettings, data_dir: Path, external: str | None) -> tuple[EmbeddedBroker | None, str]:
+def _kafka(settings: UpSettings, data_dir: Path, external: str | None,
+           retention: RetentionSettings) -> tuple[EmbeddedBroker | None, str]:
     if external:
         from confluent_kafka.admin import AdminClient
 
@@ -73,8 +76,10 @@ def _kafka(settings: UpSettings, data_dir: Path, external: str | None) -> tuple[
             raise UpError(f"no Kafka answers at {external} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): start it, or unset "
                           "the variable to use the embedded broker") from None
         return None, external
+    raw_days = retention.raw_text_days
     broker = EmbeddedBroker(host=settings.host, port=settings.kafka_port or None, topic_prefix=settings.topic_prefix,
-                            partitions=settings.topic_partitions, log_path=data_dir / "tansu.log")
+                            partitions=settings.topic_partitions, log_path=data_dir / "tansu.log",
+                            retention_ms=raw_days * 86_400_000 if raw_days is not None else None)
     try:
         bootstrap = broker.start()
     except BrokerError as exc:
@@ -85,17 +90,19 @@ def _kafka(settings: UpSettings, data_dir: Path, external: str | None) -> tuple[
     return broker, bootstrap
 
 
-def _start(settings: UpSettings, config_path: Path | None, external: str | None) -> Running:
+def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig, external: str | None) -> Running:
     data_dir = settings.data_path()
     for port, what, flag in ((settings.dashboard_port, "the dashboard", "--dashboard-port"),
                              (settings.kafka_port if not external else 0, "Kafka", "--kafka-port")):
         if port and port_in_use(settings.host, port):
             raise UpError(f"port {port} is in use, {what} cannot listen on {settings.host}:{port}: stop what uses it "
                           f"or choose another with {flag}")
-    broker, bootstrap = _kafka(settings, data_dir, external)
+    retention = config.privacy.retention
+    broker, bootstrap = _kafka(settings, data_dir, external, retention)
     try:
         store = connect(os.environ.get("PHOSPHO_CLICKHOUSE_DSN") or f"chdb://{data_dir / 'chdb'}")
         migrate(store)
+        apply_retention(store, retention.raw_text_days, retention.aggregates_days)
     except StoreError as exc:
         if broker is not None:
             broker.stop()
@@ -124,7 +131,7 @@ def _start(settings: UpSettings, config_path: Path | None, external: str | None)
     sink_thread.start()
     write_up_file(data_dir, {"pid": os.getpid(), "url": web.query_url, "dashboard": web.url, "token": web.token,
                              "dsn": store.dsn, "bootstrap": bootstrap, "data_dir": str(data_dir),
-                             "groups": groups})
+                             "groups": groups, "topic_prefix": settings.topic_prefix})
     return Running(broker, bootstrap, store, sink, web, children, status, sink_thread, sink_stop)
 
 
@@ -158,9 +165,10 @@ def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
     running.store.close()
 
 
-def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = None) -> int:
+def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = None,
+           config: ProjectConfig | None = None) -> int:
     """Run until SIGINT/SIGTERM (or until `demo(store, stop, bootstrap)` has run, when given); 0 on a clean
-    stop, 2 when up could not start."""
+    stop, 2 when up could not start. `config`: the project config read from `config_path`."""
     data_dir = settings.data_path()
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)  # it holds up.json, whose token opens the store
@@ -171,7 +179,7 @@ def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = No
     try:
         lock = _lock(data_dir)
         remove_up_file(data_dir)  # a killed up's: nobody serves it any more
-        running = _start(settings, config_path, external)
+        running = _start(settings, config_path, config or ProjectConfig(), external)
     except (UpError, OSError) as exc:
         print(f"phospho-stream up: {exc}", file=sys.stderr)
         return 2
