@@ -2,7 +2,8 @@
 
 A user's rows: their tasks (by user_id), what hangs on those tasks (spans, feedback, events,
 evaluations, topic assignments) or carries their user_id, and every session window holding one
-of their tasks or ended by them. `count_user_rows` counts them through the analysts' views, so
+of their tasks, opened by one (retracted windows too: a window's id names its first task) or
+ended by them. `count_user_rows` counts them through the analysts' views, so
 it runs on any reader (the locked read path for a dry run, or the store); `delete_user` writes
 the tombstone (phospho_store.deleted_users: the id, the tasks and the windows, which the sink
 keeps out of the store from then on), deletes the rows (ALTER TABLE ... DELETE, synchronous:
@@ -33,14 +34,16 @@ __all__ = ["USER_TABLES", "DeletionRequest", "count_user_rows", "delete_user", "
 USER_TABLES: tuple[str, ...] = ("tasks", "spans", "feedback", "events", "evaluations", "sessions", "task_topics")
 
 _THEIR_TASKS = "SELECT task_id FROM phospho.tasks WHERE user_id = {user:String}"
+#: a window's id is its session key, '|', and the id of the task that opened it
+_FIRST_TASK = "arrayElement(splitByChar('|', window_id), -1)"
 _COUNTS = " UNION ALL ".join(f"SELECT '{table}' AS t, count() AS n FROM phospho.{table} WHERE {where}" for table, where in (
     ("tasks", "user_id = {user:String}"),
     ("spans", f"user_id = {{user:String}} OR task_id IN ({_THEIR_TASKS})"),
     ("feedback", f"user_id = {{user:String}} OR task_id IN ({_THEIR_TASKS})"),
     ("events", f"user_id = {{user:String}} OR task_id IN ({_THEIR_TASKS})"),
     ("evaluations", f"source = 'llm' AND (user_id = {{user:String}} OR task_id IN ({_THEIR_TASKS}))"),
-    ("sessions", "user_id = {user:String} OR window_id IN "
-                 "(SELECT session_window_id FROM phospho.tasks WHERE user_id = {user:String})"),
+    ("sessions", "user_id = {user:String} OR window_id IN (SELECT session_window_id FROM phospho.tasks WHERE "
+                 f"user_id = {{user:String}}) OR {_FIRST_TASK} IN ({_THEIR_TASKS})"),
     ("task_topics", f"task_id IN ({_THEIR_TASKS})"),
 ))
 
@@ -58,7 +61,7 @@ _BY_TABLE = {
     "feedback": f"user_id = {{user:String}} OR task_id IN {_TASKS_IN}",
     "events": f"user_id = {{user:String}} OR task_id IN {_TASKS_IN}",
     "evaluations": f"user_id = {{user:String}} OR task_id IN {_TASKS_IN}",
-    "sessions": f"user_id = {{user:String}} OR window_id IN {_WINDOWS_IN}",
+    "sessions": f"user_id = {{user:String}} OR window_id IN {_WINDOWS_IN} OR {_FIRST_TASK} IN {_TASKS_IN}",
     "task_topics": f"task_id IN {_TASKS_IN}",
 }
 _AUDIT = f"""INSERT INTO {STORE_DATABASE}.deletions (request_id, user_id, requested_by, requested_at, executed_at, counts)

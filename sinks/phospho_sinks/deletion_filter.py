@@ -3,7 +3,8 @@ a reanalysis, a late event).
 
 Each row message (JSONEachRow, written by orjson: `"user_id":"u1"` without spaces) is searched
 once, in C (Aho-Corasick), for the deleted users' ids, their tasks' ids and their windows' ids
-as they appear in a row; only a message that holds one is parsed, and its rows of deleted users,
+as they appear in a row (and for windows opened by their tasks: a window's id ends with
+`|<first task id>`); only a message that holds one is parsed, and its rows of deleted users,
 tasks or windows are left out. Without any deletion, nothing is searched.
 """
 
@@ -49,6 +50,8 @@ class Tombstones:
         for name, index in _FIELDS:
             for value in self._ids[index]:
                 automaton.add_word(f'"{name}":{orjson.dumps(value).decode()}', index)
+        for task_id in self._ids[1]:  # the end of a window id: the window its task opened
+            automaton.add_word(f"|{orjson.dumps(task_id).decode()[1:]}", 1)
         automaton.make_automaton()
         self._automaton = automaton
         return automaton
@@ -65,4 +68,7 @@ class Tombstones:
         return b"\n".join(kept)
 
     def _deleted(self, row: dict) -> bool:
-        return any(row.get(name) in self._ids[index] for name, index in _FIELDS)
+        if any(row.get(name) in self._ids[index] for name, index in _FIELDS):
+            return True
+        window = row.get("window_id")
+        return isinstance(window, str) and "|" in window and window.rsplit("|", 1)[1] in self._ids[1]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Producer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -87,7 +88,8 @@ def delete_through_sink(bootstrap: str, topics: Topics, partitions: int, read: R
 
 
 def counts_table(title: str, counts: dict[str, int]) -> str:
-    table = Table(title=title, title_justify="left")
+    """`title`, then the rows per table and their total."""
+    table = Table(box=box.SIMPLE_HEAD)
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in counts.items():
@@ -95,7 +97,7 @@ def counts_table(title: str, counts: dict[str, int]) -> str:
     table.add_row("total", f"{sum(counts.values()):,}")
     out = io.StringIO()
     Console(file=out, width=100, color_system=None).print(table)
-    return out.getvalue().rstrip()
+    return "\n".join([title, *(line.rstrip() for line in out.getvalue().splitlines() if line.strip())])
 
 
 def run_delete_user(settings: ReadSettings, user_id: str, dry: bool = False, timeout: float = 120.0) -> str:

@@ -50,7 +50,8 @@ def _fill(store, ids):
                                   "cost_usd": None, "session_id": "x", "user_id": u, "created_at_ms": 0,
                                   "evaluated_at_ms": 0, "version": 1}
                                  for t, u in ((i["t1"], i["gone"]), (i["t3"], i["kept"]))])
-    write(store, "sessions", [window(i["w1"], "chat-a", i["gone"], 0, 0, 1, "input of t1", 1),
+    write(store, "sessions", [window(f"s:chat-a|{i['t1']}", "chat-a", None, 0, 0, 0, "", 2, deleted=1),  # retracted
+                              window(i["w1"], "chat-a", i["gone"], 0, 0, 1, "input of t1", 1),
                               window(i["w2"], "chat-shared", i["kept"], 60 * S, 120 * S, 2, "input of t3", 1),
                               window(i["w3"], "chat-b", i["kept"], 0, 0, 1, "x", 1)])
     write(store, "task_topics", [{"run_id": "r", "task_id": t, "topic_id": 1, "created_at_ms": 0}
@@ -66,7 +67,9 @@ def _left(store, ids, user):
                                                    "'phospho_store' AND table = {t:String}", {"t": table}).rows}
         checks = ["task_id IN (SELECT arrayJoin(JSONExtract({ids:String}, 'Array(String)')))"] if "task_id" in columns else []
         checks += ["user_id = {u:String}"] if "user_id" in columns else []
-        checks += ["window_id IN (SELECT arrayJoin(JSONExtract({w:String}, 'Array(String)')))"] if table == "sessions" else []
+        checks += ["window_id IN (SELECT arrayJoin(JSONExtract({w:String}, 'Array(String)'))) OR "
+                   "arrayElement(splitByChar('|', window_id), -1) IN (SELECT arrayJoin(JSONExtract({ids:String}, "
+                   "'Array(String)')))"] if table == "sessions" else []
         out[table] = store.query(f"SELECT count() FROM phospho_store.{table} WHERE {' OR '.join(checks)}",
                                  {"ids": orjson.dumps(mine).decode(), "u": user,
                                   "w": orjson.dumps([ids["w1"], ids["w2"]]).decode()}).rows[0][0]
@@ -109,6 +112,8 @@ def test_tombstones_leave_out_rows_of_deleted_users_tasks_and_windows_only(chdb_
     kept = [orjson.loads(line) for line in tombstones.keep(mixed).split(b"\n")]
     assert kept == [task(ids["t3"], ids["kept"], "c", ids["w3"], 0, 1)]
     assert tombstones.keep(json_lines([{"task_id": ids["t1"], "language": "en"}])) == b""
+    retracted = json_lines([{"window_id": f"s:chat|{ids['t1']}", "user_id": None, "is_deleted": 1}])
+    assert tombstones.keep(retracted) == b""  # a window its task opened, even retracted (no user in the row)
     similar = json_lines([task(ids["t1"] + "0", ids["gone"] + "x", "c", ids["w1"] + "0", 0, 1)])
     assert tombstones.keep(similar) == similar  # an id that only starts like a deleted one is not deleted
 
