@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from .redactor import Redaction, Redactor
-from .walk import Tally, redact_tree
+from .redactor import MIN_BUILTIN_CHARS, Redaction, Redactor
+from .walk import LONG_INT, MAX_DEPTH, Tally, redact_tree
 
 __all__ = ["EventRedactor", "TEXT_FIELDS", "JSON_FIELDS", "MAP_FIELDS", "LIST_FIELDS"]
 
@@ -50,6 +50,8 @@ class EventRedactor:
     def __init__(self, redactor: Redactor, cache_size: int = 4096) -> None:
         self.redactor = redactor
         self._cached: Callable[[str], Redaction[str]] = lru_cache(maxsize=cache_size)(redactor.redact_text)
+        #: a custom pattern may match a text shorter than any built-in detector's smallest find
+        self._short = any(rule.detector == "regex" for rule in redactor.rules)
 
     def redact(self, kind: str, record: dict[str, Any]) -> bool:
         """Redact `record` (an event of `kind`: task, span or feedback) in place: its free-text
@@ -66,75 +68,131 @@ class EventRedactor:
             return True
 
     def _redact(self, kind: str, record: dict[str, Any]) -> bool:
-        tally = Tally()
+        found = _Found()
         for name in TEXT_FIELDS[kind]:
             text = record.get(name)
-            if isinstance(text, str) and text:
-                record[name] = self._text(text, tally)
+            if type(text) is str and text:
+                record[name] = self._field(text, found)
         for name in JSON_FIELDS[kind]:
             text = record.get(name)
-            if isinstance(text, str) and text:
-                record[name] = self._json(text, tally)
+            if type(text) is str and len(text) > 2:  # '{}', '[]', '""' hold nothing
+                record[name] = self._json(text, found)
         for name in MAP_FIELDS[kind]:
             fields = record.get(name)
             if isinstance(fields, Mapping) and fields:
-                record[name] = self._map(fields, tally)
+                record[name] = self._map(fields, found)
         for name in LIST_FIELDS[kind]:
             items = record.get(name)
             if isinstance(items, list) and items:
-                record[name] = self._list(items, tally)
-        if tally.errors:
-            record["errors"] = [*(record.get("errors") or ()), *tally.errors]
-        if not tally.counts:
-            return bool(tally.errors or tally.dropped)
+                record[name] = self._list(items, found)
+        if found.errors:
+            record["errors"] = [*(record.get("errors") or ()), *found.errors]
+        if not found.counts:
+            return bool(found.errors or found.changed)
         counts = dict(record.get("redactions") or {})
-        for key, count in tally.counts.items():
+        for key, count in found.counts.items():
             counts[key] = counts.get(key, 0) + count
         record["redactions"] = counts
         return True
 
-    def _leaf(self, text: str, tally: Tally) -> str:
+    def _leaf(self, text: str, found: _Found) -> str:
+        """A string leaf: the text itself when nothing was found in it."""
+        if len(text) < MIN_BUILTIN_CHARS and not self._short:
+            return text
         result = self._cached(text) if len(text) <= _CACHED_CHARS else self.redactor.redact_text(text)
-        if result.counts:
-            for key, count in result.counts.items():
-                tally.counts[key] = tally.counts.get(key, 0) + count
+        if not result.counts and not result.dropped:
+            return text
+        counts = found.counts
+        for key, count in result.counts.items():
+            counts[key] = counts.get(key, 0) + count
         if result.dropped:
-            tally.dropped = True
+            found.dropped = True
         if result.errors:
-            tally.errors.extend(result.errors)
+            found.errors.extend(result.errors)
+        found.changed = True
         return result.value
 
-    def _text(self, text: str, tally: Tally) -> str:
-        """One field: '' when a drop rule fired in it."""
-        field = Tally()
-        value = self._leaf(text, field)
-        tally.merge(field)
-        return "" if field.dropped else value
+    def _field(self, text: str, found: _Found) -> str:
+        """One text field: '' when a drop rule fired in it."""
+        found.dropped = False
+        value = self._leaf(text, found)
+        return "" if found.dropped else value
 
-    def _tree(self, value: Any, tally: Tally) -> Any:
+    def _tree(self, value: Any, found: _Found) -> Any:
         """A JSON-like value as one field: emptied when a drop rule fired anywhere in it."""
-        field = Tally()
-        out = redact_tree(value, lambda text: self._leaf(text, field), field)
-        tally.merge(field)
-        if field.dropped:
-            return {} if isinstance(value, Mapping) else [] if isinstance(value, list) else ""
+        found.dropped = False
+        out = self._walk(value, found, 0)
+        if found.dropped:
+            return {} if isinstance(value, Mapping) else [] if isinstance(value, list | tuple) else ""
         return out
 
-    def _json(self, text: str, tally: Tally) -> str:
+    def _walk(self, value: Any, found: _Found, depth: int) -> Any:
+        """`value` with its string leaves redacted; containers copied only when changed. JSON's
+        own types are walked here; anything else (tuples, mappings) as phospho.redaction does."""
+        kind = type(value)
+        if kind is str:
+            return self._leaf(value, found)
+        if kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                found.dropped = True
+                found.errors.append(f"a value nested deeper than {MAX_DEPTH} levels: the field was dropped")
+                return value
+            out: Any = None
+            for key, item in (value.items() if kind is dict else enumerate(value)):
+                new = self._walk(item, found, depth + 1)
+                if new is not item:
+                    if out is None:
+                        out = kind(value)
+                    out[key] = new
+            return value if out is None else out
+        if kind is int:
+            if -LONG_INT < value < LONG_INT:
+                return value
+            digits = str(value)
+            new = self._leaf(digits, found)
+            return value if new is digits else new
+        if kind in (float, bool) or value is None:
+            return value
+        tally = Tally()
+        out = redact_tree(value, lambda text: self._leaf(text, found), tally, depth)
+        found.errors.extend(tally.errors)
+        found.dropped = found.dropped or tally.dropped
+        return out
+
+    def _json(self, text: str, found: _Found) -> str:
         try:
             value = json.loads(text)
         except ValueError:  # cut to max_field_chars, or not JSON: searched as text
-            return self._text(text, tally)
-        out = self._tree(value, tally)
+            return self._field(text, found)
+        out = self._tree(value, found)
         return text if out is value else _dumps(out)
 
-    def _map(self, fields: Mapping[str, Any], tally: Tally) -> dict[str, Any]:
-        return {key: self._text(value, tally) if isinstance(value, str) else self._tree(value, tally)
-                for key, value in fields.items()}
+    def _map(self, fields: Mapping[str, Any], found: _Found) -> Any:
+        out: dict[str, Any] | None = None
+        for key, value in fields.items():
+            new = self._field(value, found) if type(value) is str else self._tree(value, found)
+            if new is not value:
+                if out is None:
+                    out = dict(fields)
+                out[key] = new
+        return fields if out is None else out
 
-    def _list(self, items: list[Any], tally: Tally) -> list[Any]:
-        out = [self._text(item, tally) if isinstance(item, str) else item for item in items]
+    def _list(self, items: list[Any], found: _Found) -> list[Any]:
+        out = [self._field(item, found) if type(item) is str else item for item in items]
         return [item for item, old in zip(out, items, strict=True) if item != "" or old == ""]
+
+
+class _Found:
+    """What the redaction of one record found: counts per rule key, errors, and whether the
+    field being redacted is dropped."""
+
+    __slots__ = ("counts", "errors", "dropped", "changed")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.errors: list[str] = []
+        self.dropped = False
+        self.changed = False
 
 
 def _empty_fields(kind: str, record: dict[str, Any]) -> None:
