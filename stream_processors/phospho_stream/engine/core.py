@@ -31,7 +31,7 @@ from .output import Output, partition_of
 from .registry import registry_client
 from .sessions_part import SessionsPart
 from .state_store import StateStore
-from .topics import ensure_topics
+from .topics import ensure_pipeline_topics
 
 __all__ = ["CoreEngine", "Message"]
 
@@ -43,10 +43,13 @@ Message = tuple[str, int, int, "bytes | None", "bytes | None"]
 
 class CoreEngine:
     """`redactor`: the project's redaction rules (config.privacy.redactor()), applied to every
-    decoded event before any row, point or analysis record is made of it."""
+    decoded event before any row, point or analysis record is made of it; `topic_retention_ms`:
+    the retention.ms of the pipeline topics it creates (config.privacy.retention.topic_ms)."""
 
-    def __init__(self, settings: WorkerSettings, redactor: Redactor | None = None) -> None:
+    def __init__(self, settings: WorkerSettings, redactor: Redactor | None = None,
+                 topic_retention_ms: int | None = None) -> None:
         self.settings = settings
+        self.topic_retention_ms = topic_retention_ms
         self.redact = EventRedactor(redactor).redact if redactor is not None else None
         #: feedback waiting for its task keeps its event's bytes: the redacted event, re-encoded
         self._feedback_encoder = SingleObjectSerializer(raw_schema("feedback"))
@@ -62,8 +65,8 @@ class CoreEngine:
 
     def ensure_topics(self) -> None:
         """The topics this stage reads and writes, and its changelog."""
-        ensure_topics(self.settings.bootstrap, self.topics.all(), self.partitions, self.settings.state_replication,
-                      error=EngineError)
+        ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.partitions, self.settings.state_replication,
+                               self.topic_retention_ms, EngineError)
         self.store.ensure_topic()
 
     def process(self, messages: list[Message], now_ms: int | None = None) -> dict[str, int]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from phospho_schemas import Topics
 
+from ..engine.topics import pipeline_topic_config
 from ..errors import BrokerError
 from .process import die_with_parent, port_in_use
 
@@ -137,9 +138,7 @@ class EmbeddedBroker:
 
     def topic_config(self, name: str) -> dict[str, str]:
         """A topic's settings: compacted for the control topics, else the retention asked for."""
-        if name in self.topics.compacted():
-            return {"cleanup.policy": "compact"}
-        return {"retention.ms": str(self.retention_ms)} if self.retention_ms is not None else {}
+        return pipeline_topic_config(self.topics, name, self.retention_ms)
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None

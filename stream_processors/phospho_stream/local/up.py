@@ -24,6 +24,7 @@ from phospho_schemas import Topics
 from phospho_sinks import SinkRunner, StoreError, apply_retention, connect, migrate
 
 from ..config import ProjectConfig, RetentionSettings
+from ..engine.topics import ensure_pipeline_topics
 from ..errors import BrokerError, PhosphoStreamError
 from ..read import find_running_up, limits_of, remove_up_file, serve, store_reader, write_up_file
 from ..settings import ReadSettings, UpSettings
@@ -75,11 +76,12 @@ def _kafka(settings: UpSettings, data_dir: Path, external: str | None,
         except Exception:  # noqa: BLE001 - any failure to reach it is the same advice
             raise UpError(f"no Kafka answers at {external} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): start it, or unset "
                           "the variable to use the embedded broker") from None
+        ensure_pipeline_topics(external, Topics(settings.topic_prefix), settings.topic_partitions,
+                               retention_ms=retention.topic_ms, error=UpError)
         return None, external
-    raw_days = retention.raw_text_days
     broker = EmbeddedBroker(host=settings.host, port=settings.kafka_port or None, topic_prefix=settings.topic_prefix,
                             partitions=settings.topic_partitions, log_path=data_dir / "tansu.log",
-                            retention_ms=raw_days * 86_400_000 if raw_days is not None else None)
+                            retention_ms=retention.topic_ms)
     try:
         bootstrap = broker.start()
     except BrokerError as exc:

@@ -26,7 +26,8 @@ def core_app(settings: WorkerSettings, config: ProjectConfig | None = None,
     its salt)."""
     app = build_app(settings, settings.app_id)
     topics = Topics(settings.topic_prefix)
-    engine = engine or CoreEngine(settings, (config or ProjectConfig()).privacy.redactor())
+    privacy = (config or ProjectConfig()).privacy
+    engine = engine or CoreEngine(settings, privacy.redactor(), privacy.retention.topic_ms)
     inputs = app.topic(*topics.event_topics(), topics.core_points, key_serializer="raw", value_serializer="raw")
     turn = asyncio.Lock()  # one engine call at a time: batches, the timer, rebalances
 

@@ -22,7 +22,7 @@ import yaml
 from phospho.redaction import BUILTIN_DETECTORS
 from phospho_schemas import Topics
 
-from tests.support.kafka import consume_raw
+from tests.support.kafka import consume_raw, topic_configs
 from tests.support.pii_scan import needles_of, scan_views
 from tests.support.up_process import app_environment, clean_environment, running_up
 
@@ -143,6 +143,9 @@ def test_redacted_in_the_core_stage_no_raw_value_is_stored(tmp_path, mode):
         _log(up, tmp_path, tag, "none")
         _scan(up, tmp_path, [tag], [mode])
         assert _event_topics_hold_raw_values(up)  # the trade-off: Kafka holds them until its retention
+        topics = Topics(up.info.topic_prefix or "phospho.")
+        configs = topic_configs(up.info.bootstrap, [*topics.event_topics(), topics.analysis_tasks])
+        assert {c["retention.ms"] for c in configs.values()} == {str(30 * 86_400_000)}  # raw_text_days
     store = _check_store(tmp_path, tmp_path / "data")
     assert store["hits"] == []
     assert store["ttls"]["tasks"] == {"rows": 365, "columns": {c: 30 for c in store["ttls"]["tasks"]["columns"]}}
