@@ -2,8 +2,9 @@
 # The phospho-stream image: the phospho SDK, the wire contract (phospho_schemas) and the
 # `phospho-stream` CLI, with the schema-registry extra (docker-compose.yml's demo service runs
 # `phospho-stream demo` against the stack's Kafka and Schema Registry). The stream workers
-# (`phospho-stream worker`), the ClickHouse sink (`phospho-stream sink`) and the dashboard run
-# from this image too; /var/lib/phospho (spool, the workers' data dir) belongs to its user.
+# (`phospho-stream worker`), the ClickHouse sink (`phospho-stream sink`), the dashboard and the
+# OTLP receiver (`phospho-stream otlp`) run from this image too; /var/lib/phospho (the spools,
+# the workers' data dir) belongs to its user.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
@@ -18,7 +19,7 @@ COPY . /tmp/src
 RUN pip install "/tmp/src[registry,pipeline]" \
     && rm -rf /tmp/src \
     && useradd --system --uid 10001 --create-home --home-dir /home/phospho phospho \
-    && mkdir -p /var/lib/phospho/spool \
+    && mkdir -p /var/lib/phospho/spool /var/lib/phospho/otlp-spool \
     && chown -R phospho:phospho /var/lib/phospho
 
 USER phospho

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._api.feedback import user_feedback
+from ._api.forward import Forwarder
 from ._api.init import RUNTIME, init
 from ._api.iterators import MutableAsyncGenerator, MutableGenerator
 from ._api.log import log
@@ -30,6 +31,7 @@ __version__ = SDK_VERSION
 __all__ = [
     "ConfigurationError",
     "Exporter",
+    "Forwarder",
     "Message",
     "MutableAsyncGenerator",
     "MutableGenerator",

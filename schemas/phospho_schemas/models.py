@@ -38,6 +38,7 @@ class TaskEvent(_Event):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    cached_tokens: int | None = None
     raw_input: str | None = None
     raw_input_type_name: str | None = None
     raw_output: str | None = None
@@ -91,6 +92,7 @@ class SpanEvent(_Event):
     response_model: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cached_input_tokens: int | None = None
     input_text: str | None = None
     output_text: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)

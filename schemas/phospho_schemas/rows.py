@@ -101,19 +101,22 @@ class TaskRow(TypedDict, total=False):
     eval_reason: str
     eval_model: str
     eval_prompt_version: str
-    eval_cost_usd: float | None
+    eval_cost_usd: float | None  # every LLM call the evaluation stage made for the task (verdict and events)
     eval_at_ms: int
+    llm_events: str  # JSON array of the LLM events detected
+    llm_errors: str  # JSON array: "<event>: why its answer is missing"
 
 
 #: which stage writes which columns of `tasks` (every column but task_id has one owner)
 TASK_COLUMN_OWNERS: dict[str, tuple[str, ...]] = {
     "core": tuple(k for k in TaskRow.__annotations__ if k not in ("task_id", "window_id") and not k.startswith(
-        ("language", "sentiment", "events", "cost", "analy", "eval_"))),
+        ("language", "sentiment", "events", "cost", "analy", "eval_", "llm_"))),
     "sessions": ("window_id",),
     "analytics": ("language", "sentiment_score", "sentiment_magnitude", "sentiment_label", "sentiment_method",
                   "events", "cost_usd", "cost_note", "analytics_truncated", "analytics_errors", "analytics_version",
                   "analyzed_at_ms"),
-    "evaluation": ("eval_flag", "eval_reason", "eval_model", "eval_prompt_version", "eval_cost_usd", "eval_at_ms"),
+    "evaluation": ("eval_flag", "eval_reason", "eval_model", "eval_prompt_version", "eval_cost_usd", "eval_at_ms",
+                   "llm_events", "llm_errors"),
 }
 
 

@@ -86,10 +86,21 @@ def _cmd_query(args: argparse.Namespace) -> int:
                          dsn=args.dsn)
 
 
-def _bootstrap_or_exit() -> str:
+def kafka_answers(bootstrap: str) -> bool:
+    from .engine.topics import kafka_answers as answers
+
+    return answers(bootstrap)
+
+
+def _bootstrap_or_exit(why: str = "a worker joins an existing pipeline", *, must_answer: bool = True) -> str:
+    """The configured Kafka, checked to answer unless told (one line and exit 2 otherwise)."""
     bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
-        print("phospho-stream: set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS (a worker joins an existing pipeline)", file=sys.stderr)
+        print(f"phospho-stream: set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS ({why})", file=sys.stderr)
+        raise SystemExit(2)
+    if must_answer and not kafka_answers(bootstrap):
+        print(f"phospho-stream: no Kafka answers at {bootstrap} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): check the "
+              "address, or start it", file=sys.stderr)
         raise SystemExit(2)
     return bootstrap
 
@@ -161,7 +172,7 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
         with Progress(transient=True) as progress:
             bar = progress.add_task("reanalysing sessions", total=None)
             result = reanalyze(source.read, bootstrap, Topics(pipeline.topic_prefix), pipeline.topic_partitions, config,
-                               _since_ms(args.since), progress=lambda done, total: progress.update(bar, completed=done,
+                               _since_ms(args.since), args.project, progress=lambda done, total: progress.update(bar, completed=done,
                                                                                                   total=total))
     finally:
         source.close()
@@ -183,6 +194,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
     since = _since_ms(args.since)
     return _read_command("export", lambda settings: run_export(settings, args.view, args.format, args.output, since,
                                                                 args.user), dsn=args.dsn)
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    """Every setting of the pipeline's processes: variable, default, meaning, who reads it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .settings import describe_settings
+
+    table = Table("variable", "default", "meaning", "read by")
+    for row in describe_settings():
+        table.add_row(*row)
+    Console().print(table)
+    return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -231,6 +256,21 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         from .worker.analytics import analytics_app
 
         app, engine = analytics_app(settings, config)
+    elif args.stage == "evaluation":
+        from .engine.evaluation import off_reason, write_off_status
+        from .errors import LLMError
+        from .worker.evaluation import evaluation_app
+
+        off = off_reason(config)
+        if off:
+            path = write_off_status(settings.data_path(), off)
+            print(f"phospho-stream worker --stage evaluation: off: {off} (status in {path})", file=sys.stderr)
+            return 0
+        try:
+            app, engine = evaluation_app(settings, config)
+        except LLMError as exc:
+            print(f"phospho-stream worker --stage evaluation: {exc}", file=sys.stderr)
+            return 2
     else:
         from .config import ConfigError
         from .worker.core import core_app
@@ -254,7 +294,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         os.environ["PHOSPHO_CLICKHOUSE_DSN"] = args.dsn
     try:
         settings = load_settings(UpSettings, kafka_port=args.kafka_port, dashboard_port=args.dashboard_port,
-                                 host=args.host, config=args.config)
+                                 otlp_port=args.otlp_port, host=args.host, config=args.config)
     except SettingsError as exc:
         print(f"phospho-stream up: {exc}", file=sys.stderr)
         return 2
@@ -263,8 +303,24 @@ def _cmd_up(args: argparse.Namespace) -> int:
     _check_privacy(config, "up")
     outcome: list[bool] = []
     demo = demo_in_up(args.events, settings.data_path(), args.keep_running, outcome) if args.demo else None
-    code = run_up(settings, config_path, demo, config)
+    code = run_up(settings, config_path, demo, args.log_level, config)
     return code if code or not args.demo else (0 if outcome else 1)
+
+
+def _cmd_otlp(args: argparse.Namespace) -> int:
+    """The OTLP/HTTP receiver alone, producing to PHOSPHO_KAFKA_BOOTSTRAP_SERVERS."""
+    from .errors import SettingsError
+    from .otlp import run_otlp
+    from .settings import OtlpSettings, load_settings
+
+    # like the SDK, the receiver spools what it takes while Kafka is away
+    _bootstrap_or_exit("the OTLP receiver produces to an existing pipeline's Kafka", must_answer=False)
+    try:
+        settings = load_settings(OtlpSettings, otlp_host=args.host, otlp_port=args.port, otlp_project_id=args.project_id)
+    except SettingsError as exc:
+        print(f"phospho-stream otlp: {exc}", file=sys.stderr)
+        return 2
+    return run_otlp(settings)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
@@ -278,18 +334,23 @@ def _cmd_sink(args: argparse.Namespace) -> int:
     from phospho_schemas import Topics
     from phospho_sinks import SinkRunner, apply_retention, connect, migrate
 
+    from .settings import SinkSettings, load_settings
+
+    bootstrap = _bootstrap_or_exit()
+    settings = load_settings(SinkSettings, clickhouse_dsn=args.dsn)
     retention = _project_config(args.config, "sink").privacy.retention
-    store = connect(args.dsn)
+    store = connect(settings.clickhouse_dsn or f"chdb://{settings.data_path() / 'chdb'}")
     migrate(store)
     for statement in apply_retention(store, retention.raw_text_days, retention.aggregates_days):
         print(f"phospho-stream sink: retention changed: {statement}", file=sys.stderr, flush=True)
-    topics = Topics(os.environ.get("PHOSPHO_TOPIC_PREFIX") or "phospho.")
+    topics = Topics(settings.topic_prefix)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"phospho-stream sink: {topics.prefix}rows.* -> {store.dsn}", file=sys.stderr, flush=True)
     try:
-        SinkRunner(_bootstrap_or_exit(), store, topics).run(stop)
+        SinkRunner(bootstrap, store, topics, max_rows=settings.sink_max_rows,
+                   max_seconds=settings.sink_max_seconds).run(stop)
     finally:
         store.close()
     return 0
@@ -301,8 +362,49 @@ def _cmd_insights(args: argparse.Namespace) -> int:
     return _read_command("insights", lambda settings: run_insights(settings, args.format), dsn=args.dsn)
 
 
+def _cmd_topics(args: argparse.Namespace) -> int:
+    """A topics run: recent task inputs grouped and named; its rows go through the pipeline's sink."""
+    from phospho_sinks import StoreError
+
+    from .clustering import open_reader, parse_since, run_topics
+    from .clustering.report import render_run
+    from .errors import NothingToRead, PhosphoStreamError, SettingsError
+    from .read import find_running_up
+    from .settings import ReadSettings, WorkerSettings, load_settings
+
+    try:
+        since_ms = parse_since(args.since)
+        read_settings = load_settings(ReadSettings, dsn=args.dsn)
+    except (ValueError, SettingsError) as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 2
+    config = _project_config(args.config, "topics")
+    running = find_running_up(read_settings.data_dir)
+    bootstrap = os.environ.get("PHOSPHO_KAFKA_BOOTSTRAP_SERVERS") or (running.bootstrap if running else None)
+    if not bootstrap:
+        print("phospho-stream topics: its rows go through the pipeline's sink: start `phospho-stream up` "
+              "(or set PHOSPHO_KAFKA_BOOTSTRAP_SERVERS to the pipeline's Kafka)", file=sys.stderr)
+        return 2
+    settings = load_settings(WorkerSettings, bootstrap=bootstrap, topic_partitions=args.partitions)
+    try:
+        read, close = open_reader(read_settings)
+        try:
+            run = run_topics(settings, config, read, since_ms, limit=args.limit, k=args.clusters, seed=args.seed)
+        finally:
+            close()
+    except NothingToRead as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, StoreError, PhosphoStreamError) as exc:
+        print(f"phospho-stream topics: {exc}", file=sys.stderr)
+        return 1
+    print(render_run(run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phospho-stream", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu) until interrupted")
     b.add_argument("--port", type=int, default=None, help="loopback port (default: a free one)")
@@ -313,17 +415,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--events", type=int, default=200, help="number of conversation turns to log")
     d.set_defaults(func=_cmd_demo)
     w = sub.add_parser("worker", help="run one more stream worker of a stage (joins its group: this is how operators scale)")
-    w.add_argument("--stage", choices=("core", "analytics"), default="core",
-                   help="core: joins and sessions; analytics: language, sentiment, events, cost (its own group)")
+    w.add_argument("--stage", choices=("core", "analytics", "evaluation"), default="core",
+                   help="core: joins and sessions; analytics: language, sentiment, events, cost (its own group); "
+                   "evaluation: LLM verdicts and LLM events through the config's `llm:` endpoint (its own group)")
     w.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG)")
     w.add_argument("--partitions", type=int, default=None, help="partitions of the topics (default: PHOSPHO_TOPIC_PARTITIONS or 4)")
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)
+    se = sub.add_parser("settings", help="every setting of the pipeline's processes: variable, default, meaning")
+    se.set_defaults(func=_cmd_settings)
     st = sub.add_parser("status", help="where a running up serves everything (Kafka, dashboard, OTLP, data dir) and its lag")
     st.set_defaults(func=_cmd_status)
     ra = sub.add_parser("reanalyze", help="run the analysis again over stored tasks (after a config change)")
     ra.add_argument("--since", default=None, help="only sessions with a task since then: 30m, 12h, 7d or a date")
     ra.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG)")
+    ra.add_argument("--project", default=None, help="only this project's tasks (default: every project)")
     ra.set_defaults(func=_cmd_reanalyze)
     u = sub.add_parser("up", help="the whole pipeline on this machine: broker, stage workers, sink, dashboard, status")
     u.add_argument("--dsn", default=None, help="ClickHouse DSN (default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")
@@ -334,7 +440,18 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--host", default=None, help="the address up serves on (default: PHOSPHO_HOST, else loopback)")
     u.add_argument("--kafka-port", type=int, default=None, help="the embedded broker's port (default 9092; 0: a free one)")
     u.add_argument("--dashboard-port", "--port", type=int, default=None, help="the dashboard's port (default 8765; 0: a free one)")
+    u.add_argument("--log-level", default="warn", choices=("crit", "error", "warn", "info", "debug"),
+                   help="the stage workers' logging, in the data directory's logs/ (default: warnings only)")
+    u.add_argument("--otlp-port", type=int, default=None,
+                   help="the OTLP/HTTP receiver's port (default: PHOSPHO_OTLP_PORT, else 4318; 0: a free one)")
     u.set_defaults(func=_cmd_up)
+    o = sub.add_parser("otlp", help="the OTLP/HTTP receiver alone: OpenTelemetry traces from any language into the "
+                       "pipeline's Kafka (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS); stdout's first line is its traces URL")
+    o.add_argument("--host", default=None, help="address to listen on (default: PHOSPHO_OTLP_HOST, else loopback)")
+    o.add_argument("--port", type=int, default=None, help="port (default: PHOSPHO_OTLP_PORT, else 4318; 0: a free one)")
+    o.add_argument("--project-id", default=None,
+                   help="the project of what it receives (default: PHOSPHO_OTLP_PROJECT_ID, else PHOSPHO_PROJECT_ID, else otlp)")
+    o.set_defaults(func=_cmd_otlp)
     s = sub.add_parser("sink", help="the sink alone: the workers' row topics into ClickHouse (one sink per store)")
     s.add_argument("--dsn", default=None)
     s.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG): its privacy.retention "
@@ -367,6 +484,16 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--dsn", default=None)
     i.add_argument("--format", choices=("table", "csv", "json"), default="table")
     i.set_defaults(func=_cmd_insights)
+    t = sub.add_parser("topics", help="group the inputs of recent tasks into named topics (a run; its rows go "
+                       "through the sink to phospho.topics and phospho.task_topics)")
+    t.add_argument("--since", default="7d", help="how far back (30m, 24h, 7d, 2w; default 7d)")
+    t.add_argument("--clusters", type=int, default=None, help="the number of topics (default: found from the data)")
+    t.add_argument("--limit", type=int, default=20_000, help="the latest tasks read at most (default 20,000)")
+    t.add_argument("--seed", type=int, default=0, help="the same seed on the same tasks gives the same topics")
+    t.add_argument("--config", default=None, help="the project YAML (llm: names topics, llm.embeddings_model groups them)")
+    t.add_argument("--dsn", default=None)
+    t.add_argument("--partitions", type=int, default=None)
+    t.set_defaults(func=_cmd_topics)
     q = sub.add_parser("query", help="run one SELECT over the phospho database on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "
@@ -379,8 +506,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a failure it did not expect is one line (the traceback with --debug)."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into one line
+        if args.debug:
+            raise
+        print(f"phospho-stream {args.command}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(run again with --debug for the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "SettingsError", "NothingToRead",
-           "UsageError"]
+           "OtlpRequestError", "LLMError", "BatchAborted", "UsageError"]
 
 
 class PhosphoStreamError(RuntimeError):
@@ -29,6 +29,24 @@ class SettingsError(PhosphoStreamError, ValueError):
 class NothingToRead(PhosphoStreamError):
     """A read command (query, insights, dashboard) found neither a running `up` nor a store."""
 
+
+class OtlpRequestError(PhosphoStreamError):
+    """An OTLP request the receiver refuses: `status` is its HTTP status (400 malformed, 401,
+    413 too large, 415 unsupported type or encoding), the message says why in one line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LLMError(PhosphoStreamError):
+    """The LLM endpoint cannot be used as configured (no key in its variable, a budget on a model
+    nobody prices...), or a topics run could not get what it asked of it."""
+
+
+class BatchAborted(PhosphoStreamError):
+    """A stage stopped a batch before its end (the worker stops, or loses the batch's partitions):
+    nothing of it is acknowledged, so it is read again."""
 
 
 class UsageError(PhosphoStreamError, ValueError):

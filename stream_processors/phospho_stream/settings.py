@@ -15,8 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import SettingsError
 
-__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "UpSettings", "ReadSettings", "ALL_SETTINGS", "describe_settings",
-           "load_settings"]
+__all__ = ["PipelineSettings", "WorkerSettings", "SinkSettings", "UpSettings", "ReadSettings", "OtlpReceiverSettings",
+           "OtlpSettings", "settings_markdown", "ALL_SETTINGS", "describe_settings", "load_settings"]
 
 _CONFIG = SettingsConfigDict(env_prefix="PHOSPHO_", extra="ignore", populate_by_name=True)
 
@@ -77,6 +77,9 @@ class WorkerSettings(PipelineSettings):
     state_replication: int = Field(-1, description="replication factor of the state changelogs (-1: the broker's default)")
     worker_batch_size: int = Field(4000, ge=1, description="events per batch a worker processes at once")
     worker_batch_seconds: float = Field(0.05, gt=0, description="a partial batch is processed after this long")
+    evaluation_batch_size: int = Field(
+        8, ge=1, description="messages per batch of the evaluation stage (each holds many tasks; a batch's LLM "
+        "calls run at once within llm.max_concurrency, and its input is acknowledged when all are answered)")
     worker_producer_batch_bytes: int = Field(
         16_384, ge=1, description="bytes per producer batch of the row topics (1 on the embedded broker, for exact lag)")
     expire_every_seconds: float = Field(5.0, gt=0, description="how often waiting feedback and old state are checked")
@@ -106,12 +109,45 @@ class SinkSettings(PipelineSettings):
     sink_max_seconds: float = Field(0.2, gt=0, description="a partial write goes after this long")
 
 
-class UpSettings(PipelineSettings):
+class OtlpReceiverSettings(BaseSettings):
+    """The OTLP/HTTP receiver's settings, in `up` and in `phospho-stream otlp`."""
+
+    model_config = _CONFIG
+
+    otlp_port: int = Field(4318, ge=0, le=65535, description="the OTLP/HTTP receiver's port (0: a free one)")
+    otlp_project_id: str = Field(
+        "otlp", min_length=1,
+        validation_alias=AliasChoices("otlp_project_id", "PHOSPHO_OTLP_PROJECT_ID", "PHOSPHO_PROJECT_ID"),
+        description="the project of the tasks and spans received over OTLP (else PHOSPHO_PROJECT_ID)")
+    otlp_max_body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="a request body larger than this, decompressed, is refused (413)")
+    otlp_token: str | None = Field(
+        None, description="when set, a request needs the header Authorization: Bearer <token> (401 otherwise)")
+    otlp_memory_mb: float = Field(
+        64, gt=0, description="memory for the recent traces (so that a trace sent in pieces stays one task)")
+    otlp_spool_dir: Path | None = Field(
+        None, description="where the receiver keeps events while Kafka is unreachable (default: <data_dir>/otlp-spool)")
+
+    def otlp_spool_path(self, data_dir: Path) -> Path:
+        return (self.otlp_spool_dir or data_dir / "otlp-spool").expanduser().resolve()
+
+    @property
+    def otlp_memory_bytes(self) -> int:
+        return int(self.otlp_memory_mb * 1024 * 1024)
+
+
+class OtlpSettings(PipelineSettings, OtlpReceiverSettings):
+    """`phospho-stream otlp`: the OTLP/HTTP receiver alone, producing to PHOSPHO_KAFKA_BOOTSTRAP_SERVERS."""
+
+    otlp_host: str = Field("127.0.0.1", description="the address `phospho-stream otlp` listens on (loopback unless "
+                                                    "told; 0.0.0.0 in a container)")
+
+
+class UpSettings(PipelineSettings, OtlpReceiverSettings):
     """`phospho-stream up`: everything on one machine."""
 
     kafka_port: int = Field(9092, ge=0, le=65535, description="the embedded broker's port (0: a free one)")
     dashboard_port: int = Field(8765, ge=0, le=65535, description="the dashboard and query endpoint's port (0: a free one)")
-    otlp_port: int = Field(4318, ge=0, le=65535, description="the OTLP/HTTP receiver's port (0: a free one)")
     host: str = Field("127.0.0.1", description="the address up serves on (loopback unless told)")
     drain_seconds: float = Field(20.0, ge=0, description="on stop, how long the stages may take to catch up")
     analysis_nice: int = Field(
@@ -125,20 +161,18 @@ class ReadSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PHOSPHO_READ_", extra="ignore", populate_by_name=True)
 
-    #: the project's data directory: the chDB store (`chdb/`) and a running up's `up.json`
-    data_dir: Path = Field(Path(".phospho"), validation_alias=AliasChoices("data_dir", "PHOSPHO_DATA_DIR"))
-    #: the store: chdb://<dir> or clickhouse://user:pass@host:8123/db (default: <data_dir>/chdb)
-    dsn: str | None = Field(None, validation_alias=AliasChoices("dsn", "PHOSPHO_CLICKHOUSE_DSN"))
-    #: where the dashboard and the query endpoint listen (`phospho-stream dashboard`)
-    host: str = "127.0.0.1"
-    port: int = Field(0, ge=0, le=65535)
-    #: the address browsers use when it is not host:port (a published container port, a proxy):
-    #: its host is accepted in Host and Origin headers, and the printed URL uses it
-    public_url: str | None = None
-    #: per query: seconds of execution, rows and bytes of the result (an overflow is an error)
-    timeout_seconds: float = Field(60.0, gt=0)
-    max_rows: int = Field(1_000_000, ge=1)
-    max_bytes: int = Field(512 * 1024 * 1024, ge=1)
+    data_dir: Path = Field(Path(".phospho"), validation_alias=AliasChoices("data_dir", "PHOSPHO_DATA_DIR"),
+                           description="chDB store, faust's files, up.json, the demo's spool")
+    dsn: str | None = Field(None, validation_alias=AliasChoices("dsn", "PHOSPHO_CLICKHOUSE_DSN"),
+                            description="chdb://<dir> or clickhouse://user:pass@host:8123/db (default: chDB in <data_dir>/chdb)")
+    host: str = Field("127.0.0.1", description="where `phospho-stream dashboard` listens")
+    port: int = Field(0, ge=0, le=65535, description="its port (0: a free one, printed)")
+    public_url: str | None = Field(
+        None, description="the address browsers use when it is not host:port (a published container port, a proxy): "
+        "accepted in Host and Origin headers, and printed")
+    timeout_seconds: float = Field(60.0, gt=0, description="per query: seconds of execution at most")
+    max_rows: int = Field(1_000_000, ge=1, description="per query: rows of the result at most (more is an error)")
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1, description="per query: bytes of the result at most")
 
     @field_validator("data_dir")
     @classmethod
@@ -160,15 +194,27 @@ class ReadSettings(BaseSettings):
 
 
 ALL_SETTINGS: tuple[type[BaseSettings], ...] = (PipelineSettings, WorkerSettings, SinkSettings, UpSettings,
-                                                ReadSettings)
+                                                OtlpSettings, ReadSettings)
 
 
-def describe_settings(models: tuple[type[BaseSettings], ...] = ALL_SETTINGS) -> list[tuple[str, str, str, str]]:
+def _shown(value: Any) -> str:
+    return str(value) if isinstance(value, Path) else repr(value)
+
+
+def describe_settings(models: tuple[type[BaseSettings], ...] = ALL_SETTINGS[1:]) -> list[tuple[str, str, str, str]]:
     """(environment variable, default, meaning, process kinds) of every setting, once each."""
     seen: dict[str, list[Any]] = {}
     for model in models:
         for env, name in _env_names(model).items():
             info = model.model_fields[name]
-            entry = seen.setdefault(env, [env, repr(info.default), info.description or "", []])
+            entry = seen.setdefault(env, [env, _shown(info.default), info.description or "", []])
             entry[3].append(model.__name__.removesuffix("Settings").lower())
     return [(env, default, meaning, ", ".join(kinds)) for env, default, meaning, kinds in seen.values()]
+
+
+def settings_markdown() -> str:
+    """The README's table of every pipeline setting (a test keeps the README equal to it)."""
+    lines = ["| environment variable | default | meaning | read by |", "|---|---|---|---|"]
+    for env, default, meaning, kinds in describe_settings():
+        lines.append(f"| `{env}` | `{default}` | {meaning} | {kinds} |")
+    return "\n".join(lines)

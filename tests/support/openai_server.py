@@ -89,10 +89,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, answer: str, tokens: list[str]) -> None:
+    def __init__(self, answer: str, tokens: list[str], usage: dict[str, Any]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.answer = answer
         self.tokens = tokens
+        self.usage = usage
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._n = 0
         self._lock = threading.Lock()
@@ -118,7 +119,7 @@ class _Server(ThreadingHTTPServer):
                     "finish_reason": "stop",
                 }
             ],
-            "usage": dict(USAGE),
+            "usage": dict(self.usage),
         }
 
     def chunks(self, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -142,7 +143,7 @@ class _Server(ThreadingHTTPServer):
         if (body.get("stream_options") or {}).get("include_usage"):
             out.append({
                 "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "system_fingerprint": "fp_test", "choices": [], "usage": dict(USAGE),
+                "system_fingerprint": "fp_test", "choices": [], "usage": dict(self.usage),
             })
         return out
 
@@ -164,10 +165,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class OpenAIServer:
-    """Start with `with OpenAIServer() as s:` (or start()/stop()); `s.base_url` ends in /v1."""
+    """Start with `with OpenAIServer() as s:` (or start()/stop()); `s.base_url` ends in /v1.
+    `usage`: what every completion reports (USAGE by default)."""
 
-    def __init__(self, answer: str = ANSWER, tokens: list[str] | None = None) -> None:
-        self._server = _Server(answer, list(tokens if tokens is not None else TOKENS))
+    def __init__(self, answer: str = ANSWER, tokens: list[str] | None = None, usage: dict[str, Any] | None = None) -> None:
+        self._server = _Server(answer, list(tokens if tokens is not None else TOKENS), dict(usage or USAGE))
         self._thread = threading.Thread(target=self._server.serve_forever, name="openai-test-server", daemon=True)
 
     @property

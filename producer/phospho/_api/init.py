@@ -19,7 +19,7 @@ from . import streaming
 from .redact import resolve_redaction
 from .runtime import Hooks, Runtime
 
-__all__ = ["RUNTIME", "init", "init_from_environment"]
+__all__ = ["RUNTIME", "init", "init_from_environment", "make_processor"]
 
 logger = logging.getLogger("phospho")
 
@@ -85,7 +85,7 @@ def init(
 
         runtime.links, enabled = enable(runtime)  # may raise ConfigurationError (no OpenTelemetry)
     hooks = _hooks(runtime, settings)
-    make = functools.partial(_make_processor, runtime, settings, exporter, hooks, redactor)
+    make = functools.partial(make_processor, runtime, settings, exporter, hooks, redactor)
     runtime.start(settings, make, hooks, tracing)
     runtime.instrumentations = tuple(enabled)
     if tracing:
@@ -109,8 +109,8 @@ def _hooks(runtime: Runtime, settings: Settings) -> Hooks:
     return Hooks(tuple(tick), tuple(flush), tuple(exit))
 
 
-def _make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactory | None, hooks: Hooks,
-                    redactor: Any = None) -> BatchProcessor:
+def make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactory | None, hooks: Hooks,
+                   redactor: Any = None) -> BatchProcessor:
     """The processor (and its exporter: Kafka's unless `factory`) of this init; called again in
     a forked child. Avro and Kafka are imported here, not with `import phospho`."""
     from .._export.encoder import EventEncoder

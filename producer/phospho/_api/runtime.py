@@ -1,7 +1,7 @@
 """The process-wide state behind the module-level API: settings, queue, counters, processor.
 
-There is one Runtime per process, created and held by `_api/init.py`; every module below the
-entry points receives it. `init` can be called again (the previous processor is flushed and
+The app's Runtime (one per process) is created and held by `_api/init.py`; every module below
+the entry points receives it. A `phospho.Forwarder` holds a Runtime of its own. `init` can be called again (the previous processor is flushed and
 stopped, never leaked); the queue outlives it, so events logged before `init` are sent once it
 runs. Exit flushes within `exit_timeout` and spools the rest; a forked child starts a processor
 of its own (from the factory `init` gave, so with an exporter of its own).

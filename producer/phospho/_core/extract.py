@@ -17,6 +17,7 @@ __all__ = [
     "output_to_text",
     "detect_system_prompt",
     "detect_usage",
+    "cached_tokens",
     "detect_model",
     "is_message_list",
     "to_text",
@@ -111,6 +112,20 @@ def detect_usage(output_value: Any) -> dict[str, Any] | None:
             return usage if isinstance(usage, dict) else None
         if output_value.get("object") == "chat.completion.chunk":
             return {"completion_tokens": 1}  # one streamed chunk ~ one token, as in phospho
+    return None
+
+
+def cached_tokens(usage: Any) -> Any:
+    """The prompt-cache reads of a usage dict (OpenAI's `prompt_tokens_details.cached_tokens`,
+    its Responses API's `input_tokens_details.cached_tokens`, or a plain `cached_tokens`)."""
+    if not isinstance(usage, dict):
+        return None
+    if usage.get("cached_tokens") is not None:
+        return usage["cached_tokens"]
+    for details in ("prompt_tokens_details", "input_tokens_details"):
+        value = usage.get(details)
+        if isinstance(value, dict) and value.get("cached_tokens") is not None:
+            return value["cached_tokens"]
     return None
 
 

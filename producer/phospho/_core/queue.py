@@ -25,7 +25,7 @@ class Event:
 
     __slots__ = (
         "id", "content", "to_log", "kind", "ts_ms", "event_ms", "last_ms",
-        "session_generated", "errors", "stream", "queued",
+        "session_generated", "errors", "stream", "queued", "event_id",
     )
 
     def __init__(
@@ -50,6 +50,7 @@ class Event:
         self.errors = errors if errors is not None else []
         self.stream = stream
         self.queued = False
+        self.event_id: str | None = None  # the event's id when its sender chose one (idempotent resends)
 
     def __repr__(self) -> str:
         return f"Event(id={self.id!r}, kind={self.kind!r}, to_log={self.to_log})"

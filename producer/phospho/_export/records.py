@@ -10,6 +10,7 @@ from __future__ import annotations
 from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
+from .._core.extract import cached_tokens
 from .._core.ids import uuid4_hex
 from .._core.queue import Event
 from .jsonsafe import dumps, flatten
@@ -22,7 +23,7 @@ TASK_KEYS = frozenset(
         "client_created_at", "project_id", "session_id", "task_id", "input", "raw_input",
         "raw_input_type_name", "output", "raw_output", "raw_output_type_name", "version_id",
         "user_id", "model", "system_prompt", "prompt_tokens", "completion_tokens",
-        "total_tokens", "last_update", "created_at",
+        "total_tokens", "cached_tokens", "last_update", "created_at",
     }
 )
 
@@ -93,7 +94,7 @@ def task_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk_ver
     user_id, version_id, model = get("user_id"), get("version_id"), get("model")
     session_id = get("session_id")
     record = {
-        "event_id": uuid4_hex(),
+        "event_id": event.event_id or uuid4_hex(),
         "project_id": project_id,
         "task_id": event.id,
         "session_id": session_id if type(session_id) is str else str(session_id),
@@ -111,6 +112,7 @@ def task_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk_ver
         "prompt_tokens": None,
         "completion_tokens": None,
         "total_tokens": None,
+        "cached_tokens": None,
         "raw_input": _raw_json(get("raw_input"), text_in, limit, errors, "raw_input"),
         "raw_input_type_name": get("raw_input_type_name"),
         "raw_output": _raw_json(get("raw_output"), text_out, limit, errors, "raw_output"),
@@ -122,9 +124,13 @@ def task_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk_ver
         "redactions": {},
         "sdk_version": sdk_version,
     }
-    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens"):
         if key in content:
             record[key] = _opt_int(content[key], errors, key)
+    if record["cached_tokens"] is None and record["prompt_tokens"] is not None:  # a completion's usage details
+        found = cached_tokens(content)
+        if found is not None:
+            record["cached_tokens"] = _opt_int(found, errors, "cached_tokens")
     if extras:
         record["metadata"] = {k: _cap(v, limit, errors, f"metadata.{k}") for k, v in flatten(extras, errors).items()}
         record["metadata_json"] = _cap(dumps(extras, errors, "metadata"), limit, errors, "metadata_json") or "{}"

@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from .._core.convert import event_time_ms
-from .._core.extract import detect_usage, input_to_text, is_message_list, output_to_text
+from .._core.extract import (
+    cached_tokens,
+    detect_usage,
+    input_to_text,
+    is_message_list,
+    output_to_text,
+)
 from .._core.ids import uuid4_hex
 from .._core.queue import Link
 from .genai import genai_fields, to_int
@@ -61,9 +67,10 @@ def _text(value: Any, limit: int, errors: list[str], field: str) -> str | None:
     return text
 
 
-def _base(link: Link, project_id: str, sent_ms: int, sdk_version: str, errors: list[str]) -> dict[str, Any]:
+def _base(link: Link, project_id: str, sent_ms: int, sdk_version: str, errors: list[str],
+          event_id: str | None) -> dict[str, Any]:
     return {
-        "event_id": uuid4_hex(), "project_id": project_id, "parent_span_id": None, "kind": None,
+        "event_id": event_id or uuid4_hex(), "project_id": project_id, "parent_span_id": None, "kind": None,
         "task_id": link.task_id, "session_id": _opt_str(link.session_id), "user_id": _opt_str(link.user_id),
         "link_method": link.method, "step_index": None, "duration_us": None, "status_code": "UNSET",
         "status_message": None, "sent_at": sent_ms, "errors": errors, "redactions": {}, "sdk_version": sdk_version,
@@ -159,7 +166,8 @@ def _step_record(payload: dict[str, Any], link: Link, record: dict[str, Any], li
     if isinstance(output, dict):  # e.g. an OpenAI completion: its model and usage, unless given
         usage = detect_usage(output) or {}
         for field, value in (("response_model", output.get("model")), ("input_tokens", usage.get("prompt_tokens")),
-                             ("output_tokens", usage.get("completion_tokens"))):
+                             ("output_tokens", usage.get("completion_tokens")),
+                             ("cached_input_tokens", cached_tokens(usage))):
             if record[field] is None and value is not None:
                 record[field] = str(value)[:1000] if field == "response_model" else to_int(value)
     return record
@@ -178,7 +186,7 @@ def _step_text(value: Any, extract: Any) -> Any:
 def span_record(payload: dict[str, Any], errors: list[str], project_id: str, sent_ms: int, limit: int,
                 sdk_version: str) -> dict[str, Any]:
     link: Link = payload["link"]
-    record = _base(link, project_id, sent_ms, sdk_version, list(errors))
+    record = _base(link, project_id, sent_ms, sdk_version, list(errors), payload.get("event_id"))
     if "span" in payload:
         return _otel_record(payload["span"], link, record, limit)
     return _step_record(payload, link, record, limit)

@@ -31,7 +31,7 @@ TASK_COLUMNS: tuple[tuple[str, str], ...] = (
     ("cost_note", "String"), ("analytics_truncated", "String"), ("analytics_errors", "String"),
     ("analytics_version", "String"), ("analyzed_at_ms", "Int64"),
     ("eval_flag", "String"), ("eval_reason", "String"), ("eval_model", "String"), ("eval_prompt_version", "String"),
-    ("eval_cost_usd", "Float64"), ("eval_at_ms", "Int64"),
+    ("eval_cost_usd", "Float64"), ("eval_at_ms", "Int64"), ("llm_events", "String"), ("llm_errors", "String"),
 )
 
 #: the columns of phospho_store.spans besides event_id (merged like the tasks': a span's own
@@ -177,11 +177,14 @@ VIEWS = (
         JSONExtract(ifNull(span_models, '[]'), 'Array(String)') AS span_models,
         ifNull(span_input_tokens, 0) AS span_input_tokens, ifNull(span_output_tokens, 0) AS span_output_tokens,
         ifNull(llm_latency_ms, 0) AS llm_latency_ms, ifNull(llm_wall_ms, 0) AS llm_wall_ms,
-        feedback_flag, feedback_notes, coalesce(feedback_flag, eval_flag) AS flag,
-        if(isNotNull(feedback_flag), 'user', if(isNotNull(eval_flag), 'llm', NULL)) AS flag_source,
-        eval_flag, eval_reason, eval_model, eval_cost_usd,
+        feedback_flag, feedback_notes, coalesce(feedback_flag, nullIf(eval_flag, 'undefined')) AS flag,
+        if(isNotNull(feedback_flag), 'user', if(ifNull(eval_flag, 'undefined') != 'undefined', 'llm', NULL))
+            AS flag_source,
+        eval_flag, eval_reason, eval_model, eval_prompt_version, eval_cost_usd, {_ms("eval_at_ms")} AS evaluated_at,
         ifNull(language, '') AS language, sentiment_score, sentiment_magnitude, sentiment_label, sentiment_method,
-        JSONExtract(ifNull(events, '[]'), 'Array(String)') AS events, cost_usd, cost_note, analytics_version,
+        arrayDistinct(arrayConcat(JSONExtract(ifNull(events, '[]'), 'Array(String)'),
+            JSONExtract(ifNull(llm_events, '[]'), 'Array(String)'))) AS events,
+        JSONExtract(ifNull(llm_errors, '[]'), 'Array(String)') AS llm_errors, cost_usd, cost_note, analytics_version,
         isNotNull(analytics_version) AS analyzed,
         JSONExtract(ifNull(redactions, '{{}}'), 'Map(String, UInt32)') AS redactions
     FROM phospho_store.tasks FINAL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -63,6 +64,14 @@ class LLMSettings(_Section):
     timeout_s: float = Field(default=30.0, gt=0)
     daily_budget_usd: float | None = Field(default=None, ge=0)
     embeddings_model: str | None = None
+    #: earlier tasks of the session a prompt shows (evaluation, task and session-scope events)
+    context_tasks: int = Field(default=10, ge=0, le=200)
+    #: characters of each text (input, output, system prompt) a prompt shows; the rest is cut
+    max_chars: int = Field(default=4000, ge=100, le=1_000_000)
+    #: answers kept for identical requests (0: no cache)
+    cache_entries: int = Field(default=20_000, ge=0, le=10_000_000)
+    #: the longest wait between two attempts of a call that failed for a passing reason
+    retry_max_wait_s: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("base_url")
     @classmethod
@@ -71,12 +80,23 @@ class LLMSettings(_Section):
             raise ValueError(f"{url!r} is not an http(s) URL")
         return url
 
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, name: str | None) -> str | None:
+        if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"{name!r} is not an environment variable's name (it names the variable "
+                             "holding the key, never the key itself)")
+        return name
+
 
 class EvaluationSettings(_Section):
     """LLM evaluation of every task (success / failure), with few-shot examples from feedback."""
 
     enabled: bool = True
+    #: examples from tasks users flagged, as many successes as failures (an odd number rounds down)
     few_shot: int = Field(default=6, ge=0, le=100)
+    #: what the judge is told a good answer is (default: helpful, correct, relevant, appropriate)
+    guidelines: str | None = Field(default=None, max_length=20_000)
 
 
 class ProjectConfig(_Section):
@@ -128,13 +148,18 @@ class ProjectConfig(_Section):
         return tuple(event for event in self.events if not event.removed)
 
     @property
+    def llm_events(self) -> tuple[EventDefinition, ...]:
+        """The active definitions an LLM detects (detection_engine llm_detection)."""
+        return tuple(event for event in self.active_events if event.detection_engine == "llm_detection")
+
+    @property
     def config_version(self) -> str:
         """12 hex characters, the same for every config that yields the same analytics rows."""
         return self._version
 
     def _fingerprint(self) -> dict[str, Any]:
-        llm = self.llm.model_dump(mode="json", include={"base_url", "model", "embeddings_model"}) \
-            if self.llm else None
+        llm = self.llm.model_dump(mode="json", include={"base_url", "model", "embeddings_model", "context_tasks",
+                                                        "max_chars"}) if self.llm else None
         fingerprint = {
             "events": sorted((event.fingerprint() for event in self.events), key=lambda e: e["event_name"]),
             "pricing": {name: price.model_dump(mode="json") for name, price in sorted(self.pricing.items())},

@@ -1,5 +1,6 @@
-"""Creating the topics a stage writes, when the cluster does not have them yet: the pipeline's with
-their settings (the control topics compacted, the others with the retention asked for)."""
+"""Creating the topics a stage writes when the cluster lacks them (the pipeline's with their
+settings: the control topics compacted, the others with the retention asked for), and whether a
+cluster answers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from phospho_schemas import Topics
 
-__all__ = ["ensure_topics", "ensure_pipeline_topics", "pipeline_topic_config"]
+__all__ = ["ensure_topics", "ensure_pipeline_topics", "pipeline_topic_config", "kafka_answers"]
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replication: int = -1,
@@ -47,3 +48,12 @@ def ensure_pipeline_topics(bootstrap: str, topics: Topics, partitions: int, repl
         groups.setdefault(tuple(pipeline_topic_config(topics, name, retention_ms).items()), []).append(name)
     for config, names in groups.items():
         ensure_topics(bootstrap, names, partitions, replication, dict(config), error)
+
+
+def kafka_answers(bootstrap: str, timeout: float = 10.0) -> bool:
+    """Whether a Kafka answers at `bootstrap` within `timeout` seconds."""
+    try:
+        AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=timeout)
+    except Exception:  # noqa: BLE001 - unreachable, refused, bad address: the same answer
+        return False
+    return True

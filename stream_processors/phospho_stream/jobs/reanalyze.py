@@ -39,7 +39,7 @@ _SESSIONS = """SELECT window_id, session_key, session_id, user_id, toUnixTimesta
     toUnixTimestamp64Milli(end_time) AS end_ms, task_count, first_input, last_input, total_tokens, success_count,
     failure_count, tasks_with_errors FROM phospho.sessions WHERE window_id IN (SELECT arrayJoin(JSONExtract({ids:String}, 'Array(String)')))"""
 _KEYS = """SELECT DISTINCT session_key FROM phospho.tasks WHERE created_at >= fromUnixTimestamp64Milli({since:Int64})
-    ORDER BY session_key"""
+    AND ({project:String} = '' OR project_id = {project:String}) ORDER BY session_key"""
 
 
 @dataclass
@@ -62,10 +62,11 @@ def _pages(keys: list[str], size: int) -> Iterator[list[str]]:
 
 
 def reanalyze(read: Reader, bootstrap: str, topics: Topics, partitions: int, config: ProjectConfig,
-              since_ms: int = 0, sessions_per_batch: int = 200,
+              since_ms: int = 0, project_id: str | None = None, sessions_per_batch: int = 200,
               progress: Callable[[int, int], None] | None = None) -> Reanalysis:
-    """Analyse again every stored task of the sessions that have one since `since_ms`."""
-    keys = [key for (key,) in read(_KEYS, {"since": since_ms}).rows]
+    """Analyse again every stored task of the sessions that have one since `since_ms` (of one
+    project, when given)."""
+    keys = [key for (key,) in read(_KEYS, {"since": since_ms, "project": project_id or ""}).rows]
     out, clock = Output(bootstrap, topics), VersionClock()
     result = Reanalysis(version=analytics_version(config))
     try:

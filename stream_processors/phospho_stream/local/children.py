@@ -83,15 +83,16 @@ class Child:
 class Children:
     """The stage workers `up` runs (start them from the main thread: they die with it)."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str], log_level: str = "warn") -> None:
         self.logs = data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.env = env
+        self.env, self.log_level = env, log_level
         self.items: list[Child] = []
 
     def add(self, stage: str, nice: int = 0) -> Child:
         cli = str(Path(sys.executable).parent / "phospho-stream")
-        child = Child(stage, [cli, "worker", "--stage", stage], self.env, self.logs / f"{stage}.log", nice)
+        argv = [cli, "worker", "--stage", stage, "--loglevel", self.log_level]
+        child = Child(stage, argv, self.env, self.logs / f"{stage}.log", nice)
         self.items.append(child)
         child.start()
         return child

@@ -1,12 +1,13 @@
 """`phospho-stream up`: the whole pipeline on one machine, and what survives its restarts.
 
 In order: one `up` per data directory (a lock), the embedded broker on --kafka-port unless a
-Kafka is configured (its topics restored from the last clean stop; with the config's
-`privacy.retention.raw_text_days`, created with that retention.ms), the store's migrations and
-the config's retention TTLs, the sink (a thread), the read app (dashboard and query endpoint, up.json), the stage workers
-(child processes, restarted when they stop), the status line. SIGTERM or Ctrl-C: the stages
-catch up, stop and commit, the sink writes, what the next start needs is saved, then the broker
-stops. Every startup failure is one line saying what to do (exit 2).
+Kafka is configured (its topics restored from the last clean stop; the pipeline's topics created
+with the config's `privacy.retention.raw_text_days` as retention.ms), the store's migrations and the
+config's retention TTLs, the sink (a thread), the read app (dashboard and query endpoint, up.json),
+the OTLP/HTTP receiver on --otlp-port (a thread), the stage workers (child processes, restarted when
+they stop), the status line. SIGTERM or Ctrl-C: the receiver stops taking traces and sends what it
+holds, the stages catch up, stop and commit, the sink writes, what the next start needs is saved,
+then the broker stops. Every startup failure is one line saying what to do (exit 2).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from phospho_schemas import Topics
 from phospho_sinks import SinkRunner, StoreError, apply_retention, connect, migrate
 
 from ..config import ProjectConfig, RetentionSettings
-from ..engine.topics import ensure_pipeline_topics
+from ..engine.topics import ensure_pipeline_topics, kafka_answers
 from ..errors import BrokerError, PhosphoStreamError
+from ..otlp import OtlpError, OtlpReceiver, start_receiver
 from ..read import find_running_up, limits_of, remove_up_file, serve, store_reader, write_up_file
 from ..settings import ReadSettings, UpSettings
 from . import snapshot
@@ -48,6 +50,7 @@ class Running:
     store: Any
     sink: SinkRunner
     web: Any
+    otlp: OtlpReceiver
     children: Children
     status: StatusLine
     sink_thread: threading.Thread
@@ -69,13 +72,9 @@ def _lock(data_dir: Path) -> Any:
 def _kafka(settings: UpSettings, data_dir: Path, external: str | None,
            retention: RetentionSettings) -> tuple[EmbeddedBroker | None, str]:
     if external:
-        from confluent_kafka.admin import AdminClient
-
-        try:
-            AdminClient({"bootstrap.servers": external, "log_level": 0}).list_topics(timeout=5)
-        except Exception:  # noqa: BLE001 - any failure to reach it is the same advice
+        if not kafka_answers(external, timeout=5):
             raise UpError(f"no Kafka answers at {external} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): start it, or unset "
-                          "the variable to use the embedded broker") from None
+                          "the variable to use the embedded broker")
         ensure_pipeline_topics(external, Topics(settings.topic_prefix), settings.topic_partitions,
                                retention_ms=retention.topic_ms, error=UpError)
         return None, external
@@ -92,9 +91,11 @@ def _kafka(settings: UpSettings, data_dir: Path, external: str | None,
     return broker, bootstrap
 
 
-def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig, external: str | None) -> Running:
+def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig, external: str | None,
+           log_level: str) -> Running:
     data_dir = settings.data_path()
     for port, what, flag in ((settings.dashboard_port, "the dashboard", "--dashboard-port"),
+                             (settings.otlp_port, "the OTLP receiver", "--otlp-port"),
                              (settings.kafka_port if not external else 0, "Kafka", "--kafka-port")):
         if port and port_in_use(settings.host, port):
             raise UpError(f"port {port} is in use, {what} cannot listen on {settings.host}:{port}: stop what uses it "
@@ -114,13 +115,25 @@ def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig
     read_settings = ReadSettings.load(data_dir=data_dir)
     web = serve(store_reader(store, limits_of(read_settings)), settings.host, settings.dashboard_port,
                 public_url=read_settings.public_url)
+    try:
+        otlp = start_receiver(settings.otlp_project_id, bootstrap, settings.topic_prefix,
+                              settings.otlp_spool_path(data_dir), settings.host, settings.otlp_port,
+                              settings.otlp_max_body_bytes, settings.otlp_memory_bytes, settings.otlp_token,
+                              settings.schema_registry_url)
+    except (OtlpError, OSError) as exc:
+        web.stop()
+        store.close()
+        if broker is not None:
+            broker.stop()
+        raise UpError(f"the OTLP receiver cannot start on {settings.host}:{settings.otlp_port}: {exc} "
+                      "(--otlp-port)") from None
     env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PHOSPHO_DATA_DIR": str(data_dir),
            "PHOSPHO_TOPIC_PREFIX": settings.topic_prefix, "PHOSPHO_TOPIC_PARTITIONS": str(settings.topic_partitions)}
     if broker is not None:  # Tansu's high watermark stops at its last batch's first record: exact lag figures
         env["PHOSPHO_WORKER_PRODUCER_BATCH_BYTES"] = "1"
     if config_path is not None:
         env["PHOSPHO_CONFIG"] = str(config_path)
-    children = Children(data_dir, env)
+    children = Children(data_dir, env, log_level)
     children.add("core")
     children.add("analytics", nice=settings.analysis_nice)
     app_id = env.get("PHOSPHO_APP_ID", "phospho-pipeline")
@@ -133,14 +146,17 @@ def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig
     sink_thread.start()
     write_up_file(data_dir, {"pid": os.getpid(), "url": web.query_url, "dashboard": web.url, "token": web.token,
                              "dsn": store.dsn, "bootstrap": bootstrap, "data_dir": str(data_dir),
-                             "groups": groups, "topic_prefix": settings.topic_prefix})
-    return Running(broker, bootstrap, store, sink, web, children, status, sink_thread, sink_stop)
+                             "groups": groups, "otlp": otlp.endpoint, "topic_prefix": settings.topic_prefix})
+    return Running(broker, bootstrap, store, sink, web, otlp, children, status, sink_thread, sink_stop)
 
 
 def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
     """Let the stages catch up, stop them, write what the sink holds, keep what the next start
     needs, stop the broker."""
     remove_up_file(data_dir)  # first: `query` and `dashboard` stop coming here
+    if not running.otlp.stop():  # then what the receiver took goes to Kafka, for the stages to catch up on
+        print(f"phospho-stream up: the OTLP receiver's last events wait in {settings.otlp_spool_path(data_dir)}",
+              file=sys.stderr)
     status = running.status
     deadline = threading.Event()
     timer = threading.Timer(settings.drain_seconds, deadline.set)
@@ -167,7 +183,7 @@ def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
     running.store.close()
 
 
-def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = None,
+def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = None, log_level: str = "warn",
            config: ProjectConfig | None = None) -> int:
     """Run until SIGINT/SIGTERM (or until `demo(store, stop, bootstrap)` has run, when given); 0 on a clean
     stop, 2 when up could not start. `config`: the project config read from `config_path`."""
@@ -181,7 +197,7 @@ def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = No
     try:
         lock = _lock(data_dir)
         remove_up_file(data_dir)  # a killed up's: nobody serves it any more
-        running = _start(settings, config_path, config or ProjectConfig(), external)
+        running = _start(settings, config_path, config or ProjectConfig(), external, log_level)
     except (UpError, OSError) as exc:
         print(f"phospho-stream up: {exc}", file=sys.stderr)
         return 2
@@ -189,6 +205,8 @@ def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = No
         print(f"phospho-stream up: Kafka on {running.bootstrap}; apps send with\n"
               f"  export PHOSPHO_KAFKA_BOOTSTRAP_SERVERS={running.bootstrap}\n"
               f"phospho-stream up: dashboard on {running.web.login_url}\n"
+              f"phospho-stream up: OTLP/HTTP traces on {running.otlp.traces_url}; OpenTelemetry exporters send with\n"
+              f"  export OTEL_EXPORTER_OTLP_ENDPOINT={running.otlp.endpoint}\n"
               f"phospho-stream up: store {running.store.dsn}; logs in {data_dir / 'logs'}", file=sys.stderr, flush=True)
         running.status.start()
         if demo is not None:

@@ -10,6 +10,7 @@ import json
 from phospho_sinks import QueryResult
 
 from ..settings import ReadSettings
+from .analysis_insights import ANALYSIS_INSIGHTS
 from .query import render
 from .reader import Reader
 from .source import open_source
@@ -40,7 +41,7 @@ INSIGHTS: tuple[tuple[str, str], ...] = (
         success_count AS successes, round(success_ratio, 2) AS success_ratio, tasks_with_errors
         FROM phospho.users WHERE failure_count > 0 OR tasks_with_errors > 0
         ORDER BY failure_count DESC, tasks_with_errors DESC, user_id LIMIT 10"""),
-)
+) + ANALYSIS_INSIGHTS
 
 
 def insight_results(read: Reader) -> list[tuple[str, QueryResult]]:

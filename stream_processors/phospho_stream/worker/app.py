@@ -51,6 +51,7 @@ def fail_fast(what: str, exc: BaseException) -> None:
 def run_app(app: faust.App, loglevel: str = "warn", on_stop: Callable[[], Any] | None = None) -> None:
     """Run the App's worker until SIGINT/SIGTERM (faust's own signal handling and rebalancing)."""
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.spinner = None  # no terminal spinner (and its escape codes) in the logs `up` keeps
     try:
         worker.execute_from_commandline()
     finally:

@@ -87,7 +87,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     env.update(PHOSPHO_DATA_DIR=str(data / "data"), PHOSPHO_PROJECT_ID="dashboard-test", PHOSPHO_SPOOL_DIR=str(data / "spool"),
                NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     log = open(data / "up.log", "w")  # noqa: SIM115 - handed to the child
-    up = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    up = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--otlp-port", "0"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         info_path = data / "data" / "up.json"
         info = _wait(lambda: info_path.exists() and json.loads(info_path.read_text()), 120, "up.json", up)

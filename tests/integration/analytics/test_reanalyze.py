@@ -45,9 +45,9 @@ def test_an_event_defined_today_finds_its_past_occurrences(broker, chdb_store, t
     settings = WorkerSettings(bootstrap=broker.bootstrap, topic_prefix=tag, app_id=f"core-{tag}", topic_partitions=4,
                               data_dir=tmp_path)
     first = AnalyticsEngine(settings, parse_config(BEFORE), f"analytics-{tag}")
-    run_stages(settings, [task(f"{tag}1", 0, session=tag, user=tag, text="hello, I want a refund"),
-                          task(f"{tag}2", MIN, session=tag, user=tag, text="where is my parcel?"),
-                          task(f"{tag}3", 2 * MIN, session=tag, user=tag, text="refund it now")], first)
+    run_stages(settings, [task(f"{tag}1", 0, session=tag, user=tag, text="hello, I want a refund", project_id=tag),
+                          task(f"{tag}2", MIN, session=tag, user=tag, text="where is my parcel?", project_id=tag),
+                          task(f"{tag}3", 2 * MIN, session=tag, user=tag, text="refund it now", project_id=tag)], first)
     first.close()
     topics = Topics(tag)
     sink_all(broker.bootstrap, chdb_store, topics)
@@ -56,7 +56,7 @@ def test_an_event_defined_today_finds_its_past_occurrences(broker, chdb_store, t
                             mine).rows == [(f"{tag}1", "greeting")]
 
     after = parse_config(AFTER)
-    result = reanalyze(store_reader(chdb_store), broker.bootstrap, topics, 4, after)
+    result = reanalyze(store_reader(chdb_store), broker.bootstrap, topics, 4, after, project_id=tag)  # the store is shared
     assert (result.tasks, result.events, result.retracted, result.sessions) == (3, 2, 1, 1)
     feeder = Feeder(broker.bootstrap, [*topics.event_topics(), topics.core_points])  # the core gets the points
     from phospho_stream.engine.core import CoreEngine

@@ -151,8 +151,8 @@ def test_a_worker_reads_events_the_sdk_wrote_through_a_schema_registry(broker, t
         assert raw[0].value()[:1] == b"\x00"  # the Confluent wire format, not single-object
         (worker,) = start(env, "worker")
         try:
-            rows = json_rows(consume_raw(broker.bootstrap, topics.rows("tasks"),
-                                         until=lambda ms: any(r.get("feedback_flag") for r in json_rows(ms))))
+            rows = json_rows(consume_raw(broker.bootstrap, topics.rows("tasks"), until=lambda ms: any(
+                r.get("feedback_flag") for r in json_rows(ms)) and any("input" in r for r in json_rows(ms))))
         finally:
             stop(worker)
     merged = {}

@@ -31,7 +31,7 @@ def query(env, sql, *extra):
 def test_query_while_up_runs_goes_through_its_endpoint(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOSPHO_") and k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update(PHOSPHO_DATA_DIR=str(tmp_path / "data"), PHOSPHO_PROJECT_ID="up-test")
-    up = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    up = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--otlp-port", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         path = tmp_path / "data" / "up.json"
         deadline = time.monotonic() + 120

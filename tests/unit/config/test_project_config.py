@@ -112,6 +112,10 @@ def test_llm_detection_is_refused_without_an_llm_section_and_accepted_with_one()
     ("events:\n  - event_name: a\n    keywords: x\n    webhook: ftp://x\n",
      "config.yaml:4: events[0].webhook: 'ftp://x' is not an http(s) URL"),
     ("evaluation:\n  enabled: true\n", "config.yaml:1: evaluation: evaluation needs an `llm:` section"),
+    ("llm:\n  model: m\n  api_key_env: sk-abc123\n",
+     "config.yaml:3: llm.api_key_env: 'sk-abc123' is not an environment variable's name"),
+    ("llm:\n  model: m\n  context_tasks: -1\n", "config.yaml:3: llm.context_tasks: Input should be greater"),
+    ("llm:\n  model: m\nevaluation:\n  few_shot: 200\n", "config.yaml:4: evaluation.few_shot: Input should be less"),
 ])
 def test_a_bad_config_is_one_line_naming_line_and_field(text: str, expected: str):
     with pytest.raises(ConfigError) as caught:
@@ -178,3 +182,18 @@ def test_the_config_path_comes_from_the_argument_then_the_environment(monkeypatc
     monkeypatch.setenv(CONFIG_ENV, "/etc/phospho.yaml")
     assert config_path_from_env(None) == Path("/etc/phospho.yaml")
     assert config_path_from_env("mine.yaml") == Path("mine.yaml")
+
+
+def test_llm_and_evaluation_sections_take_their_bounds_and_name_the_llm_events():
+    config = parse_config("""\
+llm: {base_url: http://localhost:11434/v1, model: llama3.1, context_tasks: 4, max_chars: 1000, cache_entries: 0}
+evaluation: {few_shot: 4, guidelines: Refunds need an order number.}
+events:
+  - event_name: escalation
+    description: The user asks for a human.
+  - event_name: refund
+    keywords: refund
+""")
+    assert (config.llm.context_tasks, config.llm.max_chars, config.llm.cache_entries) == (4, 1000, 0)
+    assert config.evaluation.guidelines == "Refunds need an order number."
+    assert [e.event_name for e in config.llm_events] == ["escalation"]  # inferred llm_detection

@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 
 from phospho._core.queue import UNLINKED, Link
-from phospho._export.genai import genai_fields, messages_text
 from phospho._export.span_records import span_record
+from phospho.genai import genai_fields, genai_messages, messages_text
 from phospho_schemas import SingleObjectSerializer, raw_schema
 from phospho_schemas.models import SpanEvent
 
@@ -54,7 +54,42 @@ def test_current_semantic_conventions():
     })
     assert fields == {"operation": "chat", "provider": "openai", "request_model": "gpt-4o-mini",
                       "response_model": "gpt-4o-mini-2024-07-18", "input_tokens": 26, "output_tokens": 12,
-                      "input_text": "system: Be brief.\nuser: Say a color", "output_text": "Blue"}
+                      "cached_input_tokens": None, "input_text": "system: Be brief.\nuser: Say a color",
+                      "output_text": "Blue"}
+
+
+@pytest.mark.parametrize("name", [
+    "gen_ai.usage.cache_read.input_tokens",  # the semantic conventions (opentelemetry-instrumentation-openai 0.5x+)
+    "gen_ai.usage.cache_read_input_tokens",  # OpenLLMetry before semantic-conventions-ai 0.5
+    "gen_ai.usage.input_tokens.cached",
+    "gen_ai.usage.input_tokens_details.cached_tokens",
+    "llm.token_count.prompt_details.cache_read",  # OpenInference
+    "usage.prompt_tokens_details.cached_tokens",  # a step's OpenAI usage, flattened
+])
+def test_cached_input_tokens_under_each_name(name):
+    assert genai_fields({"gen_ai.usage.input_tokens": 1200, name: "1024"})["cached_input_tokens"] == 1024
+
+
+def test_genai_messages_in_one_shape():
+    new = genai_messages({
+        "gen_ai.system_instructions": json.dumps([{"type": "text", "content": "Be brief."}]),
+        "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": "Hi"}]},
+                                             {"role": "assistant", "parts": [{"type": "text", "content": "Hello"}]},
+                                             {"role": "user", "parts": [{"type": "text", "content": "A color?"}]}]),
+        "gen_ai.output.messages": json.dumps([{"role": "assistant", "finish_reason": "stop",
+                                               "parts": [{"type": "text", "content": "Blue"}]}]),
+    })
+    assert new == ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "A color?"}],
+                   [{"role": "assistant", "content": "Blue"}])
+    old = genai_messages({"gen_ai.prompt.1.role": "user", "gen_ai.prompt.1.content": "A color?",
+                          "gen_ai.prompt.0.role": "system", "gen_ai.prompt.0.content": "Be brief.",
+                          "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": "Blue"})
+    assert old == ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "A color?"}],
+                   [{"role": "assistant", "content": "Blue"}])
+    assert genai_messages({"gen_ai.prompt": "plain text", "gen_ai.completion": "answer"}) == (
+        [{"role": "user", "content": "plain text"}], [{"role": "assistant", "content": "answer"}])
+    assert genai_messages({}) == ([], [])
 
 
 def test_older_names_are_accepted():

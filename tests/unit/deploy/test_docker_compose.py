@@ -35,21 +35,29 @@ import phospho_sinks
 from phospho._core.settings import ENV, resolve_settings
 from phospho_schemas import Topics
 from phospho_stream import cli as stream_cli
+from phospho_stream.otlp import run as otlp_run
 from phospho_stream.read import run as dashboard_run
 from phospho_stream.read import source as read_source
-from phospho_stream.settings import ReadSettings, WorkerSettings, describe_settings
+from phospho_stream.settings import (
+    OtlpSettings,
+    ReadSettings,
+    SinkSettings,
+    WorkerSettings,
+    describe_settings,
+)
 from phospho_stream.worker import core as stream_worker
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 TTL_FILE = ROOT / "deploy" / "clickhouse" / "config.d" / "system-log-ttl.xml"
 TTL_TARGET = "/etc/clickhouse-server/config.d/system-log-ttl.xml"
 
 SERVICES = {
     "kafka", "schema-registry", "topic-init", "clickhouse", "stream-worker", "clickhouse-sink", "dashboard", "demo",
+    "otlp-receiver",
 }
 # the services that run the phospho-stream image (Dockerfile)
-PROJECT_SERVICES = ("stream-worker", "clickhouse-sink", "dashboard", "demo")
+PROJECT_SERVICES = ("stream-worker", "clickhouse-sink", "dashboard", "otlp-receiver", "demo")
 SYSTEM_LOGS = {
     "query_log", "query_thread_log", "part_log", "trace_log", "text_log", "metric_log",
     "asynchronous_metric_log",
@@ -448,8 +456,9 @@ class _RecordingEnviron(dict):
         return super().__contains__(key)
 
 
-class _Reached(Exception):
-    """Raised by a stand-in where the command would reach Kafka, ClickHouse or a socket."""
+class _Reached(BaseException):
+    """Raised by a stand-in where the command would reach Kafka, ClickHouse or a socket (a
+    BaseException: the CLI turns every Exception into one line)."""
 
     def __init__(self, **seen: Any) -> None:
         super().__init__(seen)
@@ -482,7 +491,7 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         raise _Reached(settings=settings, datadir=str(settings.data_path() / "faust"))
 
     class SinkRunner:
-        def __init__(self, bootstrap: str, store: Any, topics: Topics) -> None:
+        def __init__(self, bootstrap: str, store: Any, topics: Topics, **tuning: Any) -> None:
             seen.update(bootstrap=bootstrap, store=store, topics=topics)
 
         def run(self, stop: Any) -> None:
@@ -490,6 +499,11 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
 
     def listen(source: Any, settings: ReadSettings) -> Any:
         raise _Reached(host=settings.host, port=settings.port, public_url=settings.public_url)
+
+    def start_receiver(project_id: str, bootstrap: str, topic_prefix: str, spool_dir: Path, host: str, port: int,
+                       max_body_bytes: int, memory_bytes: int, token: str | None, registry: str | None) -> Any:
+        raise _Reached(project_id=project_id, bootstrap=bootstrap, topic_prefix=topic_prefix, spool_dir=str(spool_dir),
+                       host=host, port=port, max_body_bytes=max_body_bytes, token=token, registry=registry)
 
     import clickhouse_connect
 
@@ -503,7 +517,9 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         m.setattr(phospho_sinks, "SinkRunner", SinkRunner)
         m.setattr(read_source, "find_running_up", lambda data_dir, dsn=None: None)  # no `up` on this machine
         m.setattr(dashboard_run, "listen", listen)
+        m.setattr(otlp_run, "start_receiver", start_receiver)
         m.setattr(signal, "signal", lambda *args: None)  # the test process keeps its handlers
+        m.setattr(stream_cli, "kafka_answers", lambda bootstrap, timeout=10.0: True)  # no Kafka here
         m.setattr(os, "environ", environ)
         try:
             seen["exit"] = stream_cli.main(command[1:])
@@ -551,6 +567,11 @@ def test_the_pipeline_services_run_the_project_image(demo_config: dict[str, Any]
         "topic-init": "service_completed_successfully", "clickhouse": "service_healthy",
     }
     assert conditions("dashboard") == {"clickhouse": "service_healthy"}
+    otlp = parser.parse_args(services["otlp-receiver"]["command"][1:])
+    assert (otlp.command, otlp.host, otlp.port) == ("otlp", "0.0.0.0", 4318)
+    assert conditions("otlp-receiver") == {
+        "topic-init": "service_completed_successfully", "schema-registry": "service_healthy",
+    }
 
 
 def test_stream_worker_can_be_scaled(config: dict[str, Any]) -> None:
@@ -618,8 +639,9 @@ def test_sink_and_dashboard_use_the_clickhouse_service(
 ) -> None:
     services = config["services"]
     environ, seen = _run_command(services[name], monkeypatch)
-    # pydantic-settings reads the environment whole: the variables ReadSettings declares count as read
-    declared = set(ReadSettings.env_names()) if name == "dashboard" else set()
+    # pydantic-settings reads the environment whole: the variables the command's settings declare count as read
+    model = ReadSettings if name == "dashboard" else SinkSettings
+    declared = {env for env, *_ in describe_settings((model,))}
     unread = set(environ) - environ.read - declared
     assert not unread, f"set on {name} but read by no code of its command: {sorted(unread)}"
     # the store took the DSN as a ClickHouse server (not a chDB directory) and passed it on
@@ -670,3 +692,27 @@ def test_the_dashboard_is_published_on_loopback(cli: str, empty_env_file: Path, 
     command = config["services"]["dashboard"]["command"]
     assert command[command.index("--port") + 1] == "8000"
     assert command[command.index("--host") + 1] == "0.0.0.0"
+
+
+def test_the_otlp_receiver_produces_to_the_stacks_kafka_like_the_sdk(
+    cli: str, empty_env_file: Path, config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its environment is what `phospho-stream otlp` reads; it produces where the demo's SDK does
+    (Kafka, the registry, the topic prefix), spools on its volume, and is published on loopback."""
+    services = config["services"]
+    service = services["otlp-receiver"]
+    environ, seen = _run_command(service, monkeypatch)
+    unread = set(environ) - environ.read - {env for env, *_ in describe_settings((OtlpSettings,))}
+    assert not unread, f"set on otlp-receiver but read by no code of its command: {sorted(unread)}"
+    demo = _env(resolved(cli, empty_env_file, "--profile", "demo")["services"]["demo"])
+    assert (seen["bootstrap"], seen["registry"], seen["topic_prefix"]) == (
+        demo["PHOSPHO_KAFKA_BOOTSTRAP_SERVERS"], demo["PHOSPHO_SCHEMA_REGISTRY_URL"], demo["PHOSPHO_TOPIC_PREFIX"])
+    assert (seen["host"], seen["port"], seen["project_id"], seen["max_body_bytes"]) == ("0.0.0.0", 4318, "otlp", 4 << 20)
+    assert not seen["token"]  # none unless PHOSPHO_OTLP_TOKEN is set
+    assert [v.split(":")[1] for v in service["volumes"]] == [seen["spool_dir"]] == ["/var/lib/phospho/otlp-spool"]
+    assert _ports(service) == [("127.0.0.1", 4318, 4318)]
+    moved = resolved(cli, empty_env_file, PHOSPHO_OTLP_HOST_PORT="14318", PHOSPHO_OTLP_TOKEN="t0ken",
+                     PHOSPHO_OTLP_PROJECT_ID="acme")["services"]["otlp-receiver"]
+    assert _ports(moved) == [("127.0.0.1", 14318, 4318)]
+    _, seen = _run_command(moved, monkeypatch)
+    assert (seen["token"], seen["project_id"]) == ("t0ken", "acme")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 CLI = Path(sys.executable).parent / "phospho-stream"
 
 
@@ -32,7 +32,7 @@ def query(env, sql, *extra):
 
 def test_up_demo_then_query_after_it_stopped(tmp_path):
     env = env_for(tmp_path)
-    done = subprocess.run([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--demo", "--events", "12"], env=env, capture_output=True, text=True, timeout=400)
+    done = subprocess.run([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--otlp-port", "0", "--demo", "--events", "12"], env=env, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "== Messages that end sessions ==" in done.stdout and "== Struggling users" in done.stdout
     overview = re.search(r"== Overview ==\n\s*tasks\s+sessions.*\n.*\n\s*(\d+)\s+(\d+)", done.stdout)

@@ -20,13 +20,13 @@ import pytest
 
 from tests.support.openai_server import ANSWER, USAGE, model_served
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 # the seed page as shipped with the project's docs, and the copy kept beside this test so that a
 # checkout without ../shared still checks the examples against the page's text
-SHARED_SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "004_be56a4593a63cf5f.txt"
+SHARED_SEED = Path(__file__).resolve().parents[4] / "shared" / "seeds" / "004_be56a4593a63cf5f.txt"
 SEED = Path(__file__).with_name("seed_004_be56a4593a63cf5f.txt")
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 PREAMBLE = '''from openai import OpenAI
 openai_client = OpenAI()

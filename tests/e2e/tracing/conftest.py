@@ -78,7 +78,7 @@ def pipeline(broker, openai_server, tmp_path_factory) -> Iterator[Pipeline]:
                PHOSPHO_APP_ID=f"app-{prefix}", PHOSPHO_PROJECT_ID="tracing-e2e", PHOSPHO_SPOOL_DIR=str(root / "spool"),
                PHOSPHO_DATA_DIR=str(root / "data"), PHOSPHO_CLICKHOUSE_DSN=f"chdb://{root / 'chdb'}",
                PHOSPHO_WORKER_PRODUCER_BATCH_BYTES="1", OPENAI_BASE_URL=openai_server.base_url, OPENAI_API_KEY="sk-test")
-    up = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    up = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--otlp-port", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         info = root / "data" / "up.json"
         deadline = time.monotonic() + 120

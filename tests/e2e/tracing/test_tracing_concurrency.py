@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.openai_server import ANSWER, USAGE
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 CONCURRENT = textwrap.dedent('''
     import asyncio
