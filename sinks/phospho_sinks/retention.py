@@ -21,7 +21,7 @@ __all__ = ["RAW_TEXT_COLUMNS", "RETAINED_TABLES", "TableTtl", "apply_retention",
 #: per table, the columns holding text an app logged (or a copy of it), cleared after raw_text_days
 RAW_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     "tasks": ("input", "output", "system_prompt", "raw_input", "raw_output", "metadata", "metadata_json",
-              "feedback_notes"),
+              "feedback_notes", "eval_reason"),
     "spans": ("input_text", "output_text", "attributes", "attributes_json", "status_message"),
     "feedback": ("notes",),
     "sessions": ("first_input", "last_input"),
