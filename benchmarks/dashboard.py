@@ -5,8 +5,9 @@
     .venv/bin/python benchmarks/dashboard.py --quick     # 100k tasks, 5 runs; BENCHMARKS.md left alone
 
 Rows are generated straight into a fresh chDB store's tables (benchmarks/_dashboard_data.py:
-the pipeline benchmark's task/session/feedback generator plus 0-3 spans per task, and one long
-session of 300 tasks with 3 steps each), then
+tasks in two projects written as the stages write them, a core row and an analysis row apart
+(language, sentiment, 0-2 of 10 events, cost), 0-3 spans per task, feedback, detections, session
+windows with the analysis sums, and one long session of 300 tasks with 3 steps each), then
 `phospho-stream dashboard --dsn chdb://...` serves them in a process of its own. A page is the
 set of API requests the browser makes for it, sent together as the page does (through the
 locked read path: each statement parsed, then run with readonly=1 on one of the store's read
@@ -32,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 # benchmarks/ is on sys.path when a script runs
-from _dashboard_data import LONG_SESSION_TASKS, LONG_USER, LONG_WINDOW, load_rows
+from _dashboard_data import LONG_SESSION_TASKS, LONG_USER, LONG_WINDOW, PROJECTS, load_rows
+from _harness import ensure_project_python, machine_info, pct, progress
 from _markdown import rewrite_section
-from pipeline import ensure_project_python, machine_info, pct, progress
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS_MD = HERE.parent / "BENCHMARKS.md"
@@ -44,26 +45,43 @@ TARGET_MS = 300.0
 
 def pages(sample: dict[str, str]) -> list[tuple[str, list[str]]]:
     """(page, its API requests), with ids and values taken from the generated data."""
-    user, task, window, long = (urllib.parse.quote(sample[k], safe="") for k in ("user", "task", "window", "long_window"))
+    user, task, window, long, event = (urllib.parse.quote(sample[k], safe="")
+                                       for k in ("user", "task", "window", "long_window", "event"))
+    week = f"from_ms={sample['from_ms']}&to_ms={sample['to_ms']}"
+    other = f"project={PROJECTS[1]}"
     return [
         ("Tasks, first page", ["tasks?page=1"]),
-        ("Tasks page's filter choices (loaded after it)", ["facets"]),
+        ("Filter choices (loaded once per page load)", ["facets"]),
         ("Tasks, page 200", ["tasks?page=200"]),
         ("Tasks by user", [f"tasks?user={user}"]),
         ("Tasks by text in input/output", ["tasks?q=refund"]),
         ("Tasks by feedback (failure)", ["tasks?flag=failure"]),
-        ("Tasks by time range + model + version", [f"tasks?from_ms={sample['from_ms']}&to_ms={sample['to_ms']}"
-                                                  "&model=gpt-4o-mini&version=20251113_bench"]),
-        ("Task opened (with its steps)", [f"task?id={task}"]),
+        ("Tasks by time range + model + version", [f"tasks?{week}&model=gpt-4o-mini&version=20251113_bench"]),
+        ("Tasks by language (fr)", ["tasks?language=fr"]),
+        ("Tasks by sentiment (negative)", ["tasks?sentiment=negative"]),
+        ("Tasks by event", [f"tasks?event={event}"]),
+        ("Tasks of a project, last 7 days", [f"tasks?{other}&{week}"]),
+        ("Task opened (steps, detections, topic)", [f"task?id={task}"]),
         ("Sessions, newest first", ["sessions?page=1"]),
         ("Sessions by length", ["sessions?sort=tasks"]),
+        ("Sessions of a project, last 7 days", [f"sessions?{other}&{week}"]),
+        ("Sessions with an event", [f"sessions?event={event}"]),
         ("Session opened (transcript + steps)", [f"session?id={window}"]),
         (f"Long session opened ({LONG_SESSION_TASKS} tasks, {3 * LONG_SESSION_TASKS} steps)", [f"session?id={long}"]),
         ("Tasks of the long session (filter)", [f"tasks?session={long}"]),
         ("Users by tasks", ["users?sort=tasks"]),
-        ("Users by failures", ["users?sort=failures"]),
+        ("Users by cost", ["users?sort=cost"]),
+        ("Users of a project, last 7 days", [f"users?{other}&{week}&sort=failures"]),
         ("User opened (metrics, sessions, tasks)", [f"user?id={user}", f"sessions?user={user}", f"tasks?user={user}"]),
-        ("Insights (7 charts)", ["insights/sessions", "insights/tasks", "insights/endings"]),
+        ("Events page", ["events"]),
+        ("Event opened (figures, matches)", [f"events?event={event}", f"event?event={event}"]),
+        ("Insights (6 parts)", ["insights/sessions", "insights/tasks", "events", "insights/users", "insights/endings",
+                                "insights/topics"]),
+        ("Insights of a project, last 7 days", [f"insights/sessions?{other}&{week}", f"insights/tasks?{other}&{week}",
+                                                f"events?{other}&{week}", f"insights/users?{other}&{week}",
+                                                f"insights/endings?{other}&{week}", "insights/topics"]),
+        ("CSV: a user's tasks", [f"export/tasks?user={user}"]),
+        ("CSV: an event's detections", [f"export/events?event={event}"]),
     ]
 
 
@@ -101,8 +119,9 @@ def sample_ids(store: Any) -> dict[str, str]:
     task, window = store.query("""SELECT task_id, session_window_id FROM phospho.tasks
         WHERE user_id = {u:String} AND span_count = 3 ORDER BY created_at DESC LIMIT 1""", {"u": user}).rows[0]
     last = store.query("SELECT toUnixTimestamp64Milli(max(created_at)) FROM phospho.tasks").rows[0][0]
+    event = store.query("SELECT event_name FROM phospho.events GROUP BY event_name ORDER BY count() DESC LIMIT 1").rows[0][0]
     return {"user": user, "task": task, "window": window, "from_ms": str(last - 7 * 86_400_000), "to_ms": str(last),
-            "long_window": LONG_WINDOW}
+            "long_window": LONG_WINDOW, "event": event}
 
 
 def time_statements(store: Any, sample: dict[str, str], runs: int) -> list[dict[str, Any]]:
@@ -122,8 +141,17 @@ def time_statements(store: Any, sample: dict[str, str], runs: int) -> list[dict[
         ("SPANS_OF_TASKS (the transcript's steps)", Q.SPANS_OF_TASKS, {"ids": json.dumps(transcript)}),
         (f"SESSION_TASKS (the long session's {len(long)} tasks)", Q.SESSION_TASKS, {"window_id": sample["long_window"], "limit": 500}),
         ("SPANS_OF_TASKS (the long session's steps)", Q.SPANS_OF_TASKS, {"ids": json.dumps(long)}),
-        ("TASK_INSIGHTS", Q.TASK_INSIGHTS, None), ("SESSION_SHAPES", Q.SESSION_SHAPES, None),
-        ("ENDING_MESSAGES", Q.ENDING_MESSAGES, {"limit": 10}),
+        ("TASK_EVENTS (a task's detections)", Q.TASK_EVENTS, {"task_id": sample["task"]}),
+        ("TASK_INSIGHTS (per day, model, language)", Q.compose(Q.TASK_INSIGHTS, Q.TASK_FILTERS, []), None),
+        ("SESSION_SHAPES", Q.compose(Q.SESSION_SHAPES, Q.SESSION_FILTERS, []), None),
+        ("ENDING_MESSAGES", Q.compose(Q.ENDING_MESSAGES, Q.SESSION_FILTERS, []), {"limit": 10}),
+        ("USER_RANKINGS", Q.compose(Q.USER_RANKINGS, Q.USER_FILTERS, []), {"limit": 10}),
+        ("EVENTS_SUMMARY", Q.compose(Q.EVENTS_SUMMARY, Q.EVENT_FILTERS, []), None),
+        ("EVENT_SESSIONS", Q.compose(Q.EVENT_SESSIONS, Q.SESSION_FILTERS, []), None),
+        ("TASKS_PAGE by event", Q.compose(Q.TASKS_PAGE, Q.TASK_FILTERS, ["event"]),
+         {"event": sample["event"], "limit": 50, "offset": 0}),
+        ("SESSIONS_PAGE by project", Q.compose(Q.SESSIONS_PAGE, Q.SESSION_FILTERS, ["project"], Q.SESSION_ORDERS, "start"),
+         {"project": PROJECTS[1], "limit": 50, "offset": 0}),
     ]
     out = []
     for name, sql, params in cases:
@@ -186,7 +214,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Run {report['date']} on {m['nproc']} CPUs ({m['cpu'] or 'unknown CPU'}, {m['mem_gb']} GB), load average "
         f"{m['loadavg_at_start'][0]} at start; Python {m['python']}. Command: `{report['command']}`.", "",
         f"Data, generated into chDB's storage tables: {d['task_rows']:,} tasks, {d['span_rows']:,} spans, "
-        f"{d['session_windows']:,} session windows, {d['feedback_rows']:,} feedback rows ({d['generate_seconds']:.0f} s; "
+        f"{d['session_windows']:,} session windows, {d['feedback_rows']:,} feedback rows, {d['event_rows']:,} detections "
+        f"({d['task_partial_rows']:,} partial task rows merged by FINAL; {d['generate_seconds']:.0f} s; "
         f"among them one long session of {LONG_SESSION_TASKS} tasks with 3 steps each, written last), "
         f"storage at migration {d['schema'][0]} ({d['schema'][1]}). "
         f"`phospho-stream dashboard --dsn chdb://...` serves them; each page's requests are sent together, as the page "
@@ -197,9 +226,9 @@ def markdown(report: dict[str, Any]) -> str:
         *[f"| `{q['statement']}` | {q['median_ms']:.0f} |" for q in report["statements"]], "",
         "The server runs each statement through the locked read path (parsed, then run with readonly=1 on a read "
         "connection of the store, one statement at a time per connection), so a page's requests can queue behind "
-        "each other; a request's server time includes that wait. Every query reads the analysts' views (`dashboard/queries.py`); "
-        "a session's tasks and a task's steps are first found through the storage tables' bloom_filter indexes "
-        "(`task_rows.window_id`, `span_rows.task_id`).",
+        "each other; a request's server time includes that wait. Every query reads the analysts' views "
+        "(`dashboard/queries/`), each view one storage table with FINAL; the filters by project read `phospho.tasks` "
+        "for the windows or tasks of the project (`phospho.sessions` and `phospho.events` have no project column).",
         "", "Raw results: `.bench/dashboard.json` (not committed).", END, ""])
 
 

@@ -3,7 +3,7 @@ a locked read-only query path."""
 
 from ._errors import ReadOnlyError, StoreError, clickhouse_message
 from .backend import QueryResult, Settings, Store
-from .ddl import MIGRATIONS, Migration
+from .ddl import MIGRATIONS, VIEW_DOCS, Migration, ViewDoc, view_doc
 from .migrations import migrate
 from .readonly import TUNING_SETTINGS, QueryLimits, locked_settings, read_only_query
 from .retention import apply_retention
@@ -26,6 +26,8 @@ __all__ = [
     "Store",
     "StoreError",
     "TUNING_SETTINGS",
+    "VIEW_DOCS",
+    "ViewDoc",
     "apply_retention",
     "check_read_only",
     "chdb_path",
@@ -36,4 +38,5 @@ __all__ = [
     "locked_settings",
     "migrate",
     "read_only_query",
+    "view_doc",
 ]

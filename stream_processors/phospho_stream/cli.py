@@ -201,8 +201,11 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .settings import describe_settings
+    from .settings import describe_settings, settings_markdown
 
+    if args.markdown:
+        print(settings_markdown())
+        return 0
     table = Table("variable", "default", "meaning", "read by")
     for row in describe_settings():
         table.add_row(*row)
@@ -235,7 +238,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     try:
         facts = json.loads((data_dir / STATUS_FILE).read_text())
         for name in ("events_per_s", "events_in", "rows_written", "core_lag", "analytics_backlog",
-                     "evaluation_backlog", "restarts", "store_paused"):
+                     "evaluation_backlog", "evaluation", "restarts", "store_paused"):
             if name in facts:
                 table.add_row(name.replace("_", " "), f"{facts[name]:,}" if isinstance(facts[name], int | float)
                               and not isinstance(facts[name], bool) else str(facts[name]))
@@ -399,6 +402,14 @@ def _cmd_topics(args: argparse.Namespace) -> int:
         print(f"phospho-stream topics: {exc}", file=sys.stderr)
         return 1
     print(render_run(run))
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from .read.describe import describe
+
+    try:
+        print(describe(args.view, args.markdown))
+    except KeyError as exc:
+        print(f"phospho-stream describe: {exc.args[0]}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -423,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     w.set_defaults(func=_cmd_worker)
     se = sub.add_parser("settings", help="every setting of the pipeline's processes: variable, default, meaning")
+    se.add_argument("--markdown", action="store_true", help="as the README's markdown table")
     se.set_defaults(func=_cmd_settings)
     st = sub.add_parser("status", help="where a running up serves everything (Kafka, dashboard, OTLP, data dir) and its lag")
     st.set_defaults(func=_cmd_status)
@@ -494,6 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dsn", default=None)
     t.add_argument("--partitions", type=int, default=None)
     t.set_defaults(func=_cmd_topics)
+    dv = sub.add_parser("describe", help="the analysts' views, or one view's columns with their meaning (no store needed)")
+    dv.add_argument("view", nargs="?", default=None, help="tasks, sessions, users, events, spans, ... (default: list the views)")
+    dv.add_argument("--markdown", action="store_true", help="as the README's markdown tables")
+    dv.set_defaults(func=_cmd_describe)
     q = sub.add_parser("query", help="run one SELECT over the phospho database on the configured ClickHouse (chDB or server)")
     q.add_argument("sql")
     q.add_argument("--dsn", default=None, help="chdb://<dir> or clickhouse://user:pass@host:port/db "

@@ -153,6 +153,11 @@ class UpSettings(PipelineSettings, OtlpReceiverSettings):
     analysis_nice: int = Field(
         5, ge=0, le=19, description="scheduling priority given up by the analysis stages' workers, so that the "
         "core's rows keep flowing when the machine is busy (they catch up after)")
+    topics_every_minutes: float = Field(
+        60, ge=0, description="minutes between the topics runs up makes over the recent task inputs (0: none; "
+        "`phospho-stream topics` runs one at any time)")
+    topics_since: str = Field("7d", pattern=r"^\s*\d+(\.\d+)?\s*[mhdw]\s*$",
+                              description="how far back each of up's topics runs reads (30m, 24h, 7d, 2w)")
 
 
 class ReadSettings(BaseSettings):

@@ -16,6 +16,8 @@ from rich.console import Console
 
 from phospho_schemas import Topics
 
+from ..engine.evaluation import read_status, status_line
+
 __all__ = ["StatusLine", "STATUS_FILE", "lag"]
 
 STATUS_FILE = "status.json"
@@ -66,15 +68,20 @@ class StatusLine:
         for stage in ("analytics", "evaluation"):
             if stage in self.groups:
                 facts[f"{stage}_backlog"] = lag(self._groups[stage], [self.topics.analysis_tasks])[1]
+        facts["evaluation"] = status_line(read_status(self.data_dir))
         facts.update(self.extra())
         return facts
 
     def render(self, facts: dict[str, Any]) -> str:
         parts = [f"{facts['events_per_s']:,.0f} events/s in", f"rows written {facts.get('rows_written', 0):,}",
                  f"core lag {facts['core_lag']:,}"]
-        for stage in ("analytics", "evaluation"):
-            if f"{stage}_backlog" in facts:
-                parts.append(f"{stage} backlog {facts[f'{stage}_backlog']:,}")
+        if "analytics_backlog" in facts:
+            parts.append(f"analytics backlog {facts['analytics_backlog']:,}")
+        if "evaluation_backlog" in facts:
+            parts.append(f"evaluation backlog {facts['evaluation_backlog']:,}")
+        evaluation = facts.get("evaluation", "")
+        if "WAITING" in evaluation or evaluation.startswith("eval: off"):
+            parts.append(evaluation)  # why the evaluation waits (a budget, the endpoint), or is off
         if facts.get("store_paused"):
             parts.append("[bold red]STORE DOWN, sink paused[/]")
         if facts.get("restarts"):

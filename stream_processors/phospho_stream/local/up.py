@@ -5,9 +5,11 @@ Kafka is configured (its topics restored from the last clean stop; the pipeline'
 with the config's `privacy.retention.raw_text_days` as retention.ms), the store's migrations and the
 config's retention TTLs, the sink (a thread), the read app (dashboard and query endpoint, up.json),
 the OTLP/HTTP receiver on --otlp-port (a thread), the stage workers (child processes, restarted when
-they stop), the status line. SIGTERM or Ctrl-C: the receiver stops taking traces and sends what it
-holds, the stages catch up, stop and commit, the sink writes, what the next start needs is saved,
-then the broker stops. Every startup failure is one line saying what to do (exit 2).
+they stop: core, analytics, and evaluation when the config has an `llm:` endpoint and work for it),
+the topics runs (a thread, every PHOSPHO_TOPICS_EVERY_MINUTES), the status line. SIGTERM or Ctrl-C:
+the receiver stops taking traces and sends what it holds, the stages catch up, stop and commit, the
+sink writes, what the next start needs is saved, then the broker stops. Every startup failure is one
+line saying what to do (exit 2).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from typing import Any
 from phospho_schemas import Topics
 from phospho_sinks import SinkRunner, StoreError, apply_retention, connect, migrate
 
+from ..clustering import TopicsSchedule, parse_since
 from ..config import ProjectConfig, RetentionSettings
+from ..engine.evaluation import off_reason, write_off_status
 from ..engine.topics import ensure_pipeline_topics, kafka_answers
 from ..errors import BrokerError, PhosphoStreamError
 from ..otlp import OtlpError, OtlpReceiver, start_receiver
 from ..read import find_running_up, limits_of, remove_up_file, serve, store_reader, write_up_file
-from ..settings import ReadSettings, UpSettings
+from ..settings import ReadSettings, UpSettings, WorkerSettings, load_settings
 from . import snapshot
 from .broker import EmbeddedBroker
 from .children import Children
@@ -55,6 +59,7 @@ class Running:
     status: StatusLine
     sink_thread: threading.Thread
     sink_stop: threading.Event
+    topics: TopicsSchedule | None
 
 
 def _lock(data_dir: Path) -> Any:
@@ -113,8 +118,8 @@ def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig
     topics = Topics(settings.topic_prefix)
     sink = SinkRunner(bootstrap, store, topics)
     read_settings = ReadSettings.load(data_dir=data_dir)
-    web = serve(store_reader(store, limits_of(read_settings)), settings.host, settings.dashboard_port,
-                public_url=read_settings.public_url)
+    reader = store_reader(store, limits_of(read_settings))
+    web = serve(reader, settings.host, settings.dashboard_port, public_url=read_settings.public_url)
     try:
         otlp = start_receiver(settings.otlp_project_id, bootstrap, settings.topic_prefix,
                               settings.otlp_spool_path(data_dir), settings.host, settings.otlp_port,
@@ -138,6 +143,17 @@ def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig
     children.add("analytics", nice=settings.analysis_nice)
     app_id = env.get("PHOSPHO_APP_ID", "phospho-pipeline")
     groups = {"core": app_id, "analytics": f"{app_id}-analytics"}
+    if (off := off_reason(config)) is None:  # an LLM endpoint and work for it: the evaluation stage runs
+        children.add("evaluation", nice=settings.analysis_nice)
+        groups["evaluation"] = f"{app_id}-evaluation"
+    else:
+        write_off_status(data_dir, off)
+    topics_runs = None
+    if settings.topics_every_minutes > 0:
+        worker_settings = load_settings(WorkerSettings, bootstrap=bootstrap, topic_prefix=settings.topic_prefix,
+                                        topic_partitions=settings.topic_partitions)
+        topics_runs = TopicsSchedule(worker_settings, config, reader, settings.topics_every_minutes * 60,
+                                     parse_since(settings.topics_since)).start()
     status = StatusLine(bootstrap, topics, groups, data_dir, lambda: {
         "rows_written": sink.stats.rows_written, "store_paused": sink.stats.paused,
         "restarts": sum(c.restarts for c in children.items)})
@@ -147,7 +163,7 @@ def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig
     write_up_file(data_dir, {"pid": os.getpid(), "url": web.query_url, "dashboard": web.url, "token": web.token,
                              "dsn": store.dsn, "bootstrap": bootstrap, "data_dir": str(data_dir),
                              "groups": groups, "otlp": otlp.endpoint, "topic_prefix": settings.topic_prefix})
-    return Running(broker, bootstrap, store, sink, web, otlp, children, status, sink_thread, sink_stop)
+    return Running(broker, bootstrap, store, sink, web, otlp, children, status, sink_thread, sink_stop, topics_runs)
 
 
 def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
@@ -157,6 +173,8 @@ def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
     if not running.otlp.stop():  # then what the receiver took goes to Kafka, for the stages to catch up on
         print(f"phospho-stream up: the OTLP receiver's last events wait in {settings.otlp_spool_path(data_dir)}",
               file=sys.stderr)
+    if running.topics is not None:
+        running.topics.stop()
     status = running.status
     deadline = threading.Event()
     timer = threading.Timer(settings.drain_seconds, deadline.set)
@@ -166,7 +184,7 @@ def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
             facts = status.facts()
         except Exception:  # noqa: BLE001 - the broker is gone: nothing more to wait for
             break
-        if not facts["core_lag"] and not facts.get("analytics_backlog"):
+        if not facts["core_lag"] and not facts.get("analytics_backlog") and not facts.get("evaluation_backlog"):
             break
         deadline.wait(0.5)
     timer.cancel()

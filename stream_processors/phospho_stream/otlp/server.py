@@ -1,19 +1,14 @@
 """The OTLP receiver running: its Forwarder (the SDK's pipeline to Kafka) and its app served by
-uvicorn from a thread, on a socket bound first (a port in use is an OSError at once; port 0
-gives a free port, known before the first request)."""
+uvicorn from a thread (`serving.ThreadedServer`: a port in use is an OSError at once)."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
-
-import uvicorn
 
 from phospho import ConfigurationError, Forwarder
 
 from ..errors import PhosphoStreamError
+from ..serving import ThreadedServer, http_url, shown_host
 from .app import TRACES_PATH, build_app
 from .ingest import Ingest
 from .traces import TraceMemory
@@ -25,18 +20,6 @@ class OtlpError(PhosphoStreamError):
     """The receiver cannot start: the message says what to do."""
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 class OtlpReceiver:
     """`POST /v1/traces` on host:port, producing through `forwarder`, until `stop()`."""
 
@@ -44,37 +27,23 @@ class OtlpReceiver:
                  token: str | None = None) -> None:
         self.forwarder = forwarder
         self.ingest = Ingest(forwarder, TraceMemory(memory_bytes))
-        self._socket = _bind(host, port)
-        self.host, self.port = host, self._socket.getsockname()[1]
-        shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-        self.endpoint = f"http://[{shown}]:{self.port}" if ":" in shown else f"http://{shown}:{self.port}"
-        config = uvicorn.Config(build_app(self.ingest, max_body_bytes, token), lifespan="off", log_config=None,
-                                log_level="warning", access_log=False, server_header=False,
-                                timeout_graceful_shutdown=5)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name="phospho-otlp", daemon=True)
+        self._server = ThreadedServer(host, port, "OTLP receiver")
+        self.host, self.port = host, self._server.port
+        self.endpoint = http_url(shown_host(host), self.port).rstrip("/")
+        self._app = build_app(self.ingest, max_body_bytes, token)
 
     @property
     def traces_url(self) -> str:
         return self.endpoint + TRACES_PATH
 
     def start(self, timeout: float = 30.0) -> OtlpReceiver:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._socket.close()
-                raise OSError(f"the OTLP receiver did not start on {self.host}:{self.port}")
-            time.sleep(0.01)
+        self._server.serve(self._app, timeout)
         return self
 
     def stop(self, flush_seconds: float = 10.0) -> bool:
         """Stop taking requests, finish the running ones, then send what they made (what Kafka
         does not take in `flush_seconds` stays in the spool); True when all of it was delivered."""
-        self._server.should_exit = True
-        self._thread.join(15)
-        self._socket.close()
+        self._server.stop(15)
         return self.forwarder.shutdown(flush_seconds)
 
 

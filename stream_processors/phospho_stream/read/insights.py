@@ -1,7 +1,9 @@
-"""`phospho-stream insights`: the session and user insights of the phospho docs, as SQL.
+"""`phospho-stream insights`: the session and user insights of the phospho docs, and what the
+analysis found (events, languages, sentiment, cost), as SQL.
 
-They read the analysts' views. How long users chat before leaving, how many messages a session has, what
-kind of message ends a session; power users, struggling users."""
+They read the analysts' views. How long users chat before leaving, how many messages a session
+has, what kind of message ends a session; power users, struggling users; which events happen,
+in which languages and moods users write, what it costs per model, day and user."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from phospho_sinks import QueryResult
 
 from ..settings import ReadSettings
 from .analysis_insights import ANALYSIS_INSIGHTS
+from .llm_insights import LLM_INSIGHTS
 from .query import render
 from .reader import Reader
 from .source import open_source
@@ -23,6 +26,7 @@ INSIGHTS: tuple[tuple[str, str], ...] = (
     # deduplicating 10M task rows (the same number as count() FROM phospho.tasks)
     ("Overview", """SELECT (SELECT sum(task_count) FROM phospho.sessions) AS tasks, (SELECT count() FROM phospho.sessions) AS sessions,
         (SELECT count() FROM phospho.users) AS users, (SELECT count() FROM phospho.feedback) AS feedback,
+        (SELECT count() FROM phospho.events) AS detections, (SELECT round(sum(cost_usd), 6) FROM phospho.sessions) AS total_cost_usd,
         (SELECT count() FROM phospho.dead_letters) AS dead_letters"""),
     ("Tasks per session", """SELECT round(avg(task_count), 2) AS avg_tasks, quantileExact(0.5)(task_count) AS median,
         quantileExact(0.9)(task_count) AS p90, max(task_count) AS max FROM phospho.sessions"""),
@@ -41,7 +45,9 @@ INSIGHTS: tuple[tuple[str, str], ...] = (
         success_count AS successes, round(success_ratio, 2) AS success_ratio, tasks_with_errors
         FROM phospho.users WHERE failure_count > 0 OR tasks_with_errors > 0
         ORDER BY failure_count DESC, tasks_with_errors DESC, user_id LIMIT 10"""),
-) + ANALYSIS_INSIGHTS
+    *ANALYSIS_INSIGHTS,
+    *LLM_INSIGHTS,
+)
 
 
 def insight_results(read: Reader) -> list[tuple[str, QueryResult]]:

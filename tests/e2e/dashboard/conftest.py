@@ -1,6 +1,7 @@
 """The dashboard's end-to-end tests run against real pipeline data: `phospho-stream up` (embedded
-broker, faust worker, sink, chDB) serving its read app on loopback, fed once per session with
-the demo workload plus an agent conversation with steps (dashboard_traffic.py), and a headless
+broker, stage workers, sink, chDB) with the demo's project config (its events and prices),
+serving its read app on loopback, fed once per session with the demo workload, an agent
+conversation with steps and a second project's tasks (dashboard_traffic.py), and a headless
 Chromium (Debian's chromium + chromium-driver: `make browser`) driven by Selenium, logged in
 through the URL `up` prints (its token traded for a cookie)."""
 
@@ -25,6 +26,7 @@ from tests.support.processes import stop
 
 CLI = Path(sys.executable).parent / "phospho-stream"
 TRAFFIC = Path(__file__).with_name("dashboard_traffic.py")
+DEMO_CONFIG = Path(__file__).resolve().parents[3] / "stream_processors/phospho_stream/config/examples/demo.yaml"
 TURNS = 30
 ARTIFACTS = Path(os.environ.get("PHOSPHO_TEST_ARTIFACTS") or Path(__file__).resolve().parents[3] / "test-artifacts") / "dashboard"
 
@@ -70,13 +72,17 @@ def _wait(condition, timeout: float, what: str, proc: subprocess.Popen | None = 
 
 
 def _all_visible(pipeline: Pipeline) -> bool:
+    """Every task, feedback and step stored, every task analysed, and the sessions' sums of the
+    analysis complete."""
     tasks = pipeline.manifest["tasks"]
     flags = [t["flag"] for t in tasks]
     last = pipeline.api("task", id=pipeline.manifest["agent"]["task_ids"][-1])
     return (pipeline.api("tasks", size=1)["total"] == len(tasks)
             and pipeline.api("tasks", flag="failure", size=1)["total"] == flags.count("failure")
             and pipeline.api("tasks", flag="success", size=1)["total"] == flags.count("success")
-            and len(last["spans"]) == 3 and last["task"]["span_count"] == 3)
+            and len(last["spans"]) == 3 and last["task"]["span_count"] == 3
+            and sum(d["analysed_tasks"] for d in pipeline.api("insights/tasks")["days"]) == len(tasks)
+            and pipeline.query("SELECT sum(analyzed_count) AS n FROM phospho.sessions")[0]["n"] == len(tasks))
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +93,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     env.update(PHOSPHO_DATA_DIR=str(data / "data"), PHOSPHO_PROJECT_ID="dashboard-test", PHOSPHO_SPOOL_DIR=str(data / "spool"),
                NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     log = open(data / "up.log", "w")  # noqa: SIM115 - handed to the child
-    up = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--otlp-port", "0"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    up = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--otlp-port", "0", "--config", str(DEMO_CONFIG)],
+                          env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         info_path = data / "data" / "up.json"
         info = _wait(lambda: info_path.exists() and json.loads(info_path.read_text()), 120, "up.json", up)

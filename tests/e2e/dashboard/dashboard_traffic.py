@@ -1,7 +1,7 @@
 """The dashboard tests' workload, logged with the real SDK to the Kafka of a running `up`:
 the demo traffic (phospho_stream.local.demo_traffic.generate_traffic), then an agent conversation whose
-tasks carry steps (`log(steps=[...])`, sent as span events). Writes what it logged to a JSON
-manifest: `python dashboard_traffic.py MANIFEST TURNS`."""
+tasks carry steps (`log(steps=[...])`, sent as span events), then a few tasks of a second
+project. Writes what it logged to a JSON manifest: `python dashboard_traffic.py MANIFEST TURNS`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from phospho_stream.local.demo_traffic import generate_traffic
 
 VERSION = "dashboard-test"
 AGENT_USER = "agent-user@example.com"
+PROJECT, OTHER_PROJECT = "dashboard-test", "dashboard-other"
 
 
 class Recorder:
@@ -22,6 +23,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Any]] = {}
+        self.project = PROJECT
 
     def __getattr__(self, name: str) -> Any:
         return getattr(phospho, name)
@@ -30,7 +32,7 @@ class Recorder:
         logged = phospho.log(**kwargs)
         self.tasks[logged["task_id"]] = {"task_id": logged["task_id"], "user_id": kwargs.get("user_id"),
                                          "input": logged["input"] if isinstance(logged["input"], str) else None,
-                                         "flag": None}
+                                         "flag": None, "project": self.project}
         return logged
 
     def user_feedback(self, task_id: str, flag: str, **kwargs: Any) -> Any:
@@ -59,12 +61,22 @@ def agent_session(recorder: Recorder) -> dict[str, Any]:
     return {"session_id": session_id, "task_ids": ids, "steps": [s["name"] for s in steps]}
 
 
+def other_project(recorder: Recorder) -> list[str]:
+    """Three one-task sessions of the second project (the SDK initialised again for it)."""
+    phospho.init(project_id=OTHER_PROJECT, version_id=VERSION)
+    recorder.project = OTHER_PROJECT
+    return [recorder.log(input=f"Lab question {i}: is the refund policy the same for the lab?", output="Yes, 30 days.",
+                         user_id="lab-user@example.com", session_id=f"lab-session-{i}")["task_id"] for i in range(3)]
+
+
 def main(manifest: str, turns: int) -> int:
-    phospho.init(project_id="dashboard-test", version_id=VERSION)
+    phospho.init(project_id=PROJECT, version_id=VERSION)
     recorder = Recorder()
     counts = generate_traffic(recorder, turns, versions=(VERSION,))
     agent = agent_session(recorder)
     delivered = phospho.flush(60)
+    other_project(recorder)
+    delivered = phospho.flush(60) and delivered
     with open(manifest, "w") as f:
         json.dump({"counts": counts, "tasks": list(recorder.tasks.values()), "agent": agent, "version": VERSION}, f)
     phospho.shutdown(5)

@@ -12,47 +12,11 @@ from collections import Counter
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
+
+from tests.support.browser import act, login, open_page, row_ids, shot, total
 
 pytestmark = pytest.mark.e2e
-
-
-def act(browser, action) -> None:
-    """Run `action` (a navigation or a click) and wait until the page it leads to is rendered."""
-    browser.execute_script("document.body && (document.body.dataset.rendered = '0')")
-    action()
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-        "return document.body.dataset.state === 'ready' && !!document.body.dataset.rendered"
-        " && document.body.dataset.rendered !== '0'"))
-
-
-def login(browser, url: str, login_url: str) -> None:
-    """Open the printed URL once: the app trades its token for a cookie and shows the page."""
-    if url not in browser.logged_in:
-        act(browser, lambda: browser.get(login_url))
-        assert browser.current_url == url  # redirected to the clean URL: the token left the address bar
-        browser.logged_in.add(url)
-
-
-def open_page(browser, pipeline, fragment: str) -> None:
-    login(browser, pipeline.url, pipeline.login_url)
-    act(browser, lambda: browser.get(pipeline.url + fragment))
-
-
-def shot(browser, name: str) -> None:
-    """A full-page screenshot (the window grown to the page's height)."""
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1400, min(max(height, 1000), 6000))
-    browser.save_screenshot(str(browser.artifacts / f"{name}.png"))
-    browser.set_window_size(1400, 1000)
-
-
-def total(browser) -> int:
-    return int(browser.find_element(By.CSS_SELECTOR, "main [data-testid=total]").get_attribute("data-total"))
-
-
-def row_ids(browser, scope: str = "main") -> list[str]:
-    return [tr.get_attribute("data-id") for tr in browser.find_elements(By.CSS_SELECTOR, f"{scope} tr[data-id]")]
 
 
 def test_the_tasks_page_lists_every_task_newest_first_in_pages(browser, pipeline):
@@ -154,7 +118,7 @@ def test_insights_charts_with_their_numbers(browser, pipeline):
 
 
 def test_the_pages_fetch_only_from_the_dashboard_and_log_no_errors(browser, pipeline):
-    for fragment in ("#/tasks", "#/sessions", "#/users", "#/insights"):
+    for fragment in ("#/tasks", "#/sessions", "#/users", "#/events", "#/insights"):
         open_page(browser, pipeline, fragment)
     origins = browser.execute_script("return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)")
     assert origins and set(origins) == {pipeline.url.rstrip("/")}

@@ -47,7 +47,7 @@ def environment(tmp_path: Path) -> dict[str, str]:
 
 
 def start_up(env: dict[str, str], kafka_port: int, log: Path) -> subprocess.Popen:
-    up = subprocess.Popen([str(CLI), "up", "--kafka-port", str(kafka_port), "--dashboard-port", "0"], env=env,
+    up = subprocess.Popen([str(CLI), "up", "--kafka-port", str(kafka_port), "--dashboard-port", "0", "--otlp-port", "0"], env=env,
                           stdout=subprocess.DEVNULL, stderr=log.open("ab"))
     up_file = Path(env["PHOSPHO_DATA_DIR"]) / "up.json"
     deadline = time.monotonic() + 120
@@ -131,13 +131,13 @@ def test_a_second_up_on_the_same_data_dir_and_a_port_in_use_are_one_line(tmp_pat
     try:
         status = subprocess.run([str(CLI), "status"], env=env, capture_output=True, text=True, timeout=60)
         assert status.returncode == 0 and f"127.0.0.1:{port}" in status.stdout and "dashboard" in status.stdout
-        second = subprocess.run([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0"], env=env,
+        second = subprocess.run([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--otlp-port", "0"], env=env,
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 2
         assert second.stderr.count("\n") == 1 and f"another up runs on {env['PHOSPHO_DATA_DIR']}" in second.stderr
         assert f"pid {first.pid}" in second.stderr
         other = {**env, "PHOSPHO_DATA_DIR": str(tmp_path / "other")}
-        busy = subprocess.run([str(CLI), "up", "--kafka-port", str(port), "--dashboard-port", "0"], env=other,
+        busy = subprocess.run([str(CLI), "up", "--kafka-port", str(port), "--dashboard-port", "0", "--otlp-port", "0"], env=other,
                               capture_output=True, text=True, timeout=60)
         assert busy.returncode == 2 and busy.stderr.count("\n") == 1
         assert f"port {port} is in use" in busy.stderr and "--kafka-port" in busy.stderr

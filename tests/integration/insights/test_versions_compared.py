@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 _CHILD = """
 import json, sys
 from phospho_sinks import connect, migrate, read_only_query
-from phospho_stream.read.analysis_insights import EVALUATION_SQL, EVENT_RATES_SQL, VERSIONS_SQL
+from phospho_stream.read.llm_insights import EVALUATION_SQL, EVENT_RATES_SQL, VERSIONS_SQL
 from tests.support.store_rows import task, write
 store = connect(sys.argv[1])
 migrate(store)

@@ -1,7 +1,8 @@
-"""The dashboard's JSON API over HTTP (the read app served by uvicorn from a thread), on the test
-session's chDB store: every endpoint and query on known rows (each test keeps to its own users,
-version and session ids: the store is shared), every statement of queries.py run by some request
-(the server's reads are recorded), filters bound as values, malformed requests refused."""
+"""The dashboard's browsing API over HTTP (the read app served by uvicorn from a thread), on the
+test session's chDB store: every endpoint and query on known rows (each test keeps to its own
+users, version and session ids: the store is shared), every browsing statement of queries/ run
+by some request (the server's reads are recorded), filters bound as values, malformed requests
+refused. The insights, events and exports: test_dashboard_analysis_api.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from phospho_sinks import migrate
 from phospho_stream.read import serve, store_reader
 from phospho_stream.read.dashboard import queries as Q
 
-from tests.support.store_rows import feedback, span, task, window, write
+from tests.support.store_rows import event, feedback, span, task, window, write
 
 T0 = 1_700_000_000_000
 TAG = uuid.uuid4().hex[:8]
@@ -26,7 +27,18 @@ WIN_A, WIN_B = f"s:{CHAT}|a1-{TAG}", f"u:{BOB}|b1-{TAG}"
 A1, A2, A3, B1, MOVED = (f"{name}-{TAG}" for name in ("a1", "a2", "a3", "b1", "moved"))
 SQL_INPUT = f"x-{TAG}'; DROP TABLE phospho_store.tasks --"
 HELLO, BYE = f"Hello there ({TAG})", f"bye {TAG}"
+GREETING, REFUND = f"greeting {TAG}", f"refund {TAG}"
+OTHER_PROJECT, RUN = f"other-{TAG}", f"run-{TAG}"
 EXECUTED: list[str] = []  # every statement the module's server ran, in order
+
+
+def _analysis(task_id, language, score, label, events, cost):
+    """The analytics stage's partial row of a task."""
+    return {"task_id": task_id, "language": language, "sentiment_score": score,
+            "sentiment_magnitude": None if score is None else abs(score), "sentiment_label": label,
+            "sentiment_method": "vader" if language in ("en", "") else "unsupported_language",
+            "events": json.dumps(events), "cost_usd": cost, "cost_note": "genai-prices" if cost else "unknown model",
+            "analytics_version": "r1-test", "analyzed_at_ms": T0 + 1}
 
 
 def _task(task_id, user, session, win, at, **extra):
@@ -46,16 +58,33 @@ def base(chdb_store):
         _task(A2, ANN, CHAT, WIN_A, T0 + 60_000, input="What's the REFUND policy?", output="30 days.", tokens=20,
               feedback_flag="failure", feedback_notes=f"note fa2-{TAG}"),
         _task(A3, ANN, CHAT, WIN_A, T0 + 120_000, input=SQL_INPUT, output="no", model="claude-3"),
-        _task(B1, BOB, BOB_SESSION, WIN_B, T0 + 3_600_000, input=BYE, output=None, model=None, span_models=["gpt-4o"]),
+        _task(B1, BOB, BOB_SESSION, WIN_B, T0 + 3_600_000, input=BYE, output=None, model=None, span_models=["gpt-4o"],
+              project_id=OTHER_PROJECT),
     ])
+    # the analytics stage's partial rows, apart (storage merges them into the tasks' rows)
+    write(chdb_store, "tasks", [
+        _analysis(A1, "en", 0.8, "positive", [GREETING], 0.002),
+        _analysis(A2, "en", -0.6, "negative", [REFUND], 0.004),
+        _analysis(A3, "", None, None, [], None),
+        _analysis(B1, "fr", None, None, [], 0.001),
+    ])
+    write(chdb_store, "events", [event(A1, GREETING, 1, CHAT, ANN, at_ms=T0),
+                                 event(A2, REFUND, 1, CHAT, ANN, at_ms=T0 + 60_000),
+                                 event(A3, REFUND, 2, CHAT, ANN, deleted=1, at_ms=T0 + 120_000)])  # retracted
+    write(chdb_store, "topics", [{"run_id": RUN, "topic_id": 1, "name": f"greetings {TAG}", "size": 1,
+                                  "examples": json.dumps([HELLO]), "terms": '["hello"]', "method": "tfidf-kmeans",
+                                  "created_at_ms": T0}])
+    write(chdb_store, "task_topics", [{"run_id": RUN, "task_id": A1, "topic_id": 1, "created_at_ms": T0}])
     # as the workers write them: the feedback rows, and their flags carried by task rows and windows
     write(chdb_store, "feedback", [
         {**feedback(f"fa1-{TAG}", A1, "success", T0 + 5), "session_id": CHAT, "user_id": ANN},
         {**feedback(f"fa2-{TAG}", A2, "failure", T0 + 60_005), "session_id": CHAT, "user_id": ANN}])
     write(chdb_store, "sessions", [
         {**window(WIN_A, CHAT, ANN, T0, T0 + 120_000, 3, SQL_INPUT, 1), "first_input": HELLO, "success_count": 1,
-         "failure_count": 1, "total_tokens": 40},
-        {**window(WIN_B, BOB_SESSION, BOB, T0 + 3_600_000, T0 + 3_600_000, 1, BYE, 1), "first_input": BYE, "total_tokens": 10}])
+         "failure_count": 1, "total_tokens": 40, "languages": {"en": 2, "": 1}, "sentiment_sum": 0.2, "sentiment_count": 2,
+         "sentiment_min": -0.6, "event_counts": {GREETING: 1, REFUND: 1}, "cost_usd": 0.006, "analyzed_count": 3},
+        {**window(WIN_B, BOB_SESSION, BOB, T0 + 3_600_000, T0 + 3_600_000, 1, BYE, 1), "first_input": BYE, "total_tokens": 10,
+         "languages": {"fr": 1}, "cost_usd": 0.001, "analyzed_count": 1}])
     steps = [("plan", -3000, 0, None), ("retrieve", -2000, 1, None), ("llm", -1000, 2, "gpt-4o-mini")]
     rows = [{**span(A1, CHAT), "event_id": f"sp-{name}-{TAG}", "task_id": A1, "name": name, "user_id": ANN,
              "step_index": index, "start_time_ms": T0 + start, "end_time_ms": T0 + start + 400, "response_model": model,
@@ -270,28 +299,18 @@ def test_the_page_and_only_its_own_files_are_served(base):
         assert base.get(path).status_code == 404, path
 
 
-# -- every statement of queries.py, run by a request on known rows --------------------------------
+# -- every browsing statement of queries/, run by a request on known rows ------------------------
 
-WIDEST_TASKS = {"from_ms": T0, "to_ms": T0 + 1, "user": ANN, "session": CHAT, "version": VERSION, "model": "gpt-4o-mini",
-                "flag": "success", "q": "hello"}  # every task filter at once: A1 only
-WIDEST_SESSIONS = {"from_ms": T0, "to_ms": T0 + 1, "user": ANN, "q": "hello"}  # every session filter: WIN_A only
-T0_DAY = "2023-11-14"  # T0's day (UTC): every task and window of this module
+WIDEST_TASKS = {"from_ms": T0, "to_ms": T0 + 1, "project": "p", "user": ANN, "session": CHAT, "version": VERSION,
+                "model": "gpt-4o-mini", "flag": "success", "q": "hello", "language": "en", "sentiment": "positive",
+                "event": GREETING}  # every task filter at once: A1 only
+WIDEST_SESSIONS = {"from_ms": T0, "to_ms": T0 + 1, "project": "p", "user": ANN, "q": "hello", "event": GREETING,
+                   "language": "en"}  # every session filter: WIN_A only
+WIDEST_USERS = {"from_ms": T0, "to_ms": T0 + 3_600_001, "project": "p", "user": ANN, "q": TAG}  # ANN, by WIN_A
 
 
 def _ids(body, key="task_id", rows="rows"):
     return [r[key] for r in body[rows]]
-
-
-def _endings_ranked(store):
-    """ENDING_MESSAGES computed here, from every session's row."""
-    from collections import Counter
-
-    rows = store.query("SELECT leftUTF8(last_input, 240), task_count FROM phospho.sessions").rows
-    ended, tasks = Counter(r[0] for r in rows), Counter()
-    for message, count in rows:
-        tasks[message] += count
-    ranked = sorted(ended, key=lambda m: (-ended[m], m))[:10]
-    return [(m, ended[m], tasks[m] / ended[m]) for m in ranked]
 
 
 # (statement, the request that runs it, what that request answers on this module's rows)
@@ -302,46 +321,52 @@ STATEMENT_CASES = [
      lambda b, _: (b["total"], b["rows"]) == (1, [])),
     (Q.TASK_ROWS, "/api/tasks", {"version": VERSION},
      lambda b, _: _ids(b) == [B1, A3, A2, A1] and [r["input"] for r in b["rows"]] == [BYE, SQL_INPUT, "What's the REFUND policy?", HELLO]
-     and [r["feedback_flag"] for r in b["rows"]] == [None, None, "failure", "success"]),
+     and [r["feedback_flag"] for r in b["rows"]] == [None, None, "failure", "success"]
+     and [(r["language"], r["sentiment_label"], r["events"], r["cost_usd"]) for r in b["rows"]]
+     == [("fr", None, [], 0.001), ("", None, [], None), ("en", "negative", [REFUND], 0.004), ("en", "positive", [GREETING], 0.002)]),
     (Q.TASK, "/api/task", {"id": A2},
-     lambda b, _: (b["task"]["task_id"], b["task"]["total_tokens"], b["task"]["feedback_notes"]) == (A2, 20, f"note fa2-{TAG}")),
+     lambda b, _: (b["task"]["task_id"], b["task"]["total_tokens"], b["task"]["feedback_notes"], b["task"]["sentiment_score"],
+                   b["task"]["analytics_version"], b["task"]["flag"], b["task"]["flag_source"])
+     == (A2, 20, f"note fa2-{TAG}", -0.6, "r1-test", "failure", "user")),
     (Q.TASK_SPANS, "/api/task", {"id": A1},
      lambda b, _: [(s["name"], s["step_index"]) for s in b["spans"]] == [("plan", 0), ("retrieve", 1), ("llm", 2)]),
+    (Q.TASK_EVENTS, "/api/task", {"id": A2},
+     lambda b, _: [(d["event_name"], d["source"], d["score"]) for d in b["detections"]] == [(REFUND, "keyword", 1.0)]),
+    (Q.TASK_TOPIC, "/api/task", {"id": A1},
+     lambda b, _: (b["topic"]["name"], b["topic"]["run_id"]) == (f"greetings {TAG}", RUN)),
     (Q.SPANS_OF_TASKS, "/api/session", {"id": WIN_A},
      lambda b, _: [[s["name"] for s in t["spans"]] for t in b["tasks"]] == [["plan", "retrieve", "llm"], [], []]),
     (Q.SESSION_TASKS, "/api/session", {"id": WIN_A},
-     lambda b, _: _ids(b, rows="tasks") == [A1, A2, A3] and b["tasks"][2]["input"] == SQL_INPUT),
+     lambda b, _: _ids(b, rows="tasks") == [A1, A2, A3] and b["tasks"][2]["input"] == SQL_INPUT
+     and [t["events"] for t in b["tasks"]] == [[GREETING], [REFUND], []]),
     (Q.compose(Q.SESSIONS_PAGE, Q.SESSION_FILTERS, Q.SESSION_FILTERS, Q.SESSION_ORDERS, "start"), "/api/sessions",
      WIDEST_SESSIONS, lambda b, _: (b["total"], _ids(b, "window_id")) == (1, [WIN_A])),
     (Q.compose(Q.SESSIONS_COUNT, Q.SESSION_FILTERS, Q.SESSION_FILTERS), "/api/sessions", {**WIDEST_SESSIONS, "page": 2},
      lambda b, _: (b["total"], b["rows"]) == (1, [])),
     (Q.SESSION_ROWS, "/api/sessions", {"q": TAG},
-     lambda b, _: [(r["window_id"], r["task_count"], r["first_input"], r["last_input"]) for r in b["rows"]]
-     == [(WIN_B, 1, BYE, BYE), (WIN_A, 3, HELLO, SQL_INPUT)]),
+     lambda b, _: [(r["window_id"], r["task_count"], r["first_input"], r["last_input"], r["language"]) for r in b["rows"]]
+     == [(WIN_B, 1, BYE, BYE, "fr"), (WIN_A, 3, HELLO, SQL_INPUT, "en")]
+     and b["rows"][1]["event_counts"] == {GREETING: 1, REFUND: 1} and b["rows"][1]["sentiment_mean"] == pytest.approx(0.1)),
     (Q.SESSION, "/api/session", {"id": WIN_B},
      lambda b, _: (b["session"]["user_id"], b["session"]["task_count"], b["session"]["total_tokens"], _ids(b, rows="tasks"))
      == (BOB, 1, 10, [B1])),
-    (Q.compose(Q.USERS_PAGE, Q.USER_FILTERS, Q.USER_FILTERS, Q.USER_ORDERS, "tasks"), "/api/users", {"q": TAG},
-     lambda b, _: [(r["user_id"], r["task_count"]) for r in b["rows"]] == [(ANN, 3), (BOB, 1)] and b["total"] == 2),
-    (Q.compose(Q.USERS_COUNT, Q.USER_FILTERS, Q.USER_FILTERS), "/api/users", {"q": TAG, "page": 2},
-     lambda b, _: (b["total"], b["rows"]) == (2, [])),
-    (Q.USER, "/api/user", {"id": BOB},
-     lambda b, _: (b["user"]["user_id"], b["user"]["task_count"], b["user"]["session_count"]) == (BOB, 1, 1)),
+    (Q.compose(Q.USERS_PAGE, Q.USER_FILTERS, Q.USER_FILTERS, Q.USER_ORDERS, "tasks"), "/api/users", WIDEST_USERS,
+     lambda b, _: [(r["user_id"], r["task_count"], r["cost_usd"]) for r in b["rows"]] == [(ANN, 3, 0.006)] and b["total"] == 1),
+    (Q.compose(Q.USERS_COUNT, Q.USER_FILTERS, Q.USER_FILTERS), "/api/users", {**WIDEST_USERS, "page": 2},
+     lambda b, _: (b["total"], b["rows"]) == (1, [])),
+    (Q.compose(Q.USER, Q.USER_FILTERS, (*Q.SCOPE, "user")), "/api/user",
+     {"id": BOB, "from_ms": T0, "to_ms": T0 + 3_600_001, "project": OTHER_PROJECT},
+     lambda b, _: (b["user"]["user_id"], b["user"]["task_count"], b["user"]["session_count"], b["user"]["languages"])
+     == (BOB, 1, 1, {"fr": 1})),
     (Q.FACETS, "/api/facets", {},
-     lambda b, _: VERSION in b["versions"] and {"claude-3", "gpt-4o-mini"} <= set(b["models"])),
-    (Q.TASK_INSIGHTS, "/api/insights/tasks", {},
-     lambda b, _: any(d["day"] == T0_DAY and d["tasks"] >= 4 and d["failure"] >= 1 for d in b["days"])
-     and any(m["model_name"] == "claude-3" for m in b["models"])),
-    (Q.SESSION_SHAPES, "/api/insights/sessions", {},
-     lambda b, _: dict(b["per_day"]).get(T0_DAY, 0) >= 2 and dict(b["lengths"]).get(3, 0) >= 1),
-    (Q.ENDING_MESSAGES, "/api/insights/endings", {},
-     lambda b, store: [(e["message"], e["sessions_ended"], pytest.approx(e["avg_session_tasks"])) for e in b["endings"]]
-     == _endings_ranked(store)),
+     lambda b, _: VERSION in b["versions"] and {"claude-3", "gpt-4o-mini"} <= set(b["models"])
+     and OTHER_PROJECT in b["projects"] and {"en", "fr", "unknown"} <= set(b["languages"])),
+    (Q.EVENT_NAMES, "/api/facets", {}, lambda b, _: {GREETING, REFUND} <= set(b["events"])),
 ]
 
 
-def test_the_cases_cover_every_statement():
-    assert sorted(sql for sql, *_ in STATEMENT_CASES) == sorted(Q.ALL_STATEMENTS)
+def test_the_cases_cover_every_browsing_statement():
+    assert sorted(sql for sql, *_ in STATEMENT_CASES) == sorted(Q.BROWSE_STATEMENTS)
 
 
 @pytest.mark.parametrize(("sql", "path", "params", "check"), STATEMENT_CASES,

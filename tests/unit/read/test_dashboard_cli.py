@@ -57,8 +57,15 @@ def test_dashboard_alone_on_an_empty_store(tmp_path):
             assert browser.get("/api/users").json()["total"] == 0 and browser.get("/api/sessions").json()["rows"] == []
             shape = browser.get("/api/insights/sessions").json()
             assert shape["sessions"] == 0 and shape["avg_tasks"] is None and shape["duration_quantiles"]["p50"] is None
-            assert browser.get("/api/insights/tasks").json() == {"days": [], "models": []}
+            assert browser.get("/api/insights/tasks").json() == {"days": [], "models": [], "languages": []}
             assert browser.get("/api/insights/endings").json() == {"endings": []}
+            assert browser.get("/api/insights/users").json() == {"power": [], "struggling": [], "cost": [], "negative": []}
+            assert browser.get("/api/insights/topics").json() == {"topics": [], "run_id": None, "created_ms": None}
+            assert browser.get("/api/events").json() == {"events": [], "sessions": 0}
+            assert browser.get("/api/event", params={"event": "x"}).json()["rows"] == []
+            assert browser.get("/api/facets").json() == {"versions": [], "models": [], "projects": [], "languages": [], "events": []}
+            export = browser.get("/api/export/tasks")
+            assert export.status_code == 200 and export.text.startswith("task_id,created_at_utc,") and export.text.count("\n") == 1
             assert 'id="view"' in browser.get("/").text
         assert httpx.get(url.split("?")[0] + "api/tasks", trust_env=False).status_code == 401  # no cookie, no token
     finally:

@@ -97,7 +97,8 @@ def test_insights_on_the_store(chdb_dir):
     assert done.returncode == 0, done.stderr
     assert "== Power users ==" in done.stdout and "(0 rows)" in done.stdout
     as_json = json.loads(run("insights", "--dsn", f"chdb://{chdb_dir}", "--format", "json", env=os.environ).stdout)
-    assert as_json["Overview"] == [{"tasks": 0, "sessions": 0, "users": 0, "feedback": 0, "dead_letters": 0}]
+    assert as_json["Overview"] == [{"tasks": 0, "sessions": 0, "users": 0, "feedback": 0, "detections": 0,
+                                    "total_cost_usd": 0, "dead_letters": 0}]
 
 
 @pytest.mark.parametrize("command", [["query", "SELECT 1"], ["insights"], ["dashboard"]])

@@ -1,5 +1,7 @@
 // DOM helpers: elements are built from text nodes and attributes only, so logged text can
-// never become markup.
+// never become markup. Links and API requests carry the page-wide scope (scope.js).
+
+import { scopeFilters, scopeParams } from "./scope.js";
 
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
@@ -71,16 +73,45 @@ export function fmtNum(n, digits = 0) {
   return Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
-export function flagBadge(flag) {
+// US dollars: cents from a dollar on, else three significant digits ($0.000488)
+export function fmtUsd(v) {
+  if (v === null || v === undefined) return "";
+  if (v === 0) return "$0";
+  if (Math.abs(v) >= 1) return `$${fmtNum(v, 2)}`;
+  return `$${Number(v).toLocaleString("en-US", { maximumSignificantDigits: 3, maximumFractionDigits: 12 })}`;
+}
+
+// a user's feedback, else the LLM evaluation's verdict (source "llm": marked as such)
+export function flagBadge(flag, source) {
   if (!flag) return h("span", { class: "muted", text: "—" });
-  return h("span", { class: `badge ${flag === "success" ? "ok" : flag === "failure" ? "ko" : ""}`, text: flag });
+  const cls = `badge ${flag === "success" ? "ok" : flag === "failure" ? "ko" : ""}${source === "llm" ? " llm" : ""}`;
+  return h("span", { class: cls, title: source === "llm" ? "the LLM evaluation's verdict" : null },
+    source === "llm" ? `${flag} · llm` : flag);
+}
+
+export function sentimentBadge(label, score) {
+  if (!label) return h("span", { class: "muted", text: "—" });
+  const title = score === null || score === undefined ? null : `score ${fmtNum(score, 2)}`;
+  return h("span", { class: `badge sentiment ${label}`, title, "data-sentiment": label }, label);
+}
+
+// the language a task was written in ('' when it could not be told)
+export const langLabel = (code) => (code === "" ? "unknown" : code === null || code === undefined ? "" : code);
+
+// events as chips linking to their page; counts: an {event: n} map instead of a list
+export function eventChips(events, counts) {
+  const names = counts ? Object.keys(counts).sort((a, b) => counts[b] - counts[a] || a.localeCompare(b)) : events || [];
+  if (!names.length) return h("span", { class: "muted", text: "—" });
+  return h("span", { class: "chips" }, names.map((name) => link("event", { name },
+    counts ? `${name} ×${counts[name]}` : name, { class: "chip", "data-event": name })));
 }
 
 // -- routing -----------------------------------------------------------------------------------
 
+// #/path?params, with the page-wide scope unless `params` sets it
 export function hashFor(path, params) {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params || {})) {
+  for (const [k, v] of Object.entries({ ...scopeParams(), ...(params || {}) })) {
     if (v !== null && v !== undefined && v !== "") q.set(k, v);
   }
   const qs = q.toString();
@@ -93,15 +124,21 @@ export function link(path, params, text, props) {
 
 // -- data --------------------------------------------------------------------------------------
 
+// GET /api/<name> with `params` and the scope's filters (the params win)
 export async function api(name, params) {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params || {})) {
-    if (v !== null && v !== undefined && v !== "") q.set(k, v);
-  }
+  const q = apiQuery(params);
   const response = await fetch(`/api/${name}?${q}`, { headers: { Accept: "application/json" } });
   const body = await response.json().catch(() => ({ error: response.statusText }));
   if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
   return body;
+}
+
+export function apiQuery(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...scopeFilters(), ...(params || {}) })) {
+    if (v !== null && v !== undefined && v !== "") q.set(k, v);
+  }
+  return q;
 }
 
 export function errorBox(err) {

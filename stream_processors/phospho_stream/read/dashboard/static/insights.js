@@ -1,9 +1,12 @@
-// Insights: tasks and sessions per day, session lengths and durations, the messages that end
-// sessions, tokens per model, feedback over time. The charts load in parallel; numbers a click away.
+// Insights: sessions (per day, lengths, durations), tasks (over time, feedback and the LLM's
+// verdicts, cost and tokens per model, languages, sentiment), events, users (power, struggling,
+// costly, negative), the messages that end sessions, topics. The parts load in parallel, each
+// with the page's dates and project; their numbers are a click away.
 
-import { barChart, chartCard, hbarChart } from "./charts.js";
-import { api, clear, errorBox, fmtDuration, fmtNum, h } from "./dom.js";
-import { cards } from "./widgets.js";
+import { barChart, chartCard, emptyCard, hbarChart } from "./charts.js";
+import { api, clear, errorBox, fmtDuration, fmtNum, fmtTime, fmtUsd, h, hashFor, link } from "./dom.js";
+import { taskInsights } from "./insights_tasks.js";
+import { cards, table } from "./widgets.js";
 
 const slot = (testid) => h("div", { class: "slot", "data-testid": testid }, h("p", { class: "muted" }, "Loading…"));
 
@@ -13,21 +16,6 @@ async function fill(el, load) {
   } catch (err) {
     clear(el, errorBox(err));
   }
-}
-
-function daily(rows) {
-  const labels = rows.map((r) => r.day);
-  return [
-    chartCard("Tasks per day", barChart(labels, [{ name: "tasks", values: rows.map((r) => r.tasks) }]),
-      [{ label: "Day", key: "day" }, { label: "Tasks", key: "tasks", num: true }, { label: "Tokens", key: "tokens", num: true }],
-      rows, "chart-tasks-per-day"),
-    chartCard("Feedback over time", barChart(labels, [
-      { name: "success", values: rows.map((r) => r.success), cls: "ok" },
-      { name: "failure", values: rows.map((r) => r.failure), cls: "ko" }]),
-    [{ label: "Day", key: "day" }, { label: "Success", key: "success", num: true }, { label: "Failure", key: "failure", num: true },
-      { label: "Success ratio", render: (r) => (r.success + r.failure ? `${Math.round((100 * r.success) / (r.success + r.failure))} %` : "—"), num: true }],
-    rows, "chart-feedback"),
-  ];
 }
 
 // an axis label: 45s, 1.1m, 4.3h, 2.5d
@@ -60,17 +48,59 @@ function endings({ endings: rows }) {
       { label: "Avg tasks in those sessions", key: "avg_session_tasks", num: true, digits: 1 }], rows, "chart-endings");
 }
 
-function models(rows) {
-  return chartCard("Tokens per model", hbarChart(rows.map((r) => [r.model_name, r.total_tokens + r.span_tokens]), { valueLabel: "tokens" }),
-    [{ label: "Model", key: "model_name" }, { label: "Tasks", key: "tasks", num: true },
-      { label: "Prompt", key: "prompt_tokens", num: true }, { label: "Completion", key: "completion_tokens", num: true },
-      { label: "Total", key: "total_tokens", num: true }, { label: "In steps", key: "span_tokens", num: true }], rows, "chart-models");
+function events({ events: rows }) {
+  if (!rows.length) return emptyCard("Events", "No event detected in these dates and project.", "chart-events");
+  const top = rows.slice(0, 12);
+  return chartCard("Events", hbarChart(top.map((r) => [r.event_name, r.detections]), { valueLabel: "detections" }),
+    [{ label: "Event", render: (r) => link("event", { name: r.event_name }, r.event_name), csv: (r) => r.event_name },
+      { label: "Detections", key: "detections", num: true }, { label: "Tasks", key: "tasks", num: true },
+      { label: "Users", key: "users", num: true }], rows, "chart-events", { note: "most detected first · all on the Events page" });
+}
+
+const RANKINGS = [
+  ["power", "Power users (most tasks)", "task_count"], ["struggling", "Struggling users (negative feedback, then errors)", "failure_count"],
+  ["cost", "Costliest users", "cost_usd"], ["negative", "Most negative users (mean sentiment)", "sentiment_mean"],
+];
+const USER_COLUMNS = [
+  { label: "User", render: (r) => link("user", { id: r.user_id }, r.user_id), csv: (r) => r.user_id },
+  { label: "Tasks", key: "task_count", num: true }, { label: "Sessions", key: "session_count", num: true },
+  { label: "✗ failure", key: "failure_count", num: true }, { label: "Errors", key: "tasks_with_errors", num: true },
+  { label: "Cost", render: (r) => fmtUsd(r.cost_usd), num: true, csv: (r) => r.cost_usd },
+  { label: "Sentiment", key: "sentiment_mean", num: true, digits: 2 },
+  { label: "Last seen (UTC)", render: (r) => fmtTime(r.last_seen_ms) },
+];
+
+function users(d) {
+  return [
+    chartCard("Cost per user", d.cost.length ? hbarChart(d.cost.map((r) => [r.user_id, r.cost_usd]), { valueLabel: "USD", fmt: fmtUsd })
+      : h("p", { class: "muted" }, "No cost in these dates."),
+    USER_COLUMNS, d.cost, "chart-cost-per-user", { note: "the ten costliest" }),
+    ...RANKINGS.map(([key, title]) => h("section", { class: "chart-card", "data-testid": `users-${key}` },
+      h("header", null, h("h2", null, title), link("users", { sort: key === "power" ? "tasks" : key === "struggling" ? "failures" : key === "cost" ? "cost" : "sentiment",
+        dir: key === "negative" ? "asc" : "desc" }, "all users →", { class: "small" })),
+      table(USER_COLUMNS, d[key], { href: (r) => hashFor("user", { id: r.user_id }), id: (r) => r.user_id, csv: `users-${key}`,
+        empty: "Nobody in these dates." }))),
+  ];
+}
+
+function topics(d) {
+  if (!d.topics.length) {
+    return emptyCard("Topics", "No topics yet: the evaluation stage groups tasks into topics when it runs with an LLM "
+      + "(llm: and evaluation: in the project config).", "topics");
+  }
+  return h("section", { class: "chart-card wide", "data-testid": "topics" },
+    h("header", null, h("h2", null, "Topics"), h("span", { class: "muted small" }, `run ${d.run_id} · ${fmtTime(d.created_ms)} UTC`)),
+    table([{ label: "Topic", key: "name" }, { label: "Tasks", key: "size", num: true },
+      { label: "Terms", render: (r) => r.terms.join(", ") }, { label: "Examples", render: (r) => h("span", { class: "clip" }, r.examples.join(" · ")) },
+      { label: "Method", key: "method" }], d.topics, { csv: "topics" }));
 }
 
 export async function renderInsights(view) {
-  const tasks = (d) => [...daily(d.days), models(d.models)];
-  const parts = [["insights/sessions", sessions, "slot-sessions"], ["insights/tasks", tasks, "slot-tasks"],
-    ["insights/endings", endings, "slot-endings"]];
+  const parts = [
+    ["insights/sessions", sessions, "slot-sessions"], ["insights/tasks", taskInsights, "slot-tasks"],
+    ["events", events, "slot-events"], ["insights/users", users, "slot-users"],
+    ["insights/endings", endings, "slot-endings"], ["insights/topics", topics, "slot-topics"],
+  ];
   const slots = parts.map(([, , testid]) => slot(testid));
   clear(view, h("div", { class: "heading" }, h("h1", null, "Insights")), h("div", { class: "insights" }, slots));
   await Promise.all(parts.map(([name, draw], i) => fill(slots[i], async () => draw(await api(name)))));

@@ -1,8 +1,11 @@
 // Tables, pagers, filter forms and cards shared by the pages.
 
+import { downloadCsv, exportCsv } from "./csv.js";
 import { fmtNum, h } from "./dom.js";
 
-// columns: [{key, label, render?(row), num?, sort?}]; opts: {href(row), sort, dir, onSort(key)}
+// columns: [{key, label, render?(row), num?, sort?, csv?(row)}]; opts: {href(row), id(row), sort, dir,
+// onSort(key), csv: a file name stem (default "table"), exportAll: {name, params, total} (the CSV
+// button then asks the server for the whole list)}. A table comes in a box with its CSV button.
 export function table(columns, rows, opts = {}) {
   const head = h("tr", null, columns.map((c) => {
     const th = h("th", { class: c.num ? "num" : null, scope: "col" }, c.label);
@@ -15,9 +18,12 @@ export function table(columns, rows, opts = {}) {
     }
     return th;
   }));
+  const cells = [];
   const body = rows.map((row) => {
-    const tr = h("tr", null, columns.map((c) => h("td", { class: c.num ? "num" : null },
-      c.render ? c.render(row) : c.num ? fmtNum(row[c.key], c.digits || 0) : row[c.key] ?? "")));
+    const tds = columns.map((c) => h("td", { class: c.num ? "num" : null, "data-label": c.label },
+      c.render ? c.render(row) : c.num ? fmtNum(row[c.key], c.digits || 0) : row[c.key] ?? ""));
+    cells.push(tds);
+    const tr = h("tr", null, tds);
     if (opts.href) {
       const target = opts.href(row);
       tr.classList.add("clickable");
@@ -30,9 +36,42 @@ export function table(columns, rows, opts = {}) {
     return tr;
   });
   if (!rows.length) {
-    body.push(h("tr", null, h("td", { class: "empty", colspan: columns.length, text: "Nothing matches." })));
+    body.push(h("tr", { class: "empty-row" }, h("td", { class: "empty", colspan: columns.length, text: opts.empty || "Nothing matches." })));
   }
-  return h("table", { class: "grid" }, h("thead", null, head), h("tbody", null, body));
+  // a cell's CSV value: the column's own, else the raw number, else the text shown
+  const value = (c, row, td) => (c.csv ? c.csv(row) : c.num && c.key ? row[c.key] : td.textContent);
+  const csvRows = () => rows.map((row, i) => columns.map((c, j) => value(c, row, cells[i][j])));
+  const grid = h("table", { class: "grid" }, h("thead", null, head), h("tbody", null, body));
+  return h("div", { class: "table-box" }, csvButton(columns.map((c) => c.label), csvRows, opts),
+    h("div", { class: "table-scroll" }, grid));
+}
+
+function csvButton(header, csvRows, opts) {
+  const all = opts.exportAll;
+  if (all) return exportButton(`CSV (all ${fmtNum(all.total)})`, all.name, all.params);
+  const button = h("button", { type: "button", class: "link csv", "data-testid": "csv", title: "these rows as a CSV file",
+    onclick: () => downloadCsv(opts.csv || "table", header, csvRows()) }, "CSV");
+  return h("div", { class: "table-tools" }, button);
+}
+
+// a button downloading the server's CSV of a whole list (/api/export/<name> with `params`)
+export function exportButton(label, name, params) {
+  const note = h("span", { class: "muted small", "data-testid": "csv-note" });
+  const button = h("button", { type: "button", class: "link csv", "data-testid": "csv",
+    title: "every row matching the filters, as the server holds them" }, label);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    note.textContent = "exporting…";
+    try {
+      const { rows, limit } = await exportCsv(name, params);
+      note.textContent = rows >= limit ? `the first ${fmtNum(rows)} rows (the export's limit)` : `${fmtNum(rows)} rows`;
+    } catch (err) {
+      note.textContent = `export failed: ${err.message || err}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "table-tools" }, note, button);
 }
 
 export function pager(total, page, size, go, name = "pager") {
@@ -83,7 +122,9 @@ export function filterForm(fields, values, apply) {
     }
     return out;
   };
-  return h("form", { class: "filters", "data-testid": "filters",
+  // changed and not applied yet: a live refresh waits (app.js)
+  const dirty = (ev) => { ev.currentTarget.dataset.dirty = "1"; };
+  return h("form", { class: "filters", "data-testid": "filters", oninput: dirty, onchange: dirty,
     onsubmit: (ev) => { ev.preventDefault(); apply(read()); } },
     controls,
     h("div", { class: "actions" },
