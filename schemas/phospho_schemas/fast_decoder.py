@@ -3,8 +3,8 @@
 
 fastavro's reader walks the schema for every record (~13 us for a 27-field task event here);
 this module turns a record schema into straight-line Python for exactly that schema. It covers
-the types the wire contract uses (string, long/int, boolean, ["null", T] unions, maps and
-arrays of strings) and reads timestamps as the integers on the wire. It only reads a body
+the types the wire contract uses (string, long/int, boolean, ["null", T] unions, maps of strings or
+longs, arrays of strings) and reads timestamps as the integers on the wire. It only reads a body
 written with the very schema it was generated for (no schema resolution).
 
 It is a fast path, not a judge: on anything unexpected (truncated input, a bad union index, a
@@ -88,9 +88,10 @@ def _value_lines(schema: Any, target: str, indent: str) -> list[str] | None:
             return [f"{indent}c = d[p]; p += 1", f"{indent}if c == 0:", f"{indent}    {target} = None",
                     f"{indent}elif c == 2:", *inner, f"{indent}else:", f"{indent}    raise _Bad"]
         return None
-    if isinstance(schema, dict) and schema.get("type") == "map" and schema.get("values") == "string":
-        item = [*_str_lines("mk", indent + "        "), *_str_lines("mv", indent + "        "),
-                f"{indent}        m[mk] = mv"]
+    if isinstance(schema, dict) and schema.get("type") == "map" and schema.get("values") in ("string", "long"):
+        value = (_str_lines("mv", indent + "        ") if schema["values"] == "string"
+                 else _long_lines("mv", indent + "        "))
+        item = [*_str_lines("mk", indent + "        "), *value, f"{indent}        m[mk] = mv"]
         return [f"{indent}m = {target} = {{}}", *_block_lines(indent, item)]
     if isinstance(schema, dict) and schema.get("type") == "array" and schema.get("items") == "string":
         item = [*_str_lines("av", indent + "        "), f"{indent}        l.append(av)"]

@@ -3,7 +3,7 @@
 fastavro walks the schema for every record (~12 us for a 27-field task event here); this
 module turns a record schema into straight-line Python for exactly that schema (~4 us). It
 covers the types the wire contract uses (string, long/int incl. timestamp-millis, boolean,
-["null", T] unions, maps and arrays of strings). A value it cannot handle (a wrong type, a
+["null", T] unions, maps of strings or longs, arrays of strings). A value it cannot handle (a wrong type, a
 missing field, a datetime for a timestamp) raises _Fallback, and the caller uses fastavro,
 which applies defaults, validates and produces the same bytes. Lone surrogates raise
 UnicodeEncodeError, as with fastavro.
@@ -79,16 +79,20 @@ def _value_lines(schema: Any, expr: str, indent: str) -> list[str] | None:
                 return None
             return [f"{indent}if {expr} is None:", f"{indent}    a(_FALSE)", f"{indent}else:", f"{indent}    a(_ONE)", *inner]
         return None
-    if kind == "map" and schema.get("values") == "string":
+    if kind == "map" and schema.get("values") in ("string", "long"):
+        if schema["values"] == "string":
+            check, value = "type(_v) is not str", _str_lines("_v", indent + "        ")
+        else:
+            check, value = "type(_v) is not int or not -(1 << 63) <= _v < (1 << 63)", [f"{indent}        a(_zz(_v))"]
         return [
             f"{indent}_m = {expr}",
             f"{indent}if type(_m) is not dict: raise _Fallback",
             f"{indent}if _m:",
             f"{indent}    a(_zz(len(_m)))",
             f"{indent}    for _k, _v in _m.items():",
-            f"{indent}        if type(_k) is not str or type(_v) is not str: raise _Fallback",
+            f"{indent}        if type(_k) is not str or {check}: raise _Fallback",
             *_str_lines("_k", indent + "        "),
-            *_str_lines("_v", indent + "        "),
+            *value,
             f"{indent}a(_FALSE)",
         ]
     if kind == "array" and schema.get("items") == "string":

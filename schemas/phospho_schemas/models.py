@@ -2,7 +2,7 @@
 
 They mirror the .avsc files field by field (tests/unit/schemas/test_models_match_avsc.py proves it):
 `timestamp-millis` longs are datetimes, `["null", T]` unions are `T | None`, maps are
-`dict[str, str]`, arrays are lists. Use them to validate decoded events:
+`dict[str, str]` (the redaction counts: `dict[str, int]`), arrays are lists. Use them to validate decoded events:
 `TaskEvent.model_validate(record)`.
 """
 
@@ -47,6 +47,7 @@ class TaskEvent(_Event):
     metadata_json: str = "{}"
     stream: bool = False
     errors: list[str] = Field(default_factory=list)
+    redactions: dict[str, int] = Field(default_factory=dict)
     sdk_version: str = ""
 
 
@@ -63,6 +64,7 @@ class FeedbackEvent(_Event):
     created_at: datetime
     sent_at: datetime
     errors: list[str] = Field(default_factory=list)
+    redactions: dict[str, int] = Field(default_factory=dict)
     sdk_version: str = ""
 
 
@@ -97,6 +99,7 @@ class SpanEvent(_Event):
     attributes_json: str = "{}"
     sent_at: datetime
     errors: list[str] = Field(default_factory=list)
+    redactions: dict[str, int] = Field(default_factory=dict)
     sdk_version: str = ""
 
 

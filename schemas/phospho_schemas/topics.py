@@ -20,7 +20,9 @@ class Topics:
       batches sent to the partition of their session key);
     - acme.analysis.tasks: the texts the analysis stages read (JSON batches, by session key);
     - acme.rows.<table>: rows for the sink (JSONEachRow), one topic per storage table;
-    - acme.dead_letters: what could not be processed, with the reason in its headers.
+    - acme.dead_letters: what could not be processed, with the reason in its headers;
+    - acme.control.deletions: requests to delete a user's data, for the sink (compacted, keyed
+      by user_id: one record per deleted user, kept whatever the retention).
     """
 
     prefix: str = DEFAULT_TOPIC_PREFIX
@@ -84,6 +86,16 @@ class Topics:
     def dead_letters(self) -> str:
         return f"{self.prefix}dead_letters"
 
+    # -- control ----------------------------------------------------------------------------
+    @property
+    def deletions(self) -> str:
+        return f"{self.prefix}control.deletions"
+
+    def compacted(self) -> tuple[str, ...]:
+        """The topics created with cleanup.policy=compact (they hold no text, and no retention
+        removes them)."""
+        return (self.deletions,)
+
     def all(self) -> tuple[str, ...]:
         """Every topic the pipeline creates (not the state changelogs: each stage makes its own)."""
-        return (*self.event_topics(), *self.internal_topics(), self.dead_letters, *self.row_topics())
+        return (*self.event_topics(), *self.internal_topics(), self.dead_letters, *self.row_topics(), self.deletions)

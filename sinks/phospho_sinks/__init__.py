@@ -6,6 +6,7 @@ from .backend import QueryResult, Settings, Store
 from .ddl import MIGRATIONS, VIEW_DOCS, Migration, ViewDoc, view_doc
 from .migrations import migrate
 from .readonly import TUNING_SETTINGS, QueryLimits, locked_settings, read_only_query
+from .retention import apply_retention
 from .runner import SinkRunner, SinkStats
 from .statements import check_read_only
 from .store import DSN_ENV, chdb_path, connect, default_dsn, json_lines
@@ -27,6 +28,7 @@ __all__ = [
     "TUNING_SETTINGS",
     "VIEW_DOCS",
     "ViewDoc",
+    "apply_retention",
     "check_read_only",
     "chdb_path",
     "clickhouse_message",

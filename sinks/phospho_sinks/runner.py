@@ -4,7 +4,12 @@ to the store, and commits Kafka offsets only after the write succeeded. Row mess
 store as they are (JSONEachRow); a message the store refuses is written to the dead letters with
 the store's reason. While the store is down the sink pauses consumption (the group membership
 stays), backs off exponentially, and retries the same batch: nothing is dropped. Delivery is at
-least once and storage is idempotent. One sink owns the store; any number of stages feed it."""
+least once and storage is idempotent. One sink owns the store; any number of stages feed it.
+
+The sink also executes deletion requests (`Topics.deletions`, from `phospho-stream
+delete-user`): it writes what it holds, deletes the user's rows (deletion.py), and from then on
+leaves the deleted user's rows out of what it writes (deletion_filter.py); a request's offset is
+committed once its audit row is written."""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from phospho_schemas import Topics
 from phospho_schemas.rows import STORE_DATABASE
 
 from ._errors import StoreError
+from .deletion import DeletionRequest, delete_user
+from .deletion_filter import Tombstones
 from .store import Store
 from .writer import BatchWriter, Rejected
 
@@ -40,6 +47,7 @@ class SinkStats:
     batches_written: int = 0
     failed_writes: int = 0
     rejected_messages: int = 0
+    deletions: int = 0
     paused: bool = False
     last_error: str | None = None
 
@@ -82,8 +90,16 @@ class SinkRunner:
         self._topics = topics
         self._table_of = {topics.rows(table): f"{STORE_DATABASE}.{table}" for table in (
             topics.table_of(t) for t in topics.row_topics())}
+        self._store = store
         self._writer = BatchWriter(store, max_rows, max_seconds)
         self._offsets: dict[tuple[str, int], int] = {}
+        self._tombstones = Tombstones()
+        try:
+            self._tombstones.load(store)
+        except StoreError as exc:  # a store without migration 4: nobody was deleted there
+            logger.warning("phospho sink: no deletions read (%s)", exc)
+        #: deletion requests read and not executed yet, with the offsets to commit after them
+        self._requests: list[tuple[DeletionRequest | None, TopicPartition]] = []
         self._backoff = 0.5
         self._retry_at = 0.0
         conf = {
@@ -93,7 +109,7 @@ class SinkRunner:
         }
         conf.update(kafka_config or {})
         self._consumer = Consumer(conf)
-        self._consumer.subscribe([*self._table_of, topics.dead_letters], on_assign=self._on_assign,
+        self._consumer.subscribe([*self._table_of, topics.dead_letters, topics.deletions], on_assign=self._on_assign,
                                  on_revoke=self._on_revoke)
 
     def run(self, stop: threading.Event) -> None:
@@ -109,8 +125,8 @@ class SinkRunner:
             msg = self._consumer.poll(min(timeout, 0.1))  # keeps the group membership
             if msg is not None and not msg.error():  # a partition not paused yet: keep the row
                 self._accept(msg)
-            if time.monotonic() >= self._retry_at:
-                self._flush()
+            if time.monotonic() >= self._retry_at and self._flush():
+                self._execute_requests()
             return
         room = max(1, self._writer.max_rows - len(self._writer))
         messages = self._consumer.consume(min(room, 5_000), timeout)
@@ -119,17 +135,61 @@ class SinkRunner:
                 logger.warning("phospho sink: consumer error: %s", msg.error())
                 continue
             self._accept(msg)
-        if self._writer.due() or (not messages and len(self._writer)):  # full, old, or nothing more to wait for
+        if self._requests:  # what came before a deletion is written first, then deleted with the rest
+            if self._flush():
+                self._execute_requests()
+        elif self._writer.due() or (not messages and len(self._writer)):  # full, old, or nothing more to wait for
             self._flush()
 
     def _accept(self, msg: Any) -> None:
         self.stats.messages_in += 1
-        table = self._table_of.get(msg.topic())
+        topic = msg.topic()
+        table = self._table_of.get(topic)
+        if topic == self._topics.deletions:
+            self._requests.append((self._request(msg), TopicPartition(topic, msg.partition(), msg.offset() + 1)))
+            return
         if table is None:  # the dead-letter topic
             self._writer.add(_DEAD_LETTERS_TABLE, orjson.dumps(dead_letter_row(msg)))
         else:
-            self._writer.add(table, msg.value() or b"", msg)
-        self._offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
+            self._writer.add(table, self._tombstones.keep(msg.value() or b""), msg)
+        self._offsets[(topic, msg.partition())] = msg.offset() + 1
+
+    @staticmethod
+    def _request(msg: Any) -> DeletionRequest | None:
+        try:
+            return DeletionRequest.from_json(msg.value() or b"")
+        except ValueError as exc:
+            logger.warning("phospho sink: skipped a message of %s at offset %s: %s", msg.topic(), msg.offset(), exc)
+            return None
+
+    def _execute_requests(self) -> None:
+        """Each deletion read, in order: rows deleted, tombstone and audit written, then its offset
+        committed. While the store fails, the requests wait (paused, with backoff)."""
+        while self._requests:
+            request, position = self._requests[0]
+            if request is not None:
+                try:
+                    counts = delete_user(self._store, request)
+                    task_ids, window_ids = self._deleted_ids(request)
+                except StoreError as exc:
+                    self.stats.failed_writes += 1
+                    self.stats.last_error = str(exc)
+                    self._pause(exc)
+                    return
+                self._tombstones.add(request.user_id, task_ids, window_ids)
+                self.stats.deletions += 1
+                logger.warning("phospho sink: deleted user %s (request %s, by %s): %s rows", request.user_id,
+                               request.request_id, request.requested_by, sum(counts.values()))
+            try:
+                self._consumer.commit(offsets=[position], asynchronous=False)
+            except KafkaException as exc:  # executed again after a restart: it removes nothing more
+                logger.warning("phospho sink: deletion offset commit failed (%s)", exc)
+            self._requests.pop(0)
+
+    def _deleted_ids(self, request: DeletionRequest) -> tuple[list[str], list[str]]:
+        rows = self._store.query(f"SELECT task_ids, window_ids FROM {STORE_DATABASE}.deleted_users "
+                                 "WHERE request_id = {r:String}", {"r": request.request_id}).rows
+        return ([t for row in rows for t in row[0]], [w for row in rows for w in row[1]])
 
     def _flush(self) -> bool:
         if not len(self._writer) and not self._offsets:
@@ -186,7 +246,10 @@ class SinkRunner:
         """Before partitions go to another sink: write and commit; failing that, forget the
         batch and rewind to the committed offsets (the rows are consumed again)."""
         if self._flush():
-            return
+            self._execute_requests()
+            if not self._requests:
+                return
+        self._requests.clear()  # read again by the partitions' next owner
         self._writer.clear()
         self._offsets.clear()
         assigned = consumer.assignment()

@@ -55,15 +55,15 @@ def _read_command(name: str, run: Callable[[ReadSettings], str | int], **argumen
     or a bad setting: one line, exit code 2; a refused or failed query: one line, exit code 1."""
     from phospho_sinks import StoreError
 
-    from .errors import NothingToRead, SettingsError
+    from .errors import NothingToRead, PhosphoStreamError, SettingsError, UsageError
     from .settings import ReadSettings
 
     try:
         outcome = run(ReadSettings.load(**arguments))
-    except (NothingToRead, SettingsError) as exc:
+    except (NothingToRead, SettingsError, UsageError) as exc:
         print(f"phospho-stream {name}: {exc}", file=sys.stderr)
         return 2
-    except StoreError as exc:
+    except (StoreError, PhosphoStreamError) as exc:
         print(f"phospho-stream {name}: {exc}", file=sys.stderr)
         return 1
     if isinstance(outcome, int):
@@ -118,6 +118,18 @@ def _project_config(argument: str | None, command: str):
         raise SystemExit(2) from None
 
 
+def _check_privacy(config, command: str) -> None:
+    """The config's redaction rules can run here: a hash rule without its salt ends the command
+    with one line naming the variable."""
+    from .config import ConfigError
+
+    try:
+        config.privacy.redactor()
+    except ConfigError as exc:
+        print(f"phospho-stream {command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _since_ms(text: str | None) -> int:
     """--since: a duration back from now (30m, 12h, 7d) or a date (2026-11-01); none: everything."""
     import datetime as dt
@@ -167,6 +179,21 @@ def _cmd_reanalyze(args: argparse.Namespace) -> int:
     print(f"reanalysed {result.tasks:,} tasks with {result.version}: {result.events:,} events detected, "
           f"{result.retracted:,} retracted, {result.sessions:,} sessions updated (the sink writes them in a moment)")
     return 0
+
+
+def _cmd_delete_user(args: argparse.Namespace) -> int:
+    from .jobs.delete_user import run_delete_user
+
+    return _read_command("delete-user", lambda settings: run_delete_user(settings, args.user_id, args.dry_run,
+                                                                          args.timeout), dsn=args.dsn)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .jobs.export import run_export
+
+    since = _since_ms(args.since)
+    return _read_command("export", lambda settings: run_export(settings, args.view, args.format, args.output, since,
+                                                                args.user), dsn=args.dsn)
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:
@@ -248,9 +275,14 @@ def _cmd_worker(args: argparse.Namespace) -> int:
             print(f"phospho-stream worker --stage evaluation: {exc}", file=sys.stderr)
             return 2
     else:
+        from .config import ConfigError
         from .worker.core import core_app
 
-        app, engine = core_app(settings)
+        try:
+            app, engine = core_app(settings, config)
+        except ConfigError as exc:  # a hash rule without its salt
+            print(f"phospho-stream worker: {exc}", file=sys.stderr)
+            return 2
     run_app(app, loglevel=args.loglevel, on_stop=engine.close)
     return 0
 
@@ -270,10 +302,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
         print(f"phospho-stream up: {exc}", file=sys.stderr)
         return 2
     config_path = settings.config or (DEMO_CONFIG if args.demo else None)
-    _project_config(str(config_path) if config_path else None, "up")  # a bad config: one line, nothing starts
+    config = _project_config(str(config_path) if config_path else None, "up")  # a bad config: one line, nothing starts
+    _check_privacy(config, "up")
     outcome: list[bool] = []
     demo = demo_in_up(args.events, settings.data_path(), args.keep_running, outcome) if args.demo else None
-    code = run_up(settings, config_path, demo, args.log_level)
+    code = run_up(settings, config_path, demo, args.log_level, config)
     return code if code or not args.demo else (0 if outcome else 1)
 
 
@@ -302,14 +335,17 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 def _cmd_sink(args: argparse.Namespace) -> int:
     """The sink alone (one per store): row topics -> ClickHouse, until SIGINT/SIGTERM."""
     from phospho_schemas import Topics
-    from phospho_sinks import SinkRunner, connect, migrate
+    from phospho_sinks import SinkRunner, apply_retention, connect, migrate
 
     from .settings import SinkSettings, load_settings
 
     bootstrap = _bootstrap_or_exit()
     settings = load_settings(SinkSettings, clickhouse_dsn=args.dsn)
+    retention = _project_config(args.config, "sink").privacy.retention
     store = connect(settings.clickhouse_dsn or f"chdb://{settings.data_path() / 'chdb'}")
     migrate(store)
+    for statement in apply_retention(store, retention.raw_text_days, retention.aggregates_days):
+        print(f"phospho-stream sink: retention changed: {statement}", file=sys.stderr, flush=True)
     topics = Topics(settings.topic_prefix)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -430,6 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.set_defaults(func=_cmd_otlp)
     s = sub.add_parser("sink", help="the sink alone: the workers' row topics into ClickHouse (one sink per store)")
     s.add_argument("--dsn", default=None)
+    s.add_argument("--config", default=None, help="the project YAML (default: PHOSPHO_CONFIG): its privacy.retention "
+                   "becomes the tables' TTLs")
     s.set_defaults(func=_cmd_sink)
     db = sub.add_parser("dashboard", help="the dashboard alone (tasks, sessions, users, insights) on a store, e.g. a ClickHouse server")
     db.add_argument("--dsn", default=None, help="clickhouse://user:pass@host:port/db or chdb://<dir> "
@@ -438,6 +476,22 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--port", type=int, default=None,
                     help="port (default: PHOSPHO_READ_PORT, else a free one); stdout's first line is the URL to open, with its token")
     db.set_defaults(func=_cmd_dashboard)
+    du = sub.add_parser("delete-user", help="remove a user's tasks, spans, feedback, events, evaluations and sessions "
+                        "from every table, keep a tombstone and an audit row (phospho.deletions)")
+    du.add_argument("user_id")
+    du.add_argument("--dry-run", action="store_true", help="print what would be removed; change nothing")
+    du.add_argument("--dsn", default=None, help="the store (default: PHOSPHO_CLICKHOUSE_DSN, else chdb://$PHOSPHO_DATA_DIR/chdb)")
+    du.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the pipeline's sink to confirm")
+    du.set_defaults(func=_cmd_delete_user)
+    ex = sub.add_parser("export", help="stream a view of the phospho database to a file (an access request: --user)")
+    ex.add_argument("view", help="tasks, spans, feedback, sessions, users, events, evaluations, topics, task_topics, "
+                    "dead_letters or deletions")
+    ex.add_argument("--format", choices=("parquet", "csv", "jsonl"), required=True)
+    ex.add_argument("--since", default=None, help="only rows since then: 30m, 12h, 7d or a date")
+    ex.add_argument("--user", default=None, help="only this user's rows")
+    ex.add_argument("--output", default=None, help="the file (default: <view>.<format> here)")
+    ex.add_argument("--dsn", default=None)
+    ex.set_defaults(func=_cmd_export)
     i = sub.add_parser("insights", help="session and user insights (tasks per session, durations, ending messages, power and struggling users)")
     i.add_argument("--dsn", default=None)
     i.add_argument("--format", choices=("table", "csv", "json"), default="table")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = ["PhosphoStreamError", "BrokerError", "StateStoreError", "EngineError", "SettingsError", "NothingToRead",
-           "OtlpRequestError", "LLMError", "BatchAborted"]
+           "OtlpRequestError", "LLMError", "BatchAborted", "UsageError"]
 
 
 class PhosphoStreamError(RuntimeError):
@@ -47,3 +47,8 @@ class LLMError(PhosphoStreamError):
 class BatchAborted(PhosphoStreamError):
     """A stage stopped a batch before its end (the worker stops, or loses the batch's partitions):
     nothing of it is acknowledged, so it is read again."""
+
+
+class UsageError(PhosphoStreamError, ValueError):
+    """A command asked for something it cannot do as asked (a view that is not one, --user on a
+    view without users): one line saying why."""

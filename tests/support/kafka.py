@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 from phospho_schemas import EventDecoder
 
@@ -24,6 +25,17 @@ def end_offsets(bootstrap: str, topic: str) -> int:
         return total
     finally:
         consumer.close()
+
+
+def topic_configs(bootstrap: str, names: list[str], keys: tuple[str, ...] = ("retention.ms", "cleanup.policy"),
+                  ) -> dict[str, dict[str, str | None]]:
+    """Each topic's settings of `keys` as the broker describes them (None: not described)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    out = {}
+    for resource, future in admin.describe_configs([ConfigResource("topic", name) for name in names]).items():
+        entries = future.result(timeout=15)
+        out[resource.name] = {key: entries[key].value if key in entries else None for key in keys}
+    return out
 
 
 def consume(

@@ -16,6 +16,7 @@ from .._core.versions import SDK_VERSION
 from .._export.exporter import Exporter, ExporterFactory
 from .._export.processor import BatchProcessor
 from . import streaming
+from .redact import resolve_redaction
 from .runtime import Hooks, Runtime
 
 __all__ = ["RUNTIME", "init", "init_from_environment", "make_processor"]
@@ -49,6 +50,7 @@ def init(
     spool_max_bytes: int | None = None,
     trace_link_timeout: float | None = None,
     exporter: ExporterFactory | None = None,
+    redact: Any = None,
 ) -> None:
     """Configure the SDK and start its background sender. Raises ConfigurationError (a
     ValueError) for a missing project id or an invalid setting; nothing else ever raises.
@@ -57,7 +59,10 @@ def init(
     wake-up interval; `base_url` (an HTTP API) and `raise_error_on_fail_to_send` (the SDK never
     raises into the app) are accepted and ignored; `auto_log` is not supported (use
     phospho.wrap or tracing) and says so. `exporter` replaces Kafka as the transport: a factory
-    called as `exporter(settings, stats)` that returns a `phospho.Exporter`.
+    called as `exporter(settings, stats)` that returns a `phospho.Exporter`. `redact` masks
+    personal data before anything leaves the process: True (every built-in detector), a list of
+    rules, or a `phospho.redaction.Redactor` (default: $PHOSPHO_REDACT, `all` or detector names);
+    the sender thread redacts, so `log` costs the app no more.
     """
     settings = resolve_settings(
         project_id=project_id, api_key=api_key, bootstrap_servers=bootstrap_servers,
@@ -68,6 +73,7 @@ def init(
     )
     if exporter is not None and not callable(exporter):
         raise ConfigurationError(f"exporter must be a factory called as exporter(settings, stats), got {type(exporter).__name__}")
+    redactor = resolve_redaction(redact)  # a bad rule: ConfigurationError, before anything starts
     if auto_log:
         logger.warning("phospho.init(auto_log=True) is not supported; use phospho.wrap or init(tracing=True)")
     if base_url is not None:
@@ -79,7 +85,7 @@ def init(
 
         runtime.links, enabled = enable(runtime)  # may raise ConfigurationError (no OpenTelemetry)
     hooks = _hooks(runtime, settings)
-    make = functools.partial(make_processor, runtime, settings, exporter, hooks)
+    make = functools.partial(make_processor, runtime, settings, exporter, hooks, redactor)
     runtime.start(settings, make, hooks, tracing)
     runtime.instrumentations = tuple(enabled)
     if tracing:
@@ -103,7 +109,8 @@ def _hooks(runtime: Runtime, settings: Settings) -> Hooks:
     return Hooks(tuple(tick), tuple(flush), tuple(exit))
 
 
-def make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactory | None, hooks: Hooks) -> BatchProcessor:
+def make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactory | None, hooks: Hooks,
+                   redactor: Any = None) -> BatchProcessor:
     """The processor (and its exporter: Kafka's unless `factory`) of this init; called again in
     a forked child. Avro and Kafka are imported here, not with `import phospho`."""
     from .._export.encoder import EventEncoder
@@ -111,7 +118,8 @@ def make_processor(runtime: Runtime, settings: Settings, factory: ExporterFactor
 
     if factory is None:
         from .._export.kafka_exporter import KafkaExporter as factory
-    encoder = EventEncoder(settings, make_serializers(settings), runtime.stats, SDK_VERSION)
+    encoder = EventEncoder(settings, make_serializers(settings), runtime.stats, SDK_VERSION,
+                           redactor.redact if redactor is not None else None)
     try:
         exporter = factory(settings, runtime.stats)
     except ConfigurationError:

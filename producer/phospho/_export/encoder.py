@@ -1,6 +1,7 @@
-"""Queued events -> Messages (topic, key, value): records, Avro serialization, size budget, and
-the Kafka key: the task_id for a task, its spans and its feedback (so they meet on one
-partition whatever process logged them); a span without a task: its trace_id."""
+"""Queued events -> Messages (topic, key, value): records, redaction (`init(redact=...)`), Avro
+serialization, size budget, and the Kafka key: the task_id for a task, its spans and its
+feedback (so they meet on one partition whatever process logged them); a span without a task:
+its trace_id."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from .exporter import Message
 from .records import feedback_record, task_record
 from .span_records import span_record
 
-__all__ = ["EventEncoder", "sanitize_surrogates"]
+__all__ = ["EventEncoder", "Redact", "sanitize_surrogates"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -26,10 +27,15 @@ _SHRINKABLE = ("raw_output", "raw_input", "metadata_json", "output", "input", "s
                "attributes_json", "output_text", "input_text")
 
 
+#: (event kind, record) -> redacts the record in place (phospho.redaction.EventRedactor.redact)
+Redact = Callable[[str, dict[str, Any]], Any]
+
+
 class EventEncoder:
     def __init__(self, settings: Settings, serializers: dict[str, Callable[[dict[str, Any]], bytes]],
-                 stats: Stats, sdk_version: str) -> None:
+                 stats: Stats, sdk_version: str, redact: Redact | None = None) -> None:
         self._settings = settings
+        self._redact = redact
         self._serializers = serializers
         self._stats = stats
         self._sdk_version = sdk_version
@@ -47,6 +53,8 @@ class EventEncoder:
         else:
             record = span_record(event.content, event.errors, self._settings.project_id, now_ms, limit,
                                  self._sdk_version)
+        if self._redact is not None:  # before anything is encoded: the raw text never leaves the app
+            self._redact(event.kind, record)
         value = self._serialize(event.kind, record)
         if len(value) > self._settings.max_event_bytes:
             value = self._shrink(event.kind, record)

@@ -121,6 +121,7 @@ def task_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk_ver
         "metadata_json": "{}",
         "stream": event.stream,
         "errors": errors,
+        "redactions": {},
         "sdk_version": sdk_version,
     }
     for key in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens"):
@@ -155,5 +156,6 @@ def feedback_record(event: Event, project_id: str, sent_ms: int, limit: int, sdk
         "created_at": event.ts_ms,
         "sent_at": sent_ms,
         "errors": errors,
+        "redactions": {},
         "sdk_version": sdk_version,
     }

@@ -73,7 +73,7 @@ def _base(link: Link, project_id: str, sent_ms: int, sdk_version: str, errors: l
         "event_id": event_id or uuid4_hex(), "project_id": project_id, "parent_span_id": None, "kind": None,
         "task_id": link.task_id, "session_id": _opt_str(link.session_id), "user_id": _opt_str(link.user_id),
         "link_method": link.method, "step_index": None, "duration_us": None, "status_code": "UNSET",
-        "status_message": None, "sent_at": sent_ms, "errors": errors, "sdk_version": sdk_version,
+        "status_message": None, "sent_at": sent_ms, "errors": errors, "redactions": {}, "sdk_version": sdk_version,
     }
 
 

@@ -11,10 +11,12 @@ from .spans import Found, TextFacts, scan
 __all__ = ["find_emails", "PhoneFinder", "EMAIL_CANDIDATE", "PHONE_CANDIDATES"]
 
 #: the local part: ASCII and Latin letters (josé, müller), digits and . _ % + ' -; a letter of
-#: another script before it (请发邮件到bob@...) is not taken into the address
+#: another script before it (请发邮件到bob@...) is not taken into the address. An apostrophe
+#: inside it is kept (o'brien@...), one before it is a quote ('bob@example.com')
 _LOCAL = "A-Za-z0-9\u00c0-\u024f._%+'-"
+_BEFORE = _LOCAL.replace("'", "")
 EMAIL_CANDIDATE = re.compile(
-    rf"(?<![{_LOCAL}])[A-Za-z0-9\u00c0-\u024f][{_LOCAL}]{{0,63}}@(?:[^\W_][\w-]{{0,62}}\.)+"
+    rf"(?<![{_BEFORE}])[A-Za-z0-9\u00c0-\u024f][{_LOCAL}]{{0,63}}@(?:[^\W_][\w-]{{0,62}}\.)+"
     r"(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9_])")
 
 _SEPARATORS = " \u00a0\u202f.\\-/()"

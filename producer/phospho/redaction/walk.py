@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Tally", "redact_tree", "MAX_DEPTH"]
+__all__ = ["Tally", "redact_tree", "MAX_DEPTH", "LONG_INT"]
 
 #: containers nested deeper than this are cut (replaced by ''), not searched
 MAX_DEPTH = 64
 #: integers from this size on may be card or phone numbers written as numbers
-_LONG_INT = 1_000_000
+LONG_INT = 1_000_000
 
 
 class Tally:
@@ -43,7 +43,7 @@ def redact_tree(value: Any, text: Callable[[str], str], tally: Tally, depth: int
     if isinstance(value, str):
         return text(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) < _LONG_INT:
+        if abs(value) < LONG_INT:
             return value
         digits = str(value)
         redacted = text(digits)

@@ -250,6 +250,16 @@ _DEAD_LETTERS = _view(
     ("received_at", _TIME, "When the pipeline gave up on it (UTC)."),
 )
 
+_DELETIONS = _view(
+    "deletions", "The audit of `phospho-stream delete-user`: one row per deletion, never any content.",
+    ("request_id", _S, "The deletion's id."),
+    ("user_id", _S, "The user whose data was removed."),
+    ("requested_by", _S, "Who asked (the OS user that ran the command)."),
+    ("requested_at", _TIME, "When it was asked (UTC)."),
+    ("executed_at", _TIME, "When the rows were removed (UTC)."),
+    ("counts", "Map(String, UInt64)", "Rows removed per view (tasks, spans, feedback, events, evaluations, sessions, task_topics)."),
+    ("rows_removed", "UInt64", "Rows removed in all."),
+)
 _SCHEMA_MIGRATIONS = _view(
     "schema_migrations", "The storage migrations applied to this store (a table, not a view).",
     ("version", "UInt32", "The migration's number."),
@@ -259,7 +269,7 @@ _SCHEMA_MIGRATIONS = _view(
 
 #: every table and view of the `phospho` database, in the order the README lists them
 VIEW_DOCS: tuple[ViewDoc, ...] = (_TASKS, _SESSIONS, _USERS, _EVENTS, _SPANS, _FEEDBACK, _EVALUATIONS, _TOPICS,
-                                  _TASK_TOPICS, _DEAD_LETTERS, _SCHEMA_MIGRATIONS)
+                                  _TASK_TOPICS, _DEAD_LETTERS, _DELETIONS, _SCHEMA_MIGRATIONS)
 
 
 def view_doc(name: str) -> ViewDoc:

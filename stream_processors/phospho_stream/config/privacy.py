@@ -24,6 +24,12 @@ class RetentionSettings(BaseModel):
     raw_text_days: int | None = Field(default=None, ge=1, le=36_500)
     aggregates_days: int | None = Field(default=None, ge=1, le=36_500)
 
+    @property
+    def topic_ms(self) -> int | None:
+        """The retention.ms of the pipeline's topics: they hold raw text, kept as long as the store
+        keeps it (None: the cluster's default)."""
+        return self.raw_text_days * 86_400_000 if self.raw_text_days is not None else None
+
     @model_validator(mode="after")
     def _aggregates_outlive_texts(self) -> RetentionSettings:
         raw = self.raw_text_days

@@ -25,7 +25,7 @@ from .clock import VersionClock
 from .history import SessionHistory
 from .output import Output, partition_of
 from .state_store import StateStore
-from .topics import ensure_topics
+from .topics import ensure_pipeline_topics
 from .webhooks import WebhookSender
 
 __all__ = ["AnalyticsEngine"]
@@ -60,8 +60,8 @@ class AnalyticsEngine:
         self._hooks = {e.event_name: e for e in config.active_events if e.webhook}
 
     def ensure_topics(self) -> None:
-        ensure_topics(self.settings.bootstrap, self.topics.all(), self.settings.topic_partitions,
-                      self.settings.state_replication, error=EngineError)
+        ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.settings.topic_partitions,
+                               self.settings.state_replication, self.config.privacy.retention.topic_ms, EngineError)
         self.store.ensure_topic()
 
     def process(self, messages: list[tuple[str, int, int, bytes | None, bytes | None]],

@@ -3,6 +3,7 @@
 Per batch, in this order (a crash anywhere replays the batch from the last committed offsets,
 and replaying is harmless: a task, span, feedback or point seen again changes nothing):
 1. decode each event (an undecodable one is dead-lettered with its reason and coordinates);
+   redact it with the project's `privacy.redact` rules, if any, before anything is made of it;
    apply the join rules per task (`JoinsPart`) and the session rules per session key
    (`SessionsPart`), each for the input partition the message came from;
 2. send the rows, the points for the sessions and the records for the analysis stages, and
@@ -19,7 +20,8 @@ from typing import Any
 
 import orjson
 
-from phospho_schemas import DecodeError, EventDecoder, Topics
+from phospho.redaction import EventRedactor, Redactor
+from phospho_schemas import DecodeError, EventDecoder, SingleObjectSerializer, Topics, raw_schema
 
 from ..errors import EngineError
 from ..settings import WorkerSettings
@@ -29,7 +31,7 @@ from .output import Output, partition_of
 from .registry import registry_client
 from .sessions_part import SessionsPart
 from .state_store import StateStore
-from .topics import ensure_topics
+from .topics import ensure_pipeline_topics
 
 __all__ = ["CoreEngine", "Message"]
 
@@ -40,8 +42,17 @@ Message = tuple[str, int, int, "bytes | None", "bytes | None"]
 
 
 class CoreEngine:
-    def __init__(self, settings: WorkerSettings) -> None:
+    """`redactor`: the project's redaction rules (config.privacy.redactor()), applied to every
+    decoded event before any row, point or analysis record is made of it; `topic_retention_ms`:
+    the retention.ms of the pipeline topics it creates (config.privacy.retention.topic_ms)."""
+
+    def __init__(self, settings: WorkerSettings, redactor: Redactor | None = None,
+                 topic_retention_ms: int | None = None) -> None:
         self.settings = settings
+        self.topic_retention_ms = topic_retention_ms
+        self.redact = EventRedactor(redactor).redact if redactor is not None else None
+        #: feedback waiting for its task keeps its event's bytes: the redacted event, re-encoded
+        self._feedback_encoder = SingleObjectSerializer(raw_schema("feedback"))
         self.topics = Topics(settings.topic_prefix)
         self.decoder = EventDecoder(registry=registry_client(settings.schema_registry_url), timestamps_as_ms=True)
         self.out = Output(settings.bootstrap, self.topics, settings.worker_producer_batch_bytes)
@@ -54,15 +65,15 @@ class CoreEngine:
 
     def ensure_topics(self) -> None:
         """The topics this stage reads and writes, and its changelog."""
-        ensure_topics(self.settings.bootstrap, self.topics.all(), self.partitions, self.settings.state_replication,
-                      error=EngineError)
+        ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.partitions, self.settings.state_replication,
+                               self.topic_retention_ms, EngineError)
         self.store.ensure_topic()
 
     def process(self, messages: list[Message], now_ms: int | None = None) -> dict[str, int]:
         """Apply a batch; returns counts once its rows and state are durable."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         self._load({p for _, p, _, _, _ in messages}, now_ms)
-        kind_of, decode, dead = self.topics.kind_of, self.decoder.decode, 0
+        kind_of, decode, redact, dead = self.topics.kind_of, self.decoder.decode, self.redact, 0
         points_topic, out, limit = self.topics.core_points, self.out, self.settings.worker_max_event_bytes
         for topic, partition, offset, key, value in messages:
             if value is not None and len(value) > limit:
@@ -80,6 +91,8 @@ class CoreEngine:
                 out.dead_letter(str(exc), topic, partition, offset, key, value)
                 dead += 1
                 continue
+            if redact is not None and redact(kind, record) and kind == "feedback":
+                value = self._feedback_encoder(record)
             result = self.joins[partition].apply(kind, record, value or b"", offset, now_ms)
             self._send(partition, result)
         for partition in {p for _, p, _, _, _ in messages}:

@@ -1,4 +1,6 @@
-"""Creating the topics a stage writes when the cluster lacks them, and whether a cluster answers."""
+"""Creating the topics a stage writes when the cluster lacks them (the pipeline's with their
+settings: the control topics compacted, the others with the retention asked for), and whether a
+cluster answers."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from collections.abc import Iterable
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-__all__ = ["ensure_topics", "kafka_answers"]
+from phospho_schemas import Topics
+
+__all__ = ["ensure_topics", "ensure_pipeline_topics", "pipeline_topic_config", "kafka_answers"]
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replication: int = -1,
@@ -24,6 +28,26 @@ def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replic
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise error(f"cannot create topic {topic}: {exc}") from exc
+
+
+def pipeline_topic_config(topics: Topics, name: str, retention_ms: int | None = None) -> dict[str, str]:
+    """A pipeline topic's settings: compacted for the control topics (no text; a deleted user's
+    tombstone must outlive every retention), else `retention.ms` when one is asked for (None: the
+    cluster's default)."""
+    if name in topics.compacted():
+        return {"cleanup.policy": "compact"}
+    return {"retention.ms": str(retention_ms)} if retention_ms is not None else {}
+
+
+def ensure_pipeline_topics(bootstrap: str, topics: Topics, partitions: int, replication: int = -1,
+                           retention_ms: int | None = None, error: type[Exception] = RuntimeError) -> None:
+    """Every topic of `topics.all()` that is missing, created with its pipeline_topic_config; an
+    existing topic is left as it is (a production cluster's are changed with kafka-configs)."""
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for name in topics.all():
+        groups.setdefault(tuple(pipeline_topic_config(topics, name, retention_ms).items()), []).append(name)
+    for config, names in groups.items():
+        ensure_topics(bootstrap, names, partitions, replication, dict(config), error)
 
 
 def kafka_answers(bootstrap: str, timeout: float = 10.0) -> bool:

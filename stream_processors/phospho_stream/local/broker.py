@@ -18,6 +18,7 @@ from pathlib import Path
 
 from phospho_schemas import Topics
 
+from ..engine.topics import pipeline_topic_config
 from ..errors import BrokerError
 from .process import die_with_parent, port_in_use
 
@@ -45,8 +46,11 @@ class EmbeddedBroker:
         topic_prefix: str = "phospho.",
         partitions: int = DEFAULT_PARTITIONS,
         log_path: str | os.PathLike[str] | None = None,
+        retention_ms: int | None = None,
     ) -> None:
         self.host = host
+        #: retention.ms of the topics it creates (not the compacted ones); None: the broker's default
+        self.retention_ms = retention_ms
         self.port = port
         self.topics = Topics(topic_prefix)
         self.partitions = partitions
@@ -121,8 +125,8 @@ class EmbeddedBroker:
 
         admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
         existing = set(admin.list_topics(timeout=10).topics)
-        wanted = [NewTopic(n, num_partitions=partitions or self.partitions, replication_factor=1)
-                  for n in names if n not in existing]
+        wanted = [NewTopic(n, num_partitions=partitions or self.partitions, replication_factor=1,
+                           config=self.topic_config(n)) for n in names if n not in existing]
         if not wanted:
             return
         for name, future in admin.create_topics(wanted, operation_timeout=10).items():
@@ -131,6 +135,10 @@ class EmbeddedBroker:
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise BrokerError(f"could not create topic {name}: {exc}") from exc
+
+    def topic_config(self, name: str) -> dict[str, str]:
+        """A topic's settings: compacted for the control topics, else the retention asked for."""
+        return pipeline_topic_config(self.topics, name, self.retention_ms)
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None

@@ -1,13 +1,15 @@
 """`phospho-stream up`: the whole pipeline on one machine, and what survives its restarts.
 
 In order: one `up` per data directory (a lock), the embedded broker on --kafka-port unless a
-Kafka is configured (its topics restored from the last clean stop), the store's migrations,
-the sink (a thread), the read app (dashboard and query endpoint, up.json), the OTLP/HTTP
-receiver on --otlp-port (a thread), the stage workers (child processes, restarted when they
-stop: core, analytics, and evaluation when the config has an `llm:` endpoint and work for it),
-the topics runs (a thread, every PHOSPHO_TOPICS_EVERY_MINUTES), the status line. SIGTERM or Ctrl-C: the receiver stops taking traces and sends what it
-holds, the stages catch up, stop and commit, the sink writes, what the next start needs is
-saved, then the broker stops. Every startup failure is one line saying what to do (exit 2).
+Kafka is configured (its topics restored from the last clean stop; the pipeline's topics created
+with the config's `privacy.retention.raw_text_days` as retention.ms), the store's migrations and the
+config's retention TTLs, the sink (a thread), the read app (dashboard and query endpoint, up.json),
+the OTLP/HTTP receiver on --otlp-port (a thread), the stage workers (child processes, restarted when
+they stop: core, analytics, and evaluation when the config has an `llm:` endpoint and work for it),
+the topics runs (a thread, every PHOSPHO_TOPICS_EVERY_MINUTES), the status line. SIGTERM or Ctrl-C:
+the receiver stops taking traces and sends what it holds, the stages catch up, stop and commit, the
+sink writes, what the next start needs is saved, then the broker stops. Every startup failure is one
+line saying what to do (exit 2).
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from phospho_schemas import Topics
-from phospho_sinks import SinkRunner, StoreError, connect, migrate
+from phospho_sinks import SinkRunner, StoreError, apply_retention, connect, migrate
 
 from ..clustering import TopicsSchedule, parse_since
-from ..config import ProjectConfig, load_config
+from ..config import ProjectConfig, RetentionSettings
 from ..engine.evaluation import off_reason, write_off_status
-from ..engine.topics import kafka_answers
+from ..engine.topics import ensure_pipeline_topics, kafka_answers
 from ..errors import BrokerError, PhosphoStreamError
 from ..otlp import OtlpError, OtlpReceiver, start_receiver
 from ..read import find_running_up, limits_of, remove_up_file, serve, store_reader, write_up_file
@@ -72,14 +74,18 @@ def _lock(data_dir: Path) -> Any:
     return handle
 
 
-def _kafka(settings: UpSettings, data_dir: Path, external: str | None) -> tuple[EmbeddedBroker | None, str]:
+def _kafka(settings: UpSettings, data_dir: Path, external: str | None,
+           retention: RetentionSettings) -> tuple[EmbeddedBroker | None, str]:
     if external:
         if not kafka_answers(external, timeout=5):
             raise UpError(f"no Kafka answers at {external} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): start it, or unset "
                           "the variable to use the embedded broker")
+        ensure_pipeline_topics(external, Topics(settings.topic_prefix), settings.topic_partitions,
+                               retention_ms=retention.topic_ms, error=UpError)
         return None, external
     broker = EmbeddedBroker(host=settings.host, port=settings.kafka_port or None, topic_prefix=settings.topic_prefix,
-                            partitions=settings.topic_partitions, log_path=data_dir / "tansu.log")
+                            partitions=settings.topic_partitions, log_path=data_dir / "tansu.log",
+                            retention_ms=retention.topic_ms)
     try:
         bootstrap = broker.start()
     except BrokerError as exc:
@@ -90,7 +96,8 @@ def _kafka(settings: UpSettings, data_dir: Path, external: str | None) -> tuple[
     return broker, bootstrap
 
 
-def _start(settings: UpSettings, config_path: Path | None, external: str | None, log_level: str) -> Running:
+def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig, external: str | None,
+           log_level: str) -> Running:
     data_dir = settings.data_path()
     for port, what, flag in ((settings.dashboard_port, "the dashboard", "--dashboard-port"),
                              (settings.otlp_port, "the OTLP receiver", "--otlp-port"),
@@ -98,10 +105,12 @@ def _start(settings: UpSettings, config_path: Path | None, external: str | None,
         if port and port_in_use(settings.host, port):
             raise UpError(f"port {port} is in use, {what} cannot listen on {settings.host}:{port}: stop what uses it "
                           f"or choose another with {flag}")
-    broker, bootstrap = _kafka(settings, data_dir, external)
+    retention = config.privacy.retention
+    broker, bootstrap = _kafka(settings, data_dir, external, retention)
     try:
         store = connect(os.environ.get("PHOSPHO_CLICKHOUSE_DSN") or f"chdb://{data_dir / 'chdb'}")
         migrate(store)
+        apply_retention(store, retention.raw_text_days, retention.aggregates_days)
     except StoreError as exc:
         if broker is not None:
             broker.stop()
@@ -134,7 +143,6 @@ def _start(settings: UpSettings, config_path: Path | None, external: str | None,
     children.add("analytics", nice=settings.analysis_nice)
     app_id = env.get("PHOSPHO_APP_ID", "phospho-pipeline")
     groups = {"core": app_id, "analytics": f"{app_id}-analytics"}
-    config = load_config(config_path) if config_path is not None else ProjectConfig()
     if (off := off_reason(config)) is None:  # an LLM endpoint and work for it: the evaluation stage runs
         children.add("evaluation", nice=settings.analysis_nice)
         groups["evaluation"] = f"{app_id}-evaluation"
@@ -154,7 +162,7 @@ def _start(settings: UpSettings, config_path: Path | None, external: str | None,
     sink_thread.start()
     write_up_file(data_dir, {"pid": os.getpid(), "url": web.query_url, "dashboard": web.url, "token": web.token,
                              "dsn": store.dsn, "bootstrap": bootstrap, "data_dir": str(data_dir),
-                             "groups": groups, "otlp": otlp.endpoint})
+                             "groups": groups, "otlp": otlp.endpoint, "topic_prefix": settings.topic_prefix})
     return Running(broker, bootstrap, store, sink, web, otlp, children, status, sink_thread, sink_stop, topics_runs)
 
 
@@ -193,9 +201,10 @@ def _stop(running: Running, settings: UpSettings, data_dir: Path) -> None:
     running.store.close()
 
 
-def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = None, log_level: str = "warn") -> int:
+def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = None, log_level: str = "warn",
+           config: ProjectConfig | None = None) -> int:
     """Run until SIGINT/SIGTERM (or until `demo(store, stop, bootstrap)` has run, when given); 0 on a clean
-    stop, 2 when up could not start."""
+    stop, 2 when up could not start. `config`: the project config read from `config_path`."""
     data_dir = settings.data_path()
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data_dir.chmod(0o700)  # it holds up.json, whose token opens the store
@@ -206,7 +215,7 @@ def run_up(settings: UpSettings, config_path: Path | None = None, demo: Any = No
     try:
         lock = _lock(data_dir)
         remove_up_file(data_dir)  # a killed up's: nobody serves it any more
-        running = _start(settings, config_path, external, log_level)
+        running = _start(settings, config_path, config or ProjectConfig(), external, log_level)
     except (UpError, OSError) as exc:
         print(f"phospho-stream up: {exc}", file=sys.stderr)
         return 2

@@ -16,10 +16,10 @@ from .insights import INSIGHTS, insight_results, render_insights, run_insights
 from .query import FORMATS, render, run_query
 from .reader import Reader, limits_of, store_reader
 from .server import ReadServer, http_url, serve
-from .source import ReadSource, open_source
+from .source import ReadSource, open_source, open_store
 
 __all__ = [
     "FORMATS", "INSIGHTS", "UP_FILE", "EndpointClient", "ReadServer", "ReadSource", "Reader", "RunningUp",
-    "build_app", "find_running_up", "http_url", "insight_results", "limits_of", "open_source", "remove_up_file",
+    "build_app", "find_running_up", "http_url", "insight_results", "limits_of", "open_source", "open_store", "remove_up_file",
     "render", "render_insights", "run_insights", "run_query", "serve", "store_reader", "write_up_file",
 ]

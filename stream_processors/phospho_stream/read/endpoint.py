@@ -43,6 +43,7 @@ class RunningUp:
     bootstrap: str | None = None  # the pipeline's Kafka
     otlp: str | None = None  # the OTLP/HTTP receiver's base URL, when it runs
     data_dir: str | None = None
+    topic_prefix: str | None = None  # the pipeline's topics (its control topic among them)
 
     @property
     def query_url(self) -> str:
@@ -74,7 +75,7 @@ def find_running_up(data_dir: Path, dsn: str | None = None) -> RunningUp | None:
         info = json.loads((data_dir / UP_FILE).read_text())
         running = RunningUp(pid=int(info["pid"]), url=str(info["dashboard"]), token=str(info["token"]),
                             dsn=str(info["dsn"]), bootstrap=info.get("bootstrap"), otlp=info.get("otlp"),
-                            data_dir=info.get("data_dir"))
+                            data_dir=info.get("data_dir"), topic_prefix=info.get("topic_prefix"))
         os.kill(running.pid, 0)
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phospho_sinks import chdb_path, connect
+from phospho_sinks import Store, chdb_path, connect
 
 from ..errors import NothingToRead
 from ..settings import ReadSettings
 from .endpoint import EndpointClient, find_running_up
 from .reader import Reader, limits_of, store_reader
 
-__all__ = ["ReadSource", "open_source"]
+__all__ = ["ReadSource", "open_source", "open_store"]
 
 
 @dataclass
@@ -41,11 +41,17 @@ def open_source(settings: ReadSettings) -> ReadSource:
     if running is not None:
         client = EndpointClient(running, timeout=settings.timeout_seconds + 30)
         return ReadSource(client.query, f"the running `phospho-stream up` ({running.url})", client.close)
+    store = open_store(settings)
+    return ReadSource(store_reader(store, limits_of(settings)), settings.store_dsn.split("@")[-1], store.close)
+
+
+def open_store(settings: ReadSettings) -> Store:
+    """The existing store of the settings (never a new one: NothingToRead, naming where it looked).
+    Only for a process that may hold it: no `up` runs on it."""
     dsn = settings.store_dsn
     path = chdb_path(dsn)
     if path is not None and not _has_store(Path(path)):
         where = f"no {settings.data_dir / 'up.json'} of a running `phospho-stream up`"
         raise NothingToRead(f"nothing to read: {where} and no store in {path}; start `phospho-stream up`, "
                             "or point PHOSPHO_DATA_DIR or --dsn at an existing store")
-    store = connect(dsn)
-    return ReadSource(store_reader(store, limits_of(settings)), dsn.split("@")[-1], store.close)
+    return connect(dsn)

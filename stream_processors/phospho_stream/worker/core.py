@@ -11,6 +11,7 @@ import faust
 
 from phospho_schemas import Topics
 
+from ..config import ProjectConfig
 from ..engine.core import CoreEngine
 from ..settings import WorkerSettings
 from .app import build_app, fail_fast
@@ -18,11 +19,15 @@ from .app import build_app, fail_fast
 __all__ = ["core_app"]
 
 
-def core_app(settings: WorkerSettings, engine: CoreEngine | None = None) -> tuple[faust.App, CoreEngine]:
-    """The core stage: one agent over the co-partitioned event topics and `core.points`."""
+def core_app(settings: WorkerSettings, config: ProjectConfig | None = None,
+             engine: CoreEngine | None = None) -> tuple[faust.App, CoreEngine]:
+    """The core stage: one agent over the co-partitioned event topics and `core.points`; the
+    config's `privacy.redact` rules redact every event first (ConfigError: a hash rule without
+    its salt)."""
     app = build_app(settings, settings.app_id)
     topics = Topics(settings.topic_prefix)
-    engine = engine or CoreEngine(settings)
+    privacy = (config or ProjectConfig()).privacy
+    engine = engine or CoreEngine(settings, privacy.redactor(), privacy.retention.topic_ms)
     inputs = app.topic(*topics.event_topics(), topics.core_points, key_serializer="raw", value_serializer="raw")
     turn = asyncio.Lock()  # one engine call at a time: batches, the timer, rebalances
 

@@ -1,4 +1,4 @@
-"""Migration 3 on a store migration 2 filled (chDB in a child process: one data path per process):
+"""Migrations 3 and 4 on a store migration 2 filled (chDB in a child process: one data path per process):
 what was stored stays queryable in the new views, and the old tables are gone."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent("""
     store.command('''INSERT INTO phospho.feedback_rows (event_id, project_id, task_id, session_id, user_id, flag,
         source, created_at_ms, errors, orphan, version) VALUES ('f1', 'p', 't1', 'chat', 'ann', 'success', 'user',
         2000, [], false, 1)''')
-    assert migrate(store) == [3]
+    assert migrate(store) == [3, 4]
     out = {
         "task": store.query("SELECT task_id, input, metadata, errors, span_models, feedback_flag, session_window_id "
                             "FROM phospho.tasks").rows,
@@ -51,6 +51,6 @@ def test_what_migration_2_stored_is_in_the_new_views(tmp_path):
     assert out["task"] == [["t1", "hello", {"channel": "web"}, ["coerced"], ["gpt-4o"], "success", "s:chat|t1"]]
     assert out["session"] == [["s:chat|t1", 1, 1]]
     assert out["feedback"] == [["f1", "success", False]]
-    assert sorted(t for (t,) in out["old"]) == ["dead_letters", "evaluations", "events", "feedback",
+    assert sorted(t for (t,) in out["old"]) == ["dead_letters", "deletions", "evaluations", "events", "feedback",
                                                  "schema_migrations", "sessions", "spans", "task_topics", "tasks",
                                                  "topics", "users"]

@@ -402,6 +402,8 @@ def test_topic_init_creates_the_contract_topics(config: dict[str, Any], tmp_path
     calls = run_topic_init(service, tmp_path, existing_partitions=6)
     creates = [c for c in calls if "--create" in c]
     assert [_option(c, "--topic") for c in creates] == list(Topics("phospho.").all())
+    compacted = {_option(c, "--topic") for c in creates if "--config" in c and _option(c, "--config") == "cleanup.policy=compact"}
+    assert compacted == set(Topics("phospho.").compacted())
     for call in creates:
         assert "--if-not-exists" in call
         assert _option(call, "--partitions") == "6"
@@ -511,7 +513,7 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         assert not kwargs, kwargs  # everything comes from the DSN
         return _FakeClickHouseClient()
 
-    def core_app(settings: Any) -> Any:
+    def core_app(settings: Any, config: Any = None) -> Any:
         raise _Reached(settings=settings, datadir=str(settings.data_path() / "faust"))
 
     class SinkRunner:
@@ -536,6 +538,8 @@ def _run_command(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tu
         m.setattr(stream_worker, "core_app", core_app)
         m.setattr(Path, "mkdir", lambda self, *a, **k: seen.setdefault("mkdir", []).append(str(self)))
         m.setattr(phospho_sinks, "migrate", lambda store: seen.setdefault("migrated", store))
+        m.setattr(phospho_sinks, "apply_retention", lambda store, raw, aggregates: seen.setdefault(
+            "retention", (raw, aggregates)) and [])
         m.setattr(phospho_sinks, "SinkRunner", SinkRunner)
         m.setattr(read_source, "find_running_up", lambda data_dir, dsn=None: None)  # no `up` on this machine
         m.setattr(dashboard_run, "listen", listen)

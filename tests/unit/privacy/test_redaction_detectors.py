@@ -209,3 +209,12 @@ def test_tokens_already_in_a_text_are_left_as_they_are_whatever_redactor_wrote_t
     assert core_side.redact_text(once.value).value == once.value
     assert core_side.redact_text("mask <EMAIL> and <b>").value == "mask <EMAIL> and <b>"
     assert ALL.redact_text("<AKIAIOSFODNN7EXAMPLE>").value == "<<SECRET>>"   # brackets are no token
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("contact 'ana.souza@example.com' now", "contact '<EMAIL>' now"),
+    ("{'email': 'bob@example.org'}", "{'email': '<EMAIL>'}"),
+    ("o'brien@example.com wrote", "<EMAIL> wrote"),
+])
+def test_an_address_in_single_quotes_is_found_and_an_apostrophe_inside_one_kept(text: str, expected: str):
+    assert Redactor(["email"]).redact_text(text).value == expected

@@ -74,7 +74,7 @@ def test_blocks_with_byte_sizes_and_several_blocks_are_read() -> None:
     ["null", "string", "long"],
     {"type": "record", "name": "Inner", "fields": []},
     "double",
-    {"type": "map", "values": "long"},
+    {"type": "map", "values": "double"},
 ])
 def test_schemas_it_does_not_cover_get_no_decoder(field_type: Any) -> None:
     assert compile_decoder({"type": "record", "name": "R", "fields": [{"name": "f", "type": field_type}]}) is None

@@ -36,8 +36,8 @@ def expected_annotation(avro_type: Any) -> Any:
         assert len(avro_type) == 2 and avro_type[0] == "null", f"only ['null', T] unions are in the contract: {avro_type}"
         return expected_annotation(avro_type[1]) | None
     if isinstance(avro_type, dict) and avro_type.get("type") == "map":
-        assert avro_type["values"] == "string"
-        return dict[str, str]
+        assert avro_type["values"] in ("string", "long")
+        return dict[str, str] if avro_type["values"] == "string" else dict[str, int]
     if isinstance(avro_type, dict) and avro_type.get("type") == "array":
         assert avro_type["items"] == "string"
         return list[str]
@@ -126,7 +126,7 @@ def _value(avro_type: Any, name: str, i: int) -> Any:
     if avro_type == "boolean":
         return True
     if avro_type.get("type") == "map":
-        return {f"{name}.k{j}": f"v{j}" for j in range(3)}
+        return {f"{name}.k{j}": f"v{j}" if avro_type["values"] == "string" else j for j in range(3)}
     if avro_type.get("type") == "array":
         return [f"{name} item {j}" for j in range(2)]
     raise AssertionError(avro_type)

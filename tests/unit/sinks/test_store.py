@@ -71,6 +71,8 @@ def test_migrations_run_once_in_order(store):
     assert store.query("SELECT n FROM phospho.v1").rows == [(0,)]
     with pytest.raises(ValueError, match="increasing"):
         migrate(store, (migrations[1], migrations[0]))
+    store.command("DROP VIEW phospho.v1")  # the session's store: the analysts' views stay the project's
+    store.command("DROP TABLE phospho.m1")
 
 
 @pytest.mark.parametrize("sql", [

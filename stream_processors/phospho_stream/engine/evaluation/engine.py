@@ -33,7 +33,7 @@ from ...settings import WorkerSettings
 from ..clock import VersionClock
 from ..output import Output, partition_of
 from ..state_store import StateStore
-from ..topics import ensure_topics
+from ..topics import ensure_pipeline_topics
 from .jobs import TaskJobs, plan_task
 from .rows import detected_names, evaluation_row, event_rows, task_row, verdict_point
 from .state import EvaluationState
@@ -77,8 +77,8 @@ class EvaluationEngine:
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Create the topics it reads and writes and its changelog; start writing its status."""
-        ensure_topics(self.settings.bootstrap, self.topics.all(), self.partitions, self.settings.state_replication,
-                      error=EngineError)
+        ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.partitions, self.settings.state_replication,
+                               self.config.privacy.retention.topic_ms, EngineError)
         self.store.ensure_topic()
         self.status_writer.start()
 
