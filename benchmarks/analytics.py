@@ -31,8 +31,8 @@ from typing import Any
 
 import regex
 import yaml
+from _harness import machine_info
 from _markdown import rewrite_section  # benchmarks/ is on sys.path when a script runs
-from pipeline import machine_info
 from rich.console import Console
 from rich.table import Table
 

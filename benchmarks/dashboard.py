@@ -33,8 +33,8 @@ from typing import Any
 
 # benchmarks/ is on sys.path when a script runs
 from _dashboard_data import LONG_SESSION_TASKS, LONG_USER, LONG_WINDOW, load_rows
+from _harness import ensure_project_python, machine_info, pct, progress
 from _markdown import rewrite_section
-from pipeline import ensure_project_python, machine_info, pct, progress
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS_MD = HERE.parent / "BENCHMARKS.md"
