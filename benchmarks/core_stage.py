@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import pstats
+import shlex
 import statistics
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from typing import Any
 
 from _harness import ensure_project_python, machine_info, progress
 
-PATHS = ("noop", "engine", "worker")
+PATHS = ("noop", "engine", "worker", "old")
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,6 +33,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--tasks", type=int, default=100_000)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--only", default=",".join(PATHS), help=f"comma-separated paths among {', '.join(PATHS)}")
+    p.add_argument("--old-worker-cmd", default=None, help="path `old`: an older worker command on the same input, "
+                   "e.g. 'env PYTHONPATH=<old checkout's package dirs> .venv/bin/phospho-stream worker'")
     p.add_argument("--profile", action="store_true", help="run E once under a profiler instead of the timed runs "
                    "(cProfile, or py-spy with --py-spy)")
     p.add_argument("--py-spy", default=None, metavar="PATH", help="py-spy's executable: profile the worker runs "
@@ -41,6 +44,8 @@ def parse_args() -> argparse.Namespace:
     args.py_spy = args.py_spy and str(Path(args.py_spy).resolve())
     if set(args.only) - set(PATHS):
         p.error(f"--only: unknown path(s) {set(args.only) - set(PATHS)}")
+    if "old" in args.only and not args.old_worker_cmd:
+        p.error("--only old needs --old-worker-cmd")
     return args
 
 
@@ -97,12 +102,15 @@ def main() -> int:
                     broker.create_topics(Topics(copy).all())
                     copy_events(broker.bootstrap, Topics(prefix), Topics(copy), events)
                     result = run_engine(bench, broker.bootstrap, copy, "core")
+                elif path == "old":
+                    result = run_worker(bench, broker.bootstrap, prefix, f"old-{i}", shlex.split(args.old_worker_cmd), "core")
                 else:
                     result = run_worker(bench, broker.bootstrap, prefix, f"alone-{i}", [bench.cli(), "worker"], "core")
                 bench.children.stop_all()
                 runs[path].append(result)
                 progress(f"  {path}: {result.get('rate') or 0:,.0f} tasks/s, cores {result.get('cores')}")
-    labels = {"noop": "A: faust do-nothing agent", "engine": "E: core engine without faust", "worker": "core worker alone"}
+    labels = {"noop": "A: faust do-nothing agent", "engine": "E: core engine without faust", "worker": "core worker alone",
+              "old": "old worker alone (--old-worker-cmd)"}
     print(f"\n{'path':<32} {'tasks/s (median)':>16}  runs")
     for path, results in runs.items():
         rates = [r["rate"] for r in results if r.get("rate")]
