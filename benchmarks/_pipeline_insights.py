@@ -26,7 +26,7 @@ from phospho_sinks import connect, migrate, read_only_query
 try:
     from phospho_stream.read.insights import INSIGHTS
 except ImportError:
-    from phospho_stream.insights import INSIGHTS
+    from phospho_stream.read import INSIGHTS
 
 T0_MS = 1_763_000_000_000
 LANGS = "['en','en','en','fr','de','es','ja','zh','it','pt']"

@@ -26,6 +26,7 @@ from phospho_schemas import DecodeError, EventDecoder, SingleObjectSerializer, T
 from ..errors import EngineError
 from ..settings import WorkerSettings
 from .clock import VersionClock
+from .collector import BatchCollector
 from .joins_part import JoinsPart
 from .output import Output, partition_of
 from .registry import registry_client
@@ -62,6 +63,7 @@ class CoreEngine:
         self.joins: dict[int, JoinsPart] = {}
         self.sessions: dict[int, SessionsPart] = {}
         self.partitions = settings.topic_partitions
+        self.collector = BatchCollector()
 
     def ensure_topics(self) -> None:
         """The topics this stage reads and writes, and its changelog."""
@@ -100,6 +102,7 @@ class CoreEngine:
                 out.row(table, partition, row)
         rows = out.send()
         self._write_state()
+        self.collector.batch_done()
         return {"events": len(messages), "dead_letters": dead, "rows": rows}
 
     def _points(self, partition: int, offset: int, key: bytes | None, value: bytes | None, now_ms: int) -> None:
@@ -156,6 +159,7 @@ class CoreEngine:
             forgotten += spart.evict(now_ms, settings.retention_ms)
         self.out.send()
         self._write_state()
+        self.collector.batch_done()
         return {"forgotten": forgotten}
 
     def drop(self, partitions: set[int]) -> None:

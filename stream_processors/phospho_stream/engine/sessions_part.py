@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..rules.sessions import KeyWindows, Point, add_task, moved_tasks, window_row
+from ..rules.sessions import KeyWindows, Point, Window, add_task, moved_tasks, window_row
 from .clock import VersionClock
 from .codec import dump_point, load_point, point_key, split_point_key
 
@@ -31,8 +31,9 @@ class SessionsPart:
         self.keys: dict[str, _Key] = {}
         self.dirty: set[tuple[str, str]] = set()  # (session key, task_id) to write
         self.removed: set[tuple[str, str]] = set()
-        # a batch's rows, one per stored id: storage keeps only the newest of each
-        self._sessions: dict[str, dict[str, Any]] = {}
+        # a batch's rows, one per stored id: storage keeps only the newest of each; a window's row
+        # is made once, when the batch is drained (a tombstone at once)
+        self._sessions: dict[str, dict[str, Any] | tuple[KeyWindows, Window]] = {}
         self._windows_of: dict[str, str] = {}
 
     def load(self, records: dict[bytes, bytes], now_ms: int) -> int:
@@ -112,15 +113,20 @@ class SessionsPart:
         for window_id in removed:
             self._sessions[window_id] = _tombstone(key, window_id, self.clock.next())
         for window in upserts:
-            row = window_row(state.windows, window, self.clock.next())
-            self._sessions[row["window_id"]] = row
+            window_id = window.window_id(key)
+            self._sessions[window_id] = (state.windows, window)
             for task_id in moved_tasks(state.windows, window, changed, bool(removed)):
-                self._windows_of[task_id] = row["window_id"]
+                self._windows_of[task_id] = window_id
                 self.dirty.add((key, task_id))
 
     def drain_rows(self) -> list[tuple[str, dict[str, Any]]]:
         """The batch's rows as (table, row), one per stored id; clears them."""
-        rows: list[tuple[str, dict[str, Any]]] = [("sessions", row) for row in self._sessions.values()]
+        rows: list[tuple[str, dict[str, Any]]] = []
+        for window_id, entry in self._sessions.items():
+            if isinstance(entry, dict):
+                rows.append(("sessions", entry))
+            elif entry[1].tasks and entry[1].window_id(entry[0].key) == window_id:  # else replaced since
+                rows.append(("sessions", window_row(entry[0], entry[1], self.clock.next())))
         rows += [("tasks", {"task_id": t, "window_id": w}) for t, w in self._windows_of.items()]
         self._sessions.clear()
         self._windows_of.clear()

@@ -15,7 +15,6 @@ are kept as running sums, so a change costs what it changes, whatever the window
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -70,10 +69,10 @@ class Window:
     successes: int = 0
     failures: int = 0
     with_errors: int = 0
-    languages: Counter[str] = field(default_factory=Counter)
+    languages: dict[str, int] = field(default_factory=dict)  # a plain dict: a Counter costs ~3 us to create
     sentiment_sum: float = 0.0
     sentiment_count: int = 0
-    event_counts: Counter[str] = field(default_factory=Counter)
+    event_counts: dict[str, int] = field(default_factory=dict)
     cost_usd: float = 0.0
     analyzed: int = 0
     _first: Point | None = None
@@ -111,12 +110,12 @@ class Window:
         self.failures += sign * (outcome == "failure")
         self.with_errors += sign * p.has_errors
         if p.language:
-            self.languages[p.language] += sign
+            self.languages[p.language] = self.languages.get(p.language, 0) + sign
         if p.sentiment is not None:
             self.sentiment_sum += sign * p.sentiment
             self.sentiment_count += sign
         for name in p.events:
-            self.event_counts[name] += sign
+            self.event_counts[name] = self.event_counts.get(name, 0) + sign
         if p.cost_usd is not None:
             self.cost_usd += sign * p.cost_usd
         self.analyzed += sign * p.analyzed
