@@ -59,9 +59,9 @@ class Up:
 
 @contextmanager
 def running_up(env: dict[str, str], log: Path, *args: str) -> Iterator[Up]:
-    """`phospho-stream up --kafka-port 0 --dashboard-port 0 <args>`; stopped (SIGINT) at the end."""
+    """`phospho-stream up --kafka-port 0 --dashboard-port 0 --otlp-port 0 <args>`; stopped (SIGINT) at the end."""
     data_dir = Path(env["PHOSPHO_DATA_DIR"])
-    proc = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", *args], env=env,
+    proc = subprocess.Popen([str(CLI), "up", "--kafka-port", "0", "--dashboard-port", "0", "--otlp-port", "0", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=log.open("ab"))
     try:
         deadline = time.monotonic() + 120
