@@ -109,8 +109,8 @@ class TaskRow(TypedDict, total=False):
 
 #: which stage writes which columns of `tasks` (every column but task_id has one owner)
 TASK_COLUMN_OWNERS: dict[str, tuple[str, ...]] = {
-    "core": tuple(k for k in TaskRow.__annotations__ if k not in ("task_id", "window_id") and not k.startswith(
-        ("language", "sentiment", "events", "cost", "analy", "eval_", "llm_"))),
+    "core": tuple(k for k in TaskRow.__annotations__ if k not in ("task_id", "window_id", "llm_events", "llm_errors")
+                  and not k.startswith(("language", "sentiment", "events", "cost", "analy", "eval_"))),
     "sessions": ("window_id",),
     "analytics": ("language", "sentiment_score", "sentiment_magnitude", "sentiment_label", "sentiment_method",
                   "events", "cost_usd", "cost_note", "analytics_truncated", "analytics_errors", "analytics_version",

@@ -59,11 +59,11 @@ def test_llm_events_of_each_score_type_and_scope_land_in_events_and_tasks(settin
     config = llm_config(judge, extra=EVENTS).model_copy(update={"evaluation": None})
     engine = EvaluationEngine(settings, config, f"evaluation-{tag}")
     engine.start()
-    run_stages(settings, [
-        task(f"{tag}1", 0, session=tag, text="About my invoice: a human please",
-             system_prompt="You are Captain Jack, a pirate."),
-        task(f"{tag}2", MIN, session=tag, text="Thanks, bye"),
-    ], engine)
+    # one after the other: tasks are keyed by task_id, so in one run the core could hand task 2 to
+    # the stage first, and a session-scope question is asked with the transcript seen so far
+    run_stages(settings, [task(f"{tag}1", 0, session=tag, text="About my invoice: a human please",
+                               system_prompt="You are Captain Jack, a pirate.")], engine, rounds=1)
+    run_stages(settings, [task(f"{tag}2", MIN, session=tag, text="Thanks, bye")], engine)
     engine.close()
     sink_all(settings.bootstrap, chdb_store, Topics(tag))
     rows = chdb_store.query("SELECT task_id, event_name, source, detection_scope, round(score, 6), score_type, label "
