@@ -77,6 +77,9 @@ class WorkerSettings(PipelineSettings):
     state_replication: int = Field(-1, description="replication factor of the state changelogs (-1: the broker's default)")
     worker_batch_size: int = Field(4000, ge=1, description="events per batch a worker processes at once")
     worker_batch_seconds: float = Field(0.05, gt=0, description="a partial batch is processed after this long")
+    worker_fetch_wait_seconds: float = Field(
+        0.1, gt=0, le=1.5, description="how long a worker's fetch waits for new data (the embedded broker answers a "
+        "fetch only then, data or not: most of a stage's latency there)")
     evaluation_batch_size: int = Field(
         8, ge=1, description="messages per batch of the evaluation stage (each holds many tasks; a batch's LLM "
         "calls run at once within llm.max_concurrency, and its input is acknowledged when all are answered)")
