@@ -110,6 +110,8 @@ class SinkSettings(PipelineSettings):
         None, description="chdb://<dir> or clickhouse://user:pass@host:8123/db (default: chDB in <data_dir>/chdb)")
     sink_max_rows: int = Field(20_000, ge=1, description="rows per write")
     sink_max_seconds: float = Field(0.2, gt=0, description="a partial write goes after this long")
+    sink_min_seconds: float = Field(
+        0.05, ge=0, description="writes are at least this far apart (else a batch goes as soon as the topics run dry)")
 
 
 class OtlpReceiverSettings(BaseSettings):
