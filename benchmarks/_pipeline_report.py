@@ -159,9 +159,10 @@ def limits(report: dict[str, Any]) -> list[str]:
                    "so faust costs it little: the analysis rules and the rows they make are its bound.")
     if lat.get("stages"):
         stages = "; ".join(f"{name} {v['p50']:.2f} / {v['p95']:.2f} s" for name, v in lat["stages"].items())
-        out.append(f"Latency, median / p95 per stage: {stages}. faust's aiokafka consumer fetches with fetch_max_wait_ms=1500 "
-                   "(set in faust's driver) and the embedded broker answers a waiting fetch only at its deadline, not when "
-                   "data comes; the sink's polls add up to one poll interval.")
+        out.append(f"Latency, median / p95 per stage: {stages}. The embedded broker answers every fetch only at the end "
+                   "of its wait (half of it from 250 ms on), data or not: the workers wait 0.1 s "
+                   "(PHOSPHO_WORKER_FETCH_WAIT_SECONDS), the sink 50 ms; the worker's batch window adds up to 50 ms, the "
+                   "sink's inserts (one per table, at least 0.05 s apart) and the 50 ms polls the rest.")
     raw = pre.get("raw") or {}
     if raw.get("rate"):
         out.append(f"B: decoding and row building took {raw['decode_row_seconds']:.2f} s, the chDB inserts "
@@ -262,7 +263,7 @@ def method(report: dict[str, Any]) -> list[str]:
         f"Each throughput figure is the median of {args['repeats']} runs, the runs of different paths alternating (this "
         "machine's speed drifts within minutes); the other figures of a row come from its run closest to the median.",
         "End to end: a fresh broker; `phospho-stream worker` (one process) and the sink (`SinkRunner` in a thread of the "
-        "harness, on its chDB store; 20,000 rows or 0.2 s per write); an SDK child logs 20 warm-up tasks and waits until "
+        "harness, on its chDB store; a write once the topics run dry, at least 0.05 s apart, at most 20,000 rows or 0.2 s); an SDK child logs 20 warm-up tasks and waits until "
         f"SQL shows them (start + group join: {_f(e2e.get('start_and_join_s'), '{:.1f} s')}), then logs N tasks as fast as "
         "one thread can. Rate = N / (first log -> `SELECT count() FROM phospho.tasks` = N + 20), polled every 50 ms once "
         "the core's raw task rows are all in. `PHOSPHO_WORKER_PRODUCER_BATCH_BYTES=1`, as `up` sets it on this broker.",

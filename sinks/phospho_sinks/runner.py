@@ -1,10 +1,11 @@
 """The sink: consumes the stages' row topics and the dead-letter topic, writes batches (up to
-`max_rows` rows, or what came within `max_seconds`, or what there is when the topics run dry)
-to the store, and commits Kafka offsets only after the write succeeded. Row messages go to the
-store as they are (JSONEachRow); a message the store refuses is written to the dead letters with
-the store's reason. While the store is down the sink pauses consumption (the group membership
-stays), backs off exponentially, and retries the same batch: nothing is dropped. Delivery is at
-least once and storage is idempotent. One sink owns the store; any number of stages feed it.
+`max_rows` rows, or what came within `max_seconds`, or what there is as soon as the topics run
+dry; writes at least `min_seconds` apart) to the store, and commits Kafka offsets only after the
+write succeeded. Row messages go to the store as they are (JSONEachRow); a message the store
+refuses is written to the dead letters with the store's reason. While the store is down the sink
+pauses consumption (the group membership stays), backs off exponentially, and retries the same
+batch: nothing is dropped. Delivery is at least once and storage is idempotent. One sink owns
+the store; any number of stages feed it.
 
 The sink also executes deletion requests (`Topics.deletions`, from `phospho-stream
 delete-user`): it writes what it holds, deletes the user's rows (deletion.py), and from then on
@@ -84,6 +85,7 @@ class SinkRunner:
         group_id: str = "phospho-sink",
         max_rows: int = 20_000,
         max_seconds: float = 0.2,
+        min_seconds: float = 0.05,
         kafka_config: dict[str, Any] | None = None,
     ) -> None:
         self.stats = SinkStats()
@@ -92,6 +94,8 @@ class SinkRunner:
             topics.table_of(t) for t in topics.row_topics())}
         self._store = store
         self._writer = BatchWriter(store, max_rows, max_seconds)
+        self._min_seconds = min_seconds
+        self._written_at = float("-inf")
         self._offsets: dict[tuple[str, int], int] = {}
         self._tombstones = Tombstones()
         try:
@@ -129,7 +133,7 @@ class SinkRunner:
                 self._execute_requests()
             return
         room = max(1, self._writer.max_rows - len(self._writer))
-        messages = self._consumer.consume(min(room, 5_000), timeout)
+        messages = self._consumer.consume(min(room, 5_000), self._wait(timeout))
         for msg in messages:
             if msg.error():
                 logger.warning("phospho sink: consumer error: %s", msg.error())
@@ -138,8 +142,18 @@ class SinkRunner:
         if self._requests:  # what came before a deletion is written first, then deleted with the rest
             if self._flush():
                 self._execute_requests()
-        elif self._writer.due() or (not messages and len(self._writer)):  # full, old, or nothing more to wait for
+        elif self._writer.due() or (not messages and len(self._writer) and self._spaced()):  # full, old, or caught up
             self._flush()
+
+    def _spaced(self) -> bool:
+        return time.monotonic() - self._written_at >= self._min_seconds
+
+    def _wait(self, timeout: float) -> float:
+        """How long to wait for messages: with rows pending, only until they may be written (a
+        batch is written once nothing more has come, not after a whole `timeout` of trickle)."""
+        if not len(self._writer):
+            return timeout
+        return max(0.0, min(timeout, self._written_at + self._min_seconds - time.monotonic()))
 
     def _accept(self, msg: Any) -> None:
         self.stats.messages_in += 1
@@ -196,6 +210,7 @@ class SinkRunner:
             return True
         try:
             rows, rejected = self._writer.flush()
+            self._written_at = time.monotonic()
             if rejected:
                 self._reject(rejected)
         except StoreError as exc:

@@ -353,7 +353,7 @@ def _cmd_sink(args: argparse.Namespace) -> int:
     print(f"phospho-stream sink: {topics.prefix}rows.* -> {store.dsn}", file=sys.stderr, flush=True)
     try:
         SinkRunner(bootstrap, store, topics, max_rows=settings.sink_max_rows,
-                   max_seconds=settings.sink_max_seconds).run(stop)
+                   max_seconds=settings.sink_max_seconds, min_seconds=settings.sink_min_seconds).run(stop)
     finally:
         store.close()
     return 0

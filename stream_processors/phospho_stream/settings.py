@@ -77,6 +77,9 @@ class WorkerSettings(PipelineSettings):
     state_replication: int = Field(-1, description="replication factor of the state changelogs (-1: the broker's default)")
     worker_batch_size: int = Field(4000, ge=1, description="events per batch a worker processes at once")
     worker_batch_seconds: float = Field(0.05, gt=0, description="a partial batch is processed after this long")
+    worker_fetch_wait_seconds: float = Field(
+        0.1, gt=0, le=1.5, description="how long a worker's fetch waits for new data (the embedded broker answers a "
+        "fetch only then, data or not: most of a stage's latency there)")
     evaluation_batch_size: int = Field(
         8, ge=1, description="messages per batch of the evaluation stage (each holds many tasks; a batch's LLM "
         "calls run at once within llm.max_concurrency, and its input is acknowledged when all are answered)")
@@ -107,6 +110,8 @@ class SinkSettings(PipelineSettings):
         None, description="chdb://<dir> or clickhouse://user:pass@host:8123/db (default: chDB in <data_dir>/chdb)")
     sink_max_rows: int = Field(20_000, ge=1, description="rows per write")
     sink_max_seconds: float = Field(0.2, gt=0, description="a partial write goes after this long")
+    sink_min_seconds: float = Field(
+        0.05, ge=0, description="writes are at least this far apart (else a batch goes as soon as the topics run dry)")
 
 
 class OtlpReceiverSettings(BaseSettings):

@@ -11,6 +11,7 @@ from typing import Any
 import faust
 
 from ..settings import WorkerSettings
+from .transport import FetchWaitTransport
 
 __all__ = ["build_app", "run_app", "fail_fast"]
 
@@ -19,10 +20,11 @@ logger = logging.getLogger("phospho.worker")
 
 def build_app(settings: WorkerSettings, app_id: str) -> faust.App:
     """A faust App reading raw bytes (the stages decode them), with state kept by the stages
-    themselves (`engine.state_store`), and rebalances within seconds."""
+    themselves (`engine.state_store`), rebalances within seconds, and fetches that wait
+    `worker_fetch_wait_seconds`."""
     datadir = settings.data_path() / "faust"
     datadir.mkdir(parents=True, exist_ok=True)  # faust does not create it
-    return faust.App(
+    app = faust.App(
         app_id,
         datadir=str(datadir),
         broker=f"kafka://{settings.bootstrap}",
@@ -38,6 +40,9 @@ def build_app(settings: WorkerSettings, app_id: str) -> faust.App:
         stream_wait_empty=False,
         worker_redirect_stdouts=False,
     )
+    app.transport = FetchWaitTransport(app.conf.broker_consumer, app,
+                                       fetch_wait_ms=int(settings.worker_fetch_wait_seconds * 1000))
+    return app
 
 
 def fail_fast(what: str, exc: BaseException) -> None:

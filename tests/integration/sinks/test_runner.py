@@ -141,3 +141,33 @@ def test_a_failing_store_pauses_consumption_and_loses_nothing(broker, chdb_store
     assert seen["paused"] and runner.stats.failed_writes == 2 and flaky.failures == 0
     assert runner.stats.rows_written >= 50 and runner.stats.rejected_messages == 0
     assert committed(broker, topics, group) == 50
+
+
+def step_until(runner, condition, steps=300):
+    for _ in range(steps):
+        if condition():
+            return
+        runner.step()
+    assert condition(), runner.stats
+
+
+def test_a_batch_is_written_once_the_topics_run_dry_and_writes_keep_min_seconds_apart(broker, chdb_store, topics):
+    migrate(chdb_store)
+    tag = topics.prefix
+    rows = [task(f"{tag}t{i}", f"{tag}cy", f"{tag}s", f"s:{tag}s|{tag}t0", i, 1) for i in range(2)]
+    runner = SinkRunner(broker.bootstrap, chdb_store, topics, group_id=f"sink-{uuid.uuid4().hex}",
+                        max_seconds=3600, min_seconds=3600)
+    try:
+        produce(broker, [(topics.rows("tasks"), json_lines(rows[:1]), None)])
+        step_until(runner, lambda: runner.stats.messages_in == 1)
+        runner.step()  # nothing more came: written now, not after max_seconds
+        assert runner.stats.batches_written == 1 and not len(runner._writer)
+        produce(broker, [(topics.rows("tasks"), json_lines(rows[1:]), None)])
+        step_until(runner, lambda: runner.stats.messages_in == 2)
+        for _ in range(5):  # the last write was not min_seconds ago: the row waits
+            runner.step()
+        assert runner.stats.batches_written == 1 and len(runner._writer) == 1
+    finally:
+        stopped = threading.Event()
+        stopped.set()
+        runner.run(stopped)  # returns at once: the last write, the consumer closed
