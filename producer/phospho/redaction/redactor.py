@@ -83,6 +83,8 @@ class Redactor:
 
     def redact_text(self, text: str) -> Redaction[str]:
         """`text` with every value found replaced by its token, or '' when a drop rule fired."""
+        if not self._pattern_finders and not self._screen.passes(text):
+            return Redaction(text, {})
         tally = Tally()
         value = self._text(text, tally)
         return Redaction("" if tally.dropped else value, tally.counts, tally.dropped, tuple(tally.errors))
@@ -103,7 +105,7 @@ class Redactor:
         tally = Tally()
         out: dict[str, Any] = {}
         for key, value in fields.items():
-            if isinstance(value, str) and len(value) < MIN_BUILTIN_CHARS and not self._pattern_finders:
+            if isinstance(value, str) and not self._pattern_finders and not self._screen.passes(value):
                 out[key] = value
                 continue
             field_tally = Tally()
