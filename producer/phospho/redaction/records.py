@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from .redactor import MIN_BUILTIN_CHARS, Redaction, Redactor
+from .redactor import Redaction, Redactor
 from .walk import LONG_INT, MAX_DEPTH, Tally, redact_tree
 
 __all__ = ["EventRedactor", "TEXT_FIELDS", "JSON_FIELDS", "MAP_FIELDS", "LIST_FIELDS"]
@@ -50,8 +50,11 @@ class EventRedactor:
     def __init__(self, redactor: Redactor, cache_size: int = 4096) -> None:
         self.redactor = redactor
         self._cached: Callable[[str], Redaction[str]] = lru_cache(maxsize=cache_size)(redactor.redact_text)
-        #: a custom pattern may match a text shorter than any built-in detector's smallest find
-        self._short = any(rule.detector == "regex" for rule in redactor.rules)
+        screen = redactor.screen
+        #: False: no rule can find anything in this text (this JSON text); without a screen (a
+        #: custom pattern), any text may hold something
+        self._passes: Callable[[str], bool] = screen.passes if screen is not None else bool
+        self._passes_json: Callable[[str], bool] = screen.passes_json if screen is not None else bool
 
     def redact(self, kind: str, record: dict[str, Any]) -> bool:
         """Redact `record` (an event of `kind`: task, span or feedback) in place: its free-text
@@ -69,13 +72,14 @@ class EventRedactor:
 
     def _redact(self, kind: str, record: dict[str, Any]) -> bool:
         found = _Found()
+        passes, passes_json = self._passes, self._passes_json
         for name in TEXT_FIELDS[kind]:
             text = record.get(name)
-            if type(text) is str and text:
+            if type(text) is str and passes(text):
                 record[name] = self._field(text, found)
         for name in JSON_FIELDS[kind]:
             text = record.get(name)
-            if type(text) is str and len(text) > 2:  # '{}', '[]', '""' hold nothing
+            if type(text) is str and len(text) > 2 and passes_json(text):  # '{}', '[]', '""' hold nothing
                 record[name] = self._json(text, found)
         for name in MAP_FIELDS[kind]:
             fields = record.get(name)
@@ -97,8 +101,10 @@ class EventRedactor:
 
     def _leaf(self, text: str, found: _Found) -> str:
         """A string leaf: the text itself when nothing was found in it."""
-        if len(text) < MIN_BUILTIN_CHARS and not self._short:
-            return text
+        return self._found_in(text, found) if self._passes(text) else text
+
+    def _found_in(self, text: str, found: _Found) -> str:
+        """A text the screen let through, redacted (itself when nothing was found in it)."""
         result = self._cached(text) if len(text) <= _CACHED_CHARS else self.redactor.redact_text(text)
         if not result.counts and not result.dropped:
             return text
@@ -113,9 +119,9 @@ class EventRedactor:
         return result.value
 
     def _field(self, text: str, found: _Found) -> str:
-        """One text field: '' when a drop rule fired in it."""
+        """One text field the screen let through: '' when a drop rule fired in it."""
         found.dropped = False
-        value = self._leaf(text, found)
+        value = self._found_in(text, found)
         return "" if found.dropped else value
 
     def _tree(self, value: Any, found: _Found) -> Any:
@@ -169,8 +175,14 @@ class EventRedactor:
 
     def _map(self, fields: Mapping[str, Any], found: _Found) -> Any:
         out: dict[str, Any] | None = None
+        passes = self._passes
         for key, value in fields.items():
-            new = self._field(value, found) if type(value) is str else self._tree(value, found)
+            if type(value) is not str:
+                new = self._tree(value, found)
+            elif passes(value):
+                new = self._field(value, found)
+            else:
+                continue
             if new is not value:
                 if out is None:
                     out = dict(fields)
@@ -178,7 +190,8 @@ class EventRedactor:
         return fields if out is None else out
 
     def _list(self, items: list[Any], found: _Found) -> list[Any]:
-        out = [self._field(item, found) if type(item) is str else item for item in items]
+        passes = self._passes
+        out = [self._field(item, found) if type(item) is str and passes(item) else item for item in items]
         return [item for item, old in zip(out, items, strict=True) if item != "" or old == ""]
 
 

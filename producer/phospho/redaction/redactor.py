@@ -9,6 +9,7 @@ from .errors import RedactionError
 from .finders import finder_for
 from .resolve import Chosen, choose
 from .rules import BUILTIN_DETECTORS, RedactionRule, parse_rules
+from .screen import Screen
 from .spans import TextFacts, ascii_digits, text_facts
 from .tokens import TokenMaker, token_pattern
 from .walk import Tally, redact_tree
@@ -56,9 +57,11 @@ class Redactor:
                     "16 random bytes or more (the pipeline reads it from the variable that "
                     "privacy.salt_env names, PHOSPHO_REDACTION_SALT by default)")
         self._finders = [finder_for(rule, regex_timeout_ms / 1000) for rule in self._rules]
-        #: the finders that may find something in a text shorter than MIN_BUILTIN_CHARS
-        self._short_finders = [(index, finder) for index, finder in enumerate(self._finders)
+        #: the custom patterns' finders: the only ones that may find something in a text shorter
+        #: than MIN_BUILTIN_CHARS or ruled out by the screen
+        self._pattern_finders = [(index, finder) for index, finder in enumerate(self._finders)
                                if self._rules[index].detector == "regex"]
+        self._screen = Screen((rule.detector for rule in self._rules if rule.detector != "regex"), MIN_BUILTIN_CHARS)
         labels = [detector.upper() for detector in BUILTIN_DETECTORS] + [r.label for r in self._rules]
         self._protect = token_pattern(labels)
         self._reads_numbers = any(rule.detector in _NUMBER_DETECTORS for rule in self._rules)
@@ -72,8 +75,16 @@ class Redactor:
         """The keys `counts` may hold, in rule order."""
         return tuple(rule.key for rule in self._rules)
 
+    @property
+    def screen(self) -> Screen | None:
+        """One cheap search that rules a text out for every rule at once (`screen.passes(text)`
+        False: redacting it gives it back); None with a custom pattern, which no screen knows."""
+        return None if self._pattern_finders else self._screen
+
     def redact_text(self, text: str) -> Redaction[str]:
         """`text` with every value found replaced by its token, or '' when a drop rule fired."""
+        if not self._pattern_finders and not self._screen.passes(text):
+            return Redaction(text, {})
         tally = Tally()
         value = self._text(text, tally)
         return Redaction("" if tally.dropped else value, tally.counts, tally.dropped, tuple(tally.errors))
@@ -94,7 +105,7 @@ class Redactor:
         tally = Tally()
         out: dict[str, Any] = {}
         for key, value in fields.items():
-            if isinstance(value, str) and len(value) < MIN_BUILTIN_CHARS and not self._short_finders:
+            if isinstance(value, str) and not self._pattern_finders and not self._screen.passes(value):
                 out[key] = value
                 continue
             field_tally = Tally()
@@ -104,7 +115,7 @@ class Redactor:
         return Redaction(out, tally.counts, tally.dropped, tuple(tally.errors))
 
     def _text(self, text: str, tally: Tally) -> str:
-        if len(text) < MIN_BUILTIN_CHARS and not self._short_finders:
+        if len(text) < MIN_BUILTIN_CHARS and not self._pattern_finders:
             return text
         for _ in range(_MAX_ROUNDS):
             chosen = self._find(text, tally)
@@ -119,10 +130,15 @@ class Redactor:
     def _find(self, text: str, tally: Tally) -> list[Chosen]:
         if not text:
             return []
+        if self._screen.passes(text):
+            finders = enumerate(self._finders)
+            view = ascii_digits(text)
+            facts = text_facts(view) if self._reads_numbers else _NO_FACTS
+        elif self._pattern_finders:
+            finders, view, facts = iter(self._pattern_finders), ascii_digits(text), _NO_FACTS
+        else:
+            return []
         found: list[Chosen] = []
-        view = ascii_digits(text)
-        facts = text_facts(view) if self._reads_numbers else _NO_FACTS
-        finders = enumerate(self._finders) if len(text) >= MIN_BUILTIN_CHARS else self._short_finders
         for index, finder in finders:
             try:
                 items = finder(view, facts)
