@@ -18,7 +18,7 @@ from phospho_schemas import Topics
 
 from ..config import ProjectConfig
 from ..errors import EngineError
-from ..rules.analytics import Analysis, Detection, TaskText, analytics_version, analyze
+from ..rules.analytics import Analysis, Analyzer, Detection, Started, TaskText
 from ..rules.analytics.cost import task_cost
 from ..settings import WorkerSettings
 from .clock import VersionClock
@@ -46,11 +46,18 @@ def _usage(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str
     return usage, spans
 
 
+def _task_text(record: dict[str, Any]) -> TaskText:
+    usage, spans = _usage(record)
+    return TaskText(record["task_id"], record.get("input") or "", record.get("output"), record.get("system_prompt"),
+                    record.get("model"), usage, spans, record.get("created_at_ms") or 0)
+
+
 class AnalyticsEngine:
     def __init__(self, settings: WorkerSettings, config: ProjectConfig, app_id: str) -> None:
         self.settings, self.config = settings, config
         self.topics = Topics(settings.topic_prefix)
-        self.version = analytics_version(config)
+        self.analyzer = Analyzer(config)
+        self.version = self.analyzer.version
         self.out = Output(settings.bootstrap, self.topics, settings.worker_producer_batch_bytes)
         self.store = StateStore(settings.bootstrap, self.topics.state(app_id), settings.topic_partitions,
                                 settings.state_replication)
@@ -67,9 +74,9 @@ class AnalyticsEngine:
     def process(self, messages: list[tuple[str, int, int, bytes | None, bytes | None]],
                 now_ms: int | None = None) -> dict[str, int]:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        analysed = 0
+        batch: list[tuple[int, dict[str, Any]]] = []
         for topic, partition, offset, key, value in messages:
-            history = self._history(partition)
+            self._history(partition)
             try:
                 records = orjson.loads(value or b"")
                 if not isinstance(records, list):
@@ -77,19 +84,21 @@ class AnalyticsEngine:
             except ValueError as exc:
                 self.out.dead_letter(f"unreadable analysis records: {exc}", topic, partition, offset, key, value)
                 continue
-            for record in records:
-                kind = record.get("kind")
-                if kind == "task":
-                    self._analyze(partition, history, record, now_ms)
-                    analysed += 1
-                elif kind == "usage":
-                    self._cost(partition, record, now_ms)
+            batch.extend((partition, record) for record in records)
+        tasks = [_task_text(record) for _, record in batch if record.get("kind") == "task"]
+        started = iter(self.analyzer.start(tasks))
+        for partition, record in batch:
+            kind = record.get("kind")
+            if kind == "task":
+                self._analyze(partition, self.histories[partition], record, next(started), now_ms)
+            elif kind == "usage":
+                self._cost(partition, record, now_ms)
         rows = self.out.send()
         for partition, history in self.histories.items():
             for key, blob in history.records():
                 self.store.put(partition, key, blob)
         self.store.write()
-        return {"records": len(messages), "analysed": analysed, "rows": rows}
+        return {"records": len(messages), "analysed": len(tasks), "rows": rows}
 
     def _history(self, partition: int) -> SessionHistory:
         history = self.histories.get(partition)
@@ -99,12 +108,10 @@ class AnalyticsEngine:
             history.load(self.store.recover(partition))
         return history
 
-    def _analyze(self, partition: int, history: SessionHistory, record: dict[str, Any], now_ms: int) -> None:
-        skey, task_id = record["session_key"], record["task_id"]
-        usage, spans = _usage(record)
-        text = TaskText(task_id, record.get("input") or "", record.get("output"), record.get("system_prompt"),
-                        record.get("model"), usage, spans, record.get("created_at_ms") or 0)
-        result = analyze(text, history.tasks(skey), self.config)
+    def _analyze(self, partition: int, history: SessionHistory, record: dict[str, Any], started: Started,
+                 now_ms: int) -> None:
+        skey, task_id, text = record["session_key"], record["task_id"], started.task
+        result = self.analyzer.finish(started, history.earlier(skey, self.analyzer.earlier))
         names = result.event_names
         self.out.row("tasks", partition, self._task_row(result, now_ms))
         self._events(partition, record, text.created_at_ms, result.events, history.events_of(skey, task_id), now_ms)
@@ -145,7 +152,7 @@ class AnalyticsEngine:
         later = [t for t in history.tasks(skey) if t.created_at_ms > at_ms]
         for text in later:
             before = history.events_of(skey, text.task_id)
-            result = analyze(text, history.tasks(skey), self.config)
+            result = self.analyzer.analyze(text, history.earlier(skey, self.analyzer.earlier))
             names = result.event_names
             if set(names) == set(before):
                 continue

@@ -4,7 +4,9 @@ One changelog record per task kept; a task leaves when newer ones push it out.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import orjson
 
@@ -13,12 +15,15 @@ from ..rules.analytics import TaskText
 __all__ = ["SessionHistory", "Entry"]
 
 _FORMAT = 5
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
 class Entry:
     text: TaskText
     events: tuple[str, ...] = ()
+    #: what `SessionHistory.earlier` made of the text (made once while the entry is kept)
+    made: Any = None
 
 
 @dataclass(slots=True)
@@ -31,6 +36,15 @@ class SessionHistory:
 
     def tasks(self, skey: str) -> list[TaskText]:
         return [entry.text for entry in self.sessions.get(skey, {}).values()]
+
+    def earlier(self, skey: str, make: Callable[[TaskText], T]) -> list[T]:
+        """The session's tasks as `make` turns them, each made once while it is kept."""
+        out = []
+        for entry in self.sessions.get(skey, {}).values():
+            if entry.made is None:
+                entry.made = make(entry.text)
+            out.append(entry.made)
+        return out
 
     def events_of(self, skey: str, task_id: str) -> tuple[str, ...]:
         entry = self.sessions.get(skey, {}).get(task_id)
