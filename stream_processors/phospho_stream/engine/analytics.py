@@ -149,18 +149,18 @@ class AnalyticsEngine:
         """A task that came late changes what its session's later tasks saw before them: their
         events are detected again (within the history kept), whatever the arrival order was."""
         skey = record["session_key"]
-        later = [t for t in history.tasks(skey) if t.created_at_ms > at_ms]
-        for text in later:
-            before = history.events_of(skey, text.task_id)
-            result = self.analyzer.analyze(text, history.earlier(skey, self.analyzer.earlier))
+        kept = history.earlier(skey, self.analyzer.earlier)
+        for task in [t for t in kept if t.created_at_ms > at_ms]:
+            before = history.events_of(skey, task.task_id)
+            result = self.analyzer.redetect(task, kept)
             names = result.event_names
             if set(names) == set(before):
                 continue
-            self.out.row("tasks", partition, {"task_id": text.task_id, "events": orjson.dumps(names).decode()})
-            self._events(partition, {**record, "task_id": text.task_id}, text.created_at_ms, result.events, before,
+            self.out.row("tasks", partition, {"task_id": task.task_id, "events": orjson.dumps(names).decode()})
+            self._events(partition, {**record, "task_id": task.task_id}, task.created_at_ms, result.events, before,
                          now_ms)
-            history.put(skey, text, names)
-            self._point(skey, text.task_id, {"ev": list(names)})
+            history.retag(skey, task.task_id, names)
+            self._point(skey, task.task_id, {"ev": list(names)})
 
     def _task_row(self, result: Analysis, now_ms: int) -> dict[str, Any]:
         row = {"task_id": result.task_id, "sentiment_score": result.sentiment_score,

@@ -63,6 +63,11 @@ class SessionHistory:
                 self.dirty.discard((skey, old))
                 self.removed.add((skey, old))
 
+    def retag(self, skey: str, task_id: str, events: tuple[str, ...]) -> None:
+        """A kept task's events changed (its text did not)."""
+        self.sessions[skey][task_id].events = events
+        self.dirty.add((skey, task_id))
+
     def load(self, records: dict[bytes, bytes]) -> int:
         for key, blob in records.items():
             if key.startswith(b"h\x00"):

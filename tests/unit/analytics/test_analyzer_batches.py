@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from phospho_stream.config import ProjectConfig
-from phospho_stream.rules.analytics import Analyzer, TaskText, analyze
+from phospho_stream.rules.analytics import Analyzer, ScopeTexts, TaskText, analyze
 
 CONFIG = ProjectConfig.model_validate({
     "events": [{"event_name": "refund", "keywords": "refund, money back", "detection_scope": "session"},
@@ -61,3 +64,22 @@ def test_failing_steps_are_reported_in_step_order():
     result = analyzer.finish(analyzer.start([broken])[0])
     assert [(e.step, e.event_name) for e in result.errors] == [("event", "runaway"), ("cost", None)]
     assert result.cost_usd is None and result.events == ()
+
+
+WORDS = ["refund", "Refund-", "-refund", "e-mail", "mail", "STRASSE", "straße", "money back", "money\nback",
+         "退款", "re\u0301fund", "café", "cafe\u0301", "x", " ", "\n", "!", "-", "_refund", "refunds"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(WORDS), max_size=6), st.lists(st.sampled_from(WORDS), max_size=6)),
+                min_size=1, max_size=5))
+def test_session_keywords_found_text_by_text_are_those_of_the_session_text(session):
+    config = ProjectConfig.model_validate({"events": [
+        {"event_name": "refund", "keywords": "refund, money back, 退款", "detection_scope": "session"},
+        {"event_name": "mail", "keywords": "mail, straße, café", "detection_scope": "session"}]})
+    analyzer = Analyzer(config)
+    tasks = [TaskText(f"t{i}", "".join(inp), "".join(out), created_at_ms=i) for i, (inp, out) in enumerate(session)]
+    current = tasks[-1]
+    earlier = [analyzer.earlier(task) for task in tasks[:-1]]
+    whole_text = analyzer.detector.detect(ScopeTexts(analyzer.earlier(current).texts, lambda: [e.texts for e in earlier]))
+    assert analyzer.analyze(current, earlier).events == tuple(whole_text[0])

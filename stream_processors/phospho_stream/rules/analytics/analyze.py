@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ...config import ProjectConfig
 from .cost import Cost, task_cost
-from .detection import Detector
+from .detection import Detector, Found, SessionParts
 from .language import detect_language
 from .records import Analysis, AnalysisError, Detection, TaskText
 from .scopes import PreparedTask, ScopeTexts
@@ -45,6 +45,8 @@ class EarlierTask:
     task_id: str
     created_at_ms: int
     texts: PreparedTask
+    #: what the session keywords find in its input and output (Detector.session_parts)
+    session_parts: SessionParts | None = None
 
 
 @dataclass(slots=True)
@@ -58,6 +60,9 @@ class Started:
     sentiment: Sentiment | None = None
     cost: Cost | None = None
     errors: dict[str, AnalysisError] = field(default_factory=dict)
+    #: what the detector's units that read this task alone found (Detector.task_units)
+    found: dict[int, Found] = field(default_factory=dict)
+    session_parts: SessionParts | None = None
 
 
 class Analyzer:
@@ -77,9 +82,19 @@ class Analyzer:
         """The analytics of `task` (see `analyze`); `history` may hold EarlierTasks, prepared once."""
         return self.finish(self.start([task])[0], history)
 
+    def redetect(self, task: EarlierTask, history: Sequence[TaskText | EarlierTask]) -> Analysis:
+        """The events (alone: nothing else is computed) of a task kept in its session's history,
+        over its texts as kept, e.g. once an earlier task of its session came late."""
+        started = Started(TaskText(task.task_id, created_at_ms=task.created_at_ms), task.texts, ())
+        if self.detector.scopes:
+            started.found = self.detector.task_units([ScopeTexts(task.texts, _no_history)])[0]
+            started.session_parts = task.session_parts
+        return self.finish(started, history)
+
     def earlier(self, task: TaskText) -> EarlierTask:
         """`task` as its session's later tasks read it: what `analyze` would prepare of it each time."""
-        return EarlierTask(task.task_id, task.created_at_ms, _prepare(task, self.settings.max_chars)[0])
+        texts = _prepare(task, self.settings.max_chars)[0]
+        return EarlierTask(task.task_id, task.created_at_ms, texts, self._session_parts(texts))
 
     def start(self, tasks: Sequence[TaskText]) -> list[Started]:
         """Texts, language, sentiment and cost of each task, step by step over all of them."""
@@ -105,6 +120,10 @@ class Analyzer:
                 one.cost = task_cost(task.model, task.usage, task.span_usages or (), pricing, _ms(task.created_at_ms))
             except Exception as exc:  # noqa: BLE001
                 one.errors["cost"] = AnalysisError("cost", repr(exc))
+        if self.detector.scopes:
+            alone = self.detector.task_units([ScopeTexts(one.current, _no_history) for one in started])
+            for one, found in zip(started, alone, strict=True):
+                one.found, one.session_parts = found, self._session_parts(one.current)
         return started
 
     def finish(self, started: Started, history: Sequence[TaskText | EarlierTask] = ()) -> Analysis:
@@ -112,11 +131,25 @@ class Analyzer:
         settings, task = self.settings, started.task
         events: list[Detection] = []
         failed: list[AnalysisError] = []
+        selected: list[EarlierTask] | None = None
+
+        def earlier() -> list[EarlierTask]:
+            nonlocal selected
+            if selected is None:
+                selected = self._history(task, history)
+            return selected
+
+        def parts() -> list[dict[str, str]] | None:
+            try:
+                found = [e.session_parts for e in earlier()] + [started.session_parts]
+            except Exception:  # noqa: BLE001 - the session's text is searched instead, and says why
+                return None
+            return None if None in found else [part for one in found for part in one]  # type: ignore[union-attr]
+
         try:
             if self.detector.scopes:
-                texts = ScopeTexts(started.current, lambda: _history(task, history, settings.session_history,
-                                                                     settings.max_chars))
-                events, failed = self.detector.detect(texts)
+                texts = ScopeTexts(started.current, lambda: [e.texts for e in earlier()])
+                events, failed = self.detector.finish(texts, started.found, parts)
         except Exception as exc:  # noqa: BLE001
             failed = [AnalysisError("event", repr(exc))]
         errors = started.errors
@@ -133,6 +166,26 @@ class Analyzer:
             errors=(*(errors[step] for step in ("language", "sentiment") if step in errors), *failed,
                     *((errors["cost"],) if "cost" in errors else ())))
 
+    def _history(self, task: TaskText, history: Sequence[TaskText | EarlierTask]) -> list[EarlierTask]:
+        """The last analytics.session_history tasks before `task` (same time included), oldest first."""
+        keep = self.settings.session_history
+        if keep <= 0:
+            return []
+        now = _ms(task.created_at_ms)
+        earlier = sorted((t for t in history if isinstance(t, TaskText | EarlierTask) and t.task_id != task.task_id
+                          and _ms(t.created_at_ms) <= now), key=lambda t: _ms(t.created_at_ms))
+        return [t if isinstance(t, EarlierTask) else self.earlier(t) for t in earlier[-keep:]]
+
+    def _session_parts(self, texts: PreparedTask) -> SessionParts | None:
+        try:
+            return self.detector.session_parts(texts)
+        except Exception:  # noqa: BLE001 - the session's text is searched instead, and says why
+            return None
+
+
+def _no_history() -> list[PreparedTask]:
+    raise AssertionError("a unit that reads the task alone asked for its session")
+
 
 def _prepare(task: TaskText, max_chars: int) -> tuple[PreparedTask, tuple[str, ...]]:
     texts: dict[str, str] = {}
@@ -145,17 +198,6 @@ def _prepare(task: TaskText, max_chars: int) -> tuple[PreparedTask, tuple[str, .
         if cut:
             truncated.append(name)
     return PreparedTask(**texts), tuple(truncated)
-
-
-def _history(task: TaskText, history: Sequence[TaskText | EarlierTask], keep: int,
-             max_chars: int) -> list[PreparedTask]:
-    """The last `keep` tasks before `task` (same time included), oldest first, prepared."""
-    if keep <= 0:
-        return []
-    now = _ms(task.created_at_ms)
-    earlier = sorted((t for t in history if isinstance(t, TaskText | EarlierTask) and t.task_id != task.task_id
-                      and _ms(t.created_at_ms) <= now), key=lambda t: _ms(t.created_at_ms))
-    return [t.texts if isinstance(t, EarlierTask) else _prepare(t, max_chars)[0] for t in earlier[-keep:]]
 
 
 def _ms(value: object) -> int:
