@@ -115,7 +115,7 @@ class AnalyticsEngine:
         names = result.event_names
         self.out.row("tasks", partition, self._task_row(result, now_ms))
         self._events(partition, record, text.created_at_ms, result.events, history.events_of(skey, task_id), now_ms)
-        history.put(skey, text, names)
+        history.put(skey, text, names, self.analyzer.kept(started))
         self._point(skey, task_id, {"lang": result.language or "", "sent": result.sentiment_score,
                                     "ev": list(names), "cost": result.cost_usd})
         self._revisit(partition, history, record, text.created_at_ms, now_ms)

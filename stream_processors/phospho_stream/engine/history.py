@@ -50,12 +50,14 @@ class SessionHistory:
         entry = self.sessions.get(skey, {}).get(task_id)
         return entry.events if entry else ()
 
-    def put(self, skey: str, text: TaskText, events: tuple[str, ...]) -> None:
-        """Keep `text` (cut to max_chars) with its events; the session's oldest go beyond `keep`."""
+    def put(self, skey: str, text: TaskText, events: tuple[str, ...], made: Any = None) -> None:
+        """Keep `text` (cut to max_chars) with its events; the session's oldest go beyond `keep`.
+        `made` is what `earlier` would make of the kept text were it not cut: kept if it was not."""
         cut = TaskText(text.task_id, _cut(text.input, self.max_chars), _cut(text.output, self.max_chars),
                        None, created_at_ms=text.created_at_ms)
+        whole = _whole(text.input, cut.input) and _whole(text.output, cut.output)
         entries = self.sessions.setdefault(skey, {})
-        entries[text.task_id] = Entry(cut, events)
+        entries[text.task_id] = Entry(cut, events, made if whole else None)
         self.dirty.add((skey, text.task_id))
         if len(entries) > self.keep:
             for old in sorted(entries, key=lambda t: entries[t].text.created_at_ms)[:len(entries) - self.keep]:
@@ -92,6 +94,11 @@ class SessionHistory:
 
 def _key(skey: str, task_id: str) -> bytes:
     return b"h\x00" + f"{skey}\x00{task_id}".encode("utf-8", "surrogatepass")
+
+
+def _whole(value: object, cut: str) -> bool:
+    """Whether `cut` is `value` as it was (None is kept as '')."""
+    return cut == "" if value is None else isinstance(value, str) and value == cut
 
 
 def _cut(value: object, limit: int) -> str:

@@ -96,6 +96,12 @@ class Analyzer:
         texts = _prepare(task, self.settings.max_chars)[0]
         return EarlierTask(task.task_id, task.created_at_ms, texts, self._session_parts(texts))
 
+    def kept(self, started: Started) -> EarlierTask:
+        """What `earlier` makes of the started task with its system prompt left out, as a
+        session's history keeps it (its input and output kept whole)."""
+        texts = PreparedTask(started.current.input, started.current.output, "")
+        return EarlierTask(started.task.task_id, started.task.created_at_ms, texts, started.session_parts)
+
     def start(self, tasks: Sequence[TaskText]) -> list[Started]:
         """Texts, language, sentiment and cost of each task, step by step over all of them."""
         settings = self.settings
