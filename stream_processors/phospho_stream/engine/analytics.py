@@ -152,7 +152,7 @@ class AnalyticsEngine:
         kept = history.earlier(skey, self.analyzer.earlier)
         for task in [t for t in kept if t.created_at_ms > at_ms]:
             before = history.events_of(skey, task.task_id)
-            result = self.analyzer.redetect(task, kept)
+            result = self.analyzer.redetect(task, before, kept)
             names = result.event_names
             if set(names) == set(before):
                 continue

@@ -82,12 +82,14 @@ class Analyzer:
         """The analytics of `task` (see `analyze`); `history` may hold EarlierTasks, prepared once."""
         return self.finish(self.start([task])[0], history)
 
-    def redetect(self, task: EarlierTask, history: Sequence[TaskText | EarlierTask]) -> Analysis:
-        """The events (alone: nothing else is computed) of a task kept in its session's history,
-        over its texts as kept, e.g. once an earlier task of its session came late."""
+    def redetect(self, task: EarlierTask, events: Sequence[str],
+                 history: Sequence[TaskText | EarlierTask]) -> Analysis:
+        """The events (alone: nothing else is computed) of a task kept in its session's history
+        once its session changed (an earlier task came late): the session-scope events detected
+        again, the others, which read the task alone, kept from its `events`."""
         started = Started(TaskText(task.task_id, created_at_ms=task.created_at_ms), task.texts, ())
         if self.detector.scopes:
-            started.found = self.detector.task_units([ScopeTexts(task.texts, _no_history)])[0]
+            started.found = self.detector.units_as_were(events)
             started.session_parts = task.session_parts
         return self.finish(started, history)
 

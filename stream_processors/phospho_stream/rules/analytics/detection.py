@@ -56,6 +56,9 @@ class Detector:
         self._units: list[tuple[str, Callable[[ScopeTexts], Found]]] = [
             (scope, partial(self._keywords_in, scope, matcher, defs)) for scope, (matcher, defs) in self._keywords.items()]
         self._units += [(scope, partial(self._regex_in, name, scope, pattern)) for name, scope, pattern in self._regexes]
+        #: each unit's source and event names
+        self._unit_events = [("keyword", frozenset(e.event_name for e in defs)) for _, defs in self._keywords.values()]
+        self._unit_events += [("regex", frozenset((name,))) for name, _, _ in self._regexes]
         session = self._keywords.get("session")
         self._session_matcher = session[0] if session is not None and not session[0].spans_lines else None
         self._session_unit = list(self._keywords).index("session") if self._session_matcher is not None else -1
@@ -77,6 +80,14 @@ class Detector:
                 for found, texts in zip(done, tasks, strict=True):
                     found[index] = unit(texts)
         return done
+
+    def units_as_were(self, events: Sequence[str]) -> dict[int, Found]:
+        """What the units that do not read the session found for a task whose texts did not
+        change since it was given `events` (by unit index, as `task_units` gives it)."""
+        return {index: ([Detection(name, 1.0, "confidence", None, source, scope)  # type: ignore[arg-type]
+                         for name in events if name in names], [])
+                for index, ((scope, _), (source, names)) in enumerate(zip(self._units, self._unit_events, strict=True))
+                if scope != "session"}
 
     def session_parts(self, task: PreparedTask) -> SessionParts | None:
         """What the session keywords find in each of the task's texts; None when they cannot be
