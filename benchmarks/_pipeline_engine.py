@@ -25,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from phospho_schemas import Topics
 from phospho_stream.config import load_config
 from phospho_stream.engine.analytics import AnalyticsEngine
+from phospho_stream.engine.collector import settle as settle_gc
 from phospho_stream.engine.core import CoreEngine
 from phospho_stream.settings import WorkerSettings
 
@@ -63,6 +64,8 @@ def main(stage: str, expected: int, config_path: str | None) -> dict[str, float 
         inputs = [*topics.event_topics(), topics.core_points]
     else:
         engine = AnalyticsEngine(settings, load_config(config_path), f"{settings.app_id}-analytics")
+        engine.warm_up()  # as the worker does
+        settle_gc()
         inputs = [topics.analysis_tasks]
     engine.ensure_topics()
     consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": settings.app_id, "log_level": 0,
