@@ -1,7 +1,10 @@
 """Baseline E of benchmarks/pipeline.py: a stage's engine without faust. confluent-kafka reads the
 stage's input topics (partitions assigned, from the beginning) in batches of the worker's size
 (or what came within its batch wait) and hands each to the engine's `process`, as the worker's
-agent does; the core's points come back through the same reading. Settings come from the
+agent does; the core's points come back through the same reading. An analysis record message
+holds many tasks (a core batch's, for one partition): the analytics engine gets them in batches
+of about the worker's batch size in tasks, so that the first batch (not counted) is not most of
+the input already waiting. Settings come from the
 PHOSPHO_* environment, as for `phospho-stream worker`.
 
     python _pipeline_engine.py core|analytics TASKS RESULT.json [CONFIG.yaml]
@@ -22,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from phospho_schemas import Topics
 from phospho_stream.config import load_config
 from phospho_stream.engine.analytics import AnalyticsEngine
+from phospho_stream.engine.collector import settle as settle_gc
 from phospho_stream.engine.core import CoreEngine
 from phospho_stream.settings import WorkerSettings
 
@@ -30,7 +34,26 @@ def tasks_in(stage: str, topics: Topics, messages: list[tuple]) -> int:
     """The tasks a batch brings: task events (core), analysis records of tasks (analytics)."""
     if stage == "core":
         return sum(1 for m in messages if m[0] == topics.tasks)
-    return sum(1 for m in messages for r in orjson.loads(m[4]) if r.get("kind") != "usage")
+    return sum(1 for m in messages for r in orjson.loads(m[4]) if r.get("kind") == "task")
+
+
+def batches(stage: str, topics: Topics, messages: list[tuple], size: int) -> list[tuple[list[tuple], int]]:
+    """(messages, their tasks) as the engine gets them: at once (core), or cut after about `size`
+    tasks (analytics)."""
+    if stage == "core":
+        return [(messages, tasks_in(stage, topics, messages))]
+    out: list[tuple[list[tuple], int]] = []
+    part: list[tuple] = []
+    tasks = 0
+    for message in messages:
+        part.append(message)
+        tasks += tasks_in(stage, topics, [message])
+        if tasks >= size:
+            out.append((part, tasks))
+            part, tasks = [], 0
+    if part:
+        out.append((part, tasks))
+    return out
 
 
 def main(stage: str, expected: int, config_path: str | None) -> dict[str, float | int]:
@@ -41,6 +64,8 @@ def main(stage: str, expected: int, config_path: str | None) -> dict[str, float 
         inputs = [*topics.event_topics(), topics.core_points]
     else:
         engine = AnalyticsEngine(settings, load_config(config_path), f"{settings.app_id}-analytics")
+        engine.warm_up()  # as the worker does
+        settle_gc()
         inputs = [topics.analysis_tasks]
     engine.ensure_topics()
     consumer = Consumer({"bootstrap.servers": settings.bootstrap, "group.id": settings.app_id, "log_level": 0,
@@ -54,10 +79,11 @@ def main(stage: str, expected: int, config_path: str | None) -> dict[str, float 
                  for m in consumer.consume(settings.worker_batch_size, settings.worker_batch_seconds) if not m.error()]
         if not batch:
             continue
-        engine.process(batch, int(time.time() * 1000))
-        done += tasks_in(stage, topics, batch)
-        if not first_end:
-            first_end, first_tasks = time.time(), done
+        for part, tasks in batches(stage, topics, batch, settings.worker_batch_size):
+            engine.process(part, int(time.time() * 1000))
+            done += tasks
+            if not first_end:
+                first_end, first_tasks = time.time(), done
     end = time.time()
     consumer.close()
     engine.close()

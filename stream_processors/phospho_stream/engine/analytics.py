@@ -18,7 +18,7 @@ from phospho_schemas import Topics
 
 from ..config import ProjectConfig
 from ..errors import EngineError
-from ..rules.analytics import Analysis, Detection, TaskText, analytics_version, analyze
+from ..rules.analytics import Analysis, Analyzer, Detection, Started, TaskText
 from ..rules.analytics.cost import task_cost
 from ..settings import WorkerSettings
 from .clock import VersionClock
@@ -46,11 +46,18 @@ def _usage(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str
     return usage, spans
 
 
+def _task_text(record: dict[str, Any]) -> TaskText:
+    usage, spans = _usage(record)
+    return TaskText(record["task_id"], record.get("input") or "", record.get("output"), record.get("system_prompt"),
+                    record.get("model"), usage, spans, record.get("created_at_ms") or 0)
+
+
 class AnalyticsEngine:
     def __init__(self, settings: WorkerSettings, config: ProjectConfig, app_id: str) -> None:
         self.settings, self.config = settings, config
         self.topics = Topics(settings.topic_prefix)
-        self.version = analytics_version(config)
+        self.analyzer = Analyzer(config)
+        self.version = self.analyzer.version
         self.out = Output(settings.bootstrap, self.topics, settings.worker_producer_batch_bytes)
         self.store = StateStore(settings.bootstrap, self.topics.state(app_id), settings.topic_partitions,
                                 settings.state_replication)
@@ -58,6 +65,11 @@ class AnalyticsEngine:
         self.histories: dict[int, SessionHistory] = {}
         self.webhooks = WebhookSender(self._webhook_failed) if any(e.webhook for e in config.events) else None
         self._hooks = {e.event_name: e for e in config.active_events if e.webhook}
+
+    def warm_up(self) -> None:
+        """Analyse a made-up task: the rules load their models and tables now, not in the first batch."""
+        self.analyzer.analyze(TaskText("warm-up", "Hello, how are you? I would like a refund.", "Sure, here it is.",
+                                       "Be concise.", "gpt-4o", {"prompt_tokens": 10, "completion_tokens": 5}))
 
     def ensure_topics(self) -> None:
         ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.settings.topic_partitions,
@@ -67,9 +79,9 @@ class AnalyticsEngine:
     def process(self, messages: list[tuple[str, int, int, bytes | None, bytes | None]],
                 now_ms: int | None = None) -> dict[str, int]:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        analysed = 0
+        batch: list[tuple[int, dict[str, Any]]] = []
         for topic, partition, offset, key, value in messages:
-            history = self._history(partition)
+            self._history(partition)
             try:
                 records = orjson.loads(value or b"")
                 if not isinstance(records, list):
@@ -77,19 +89,21 @@ class AnalyticsEngine:
             except ValueError as exc:
                 self.out.dead_letter(f"unreadable analysis records: {exc}", topic, partition, offset, key, value)
                 continue
-            for record in records:
-                kind = record.get("kind")
-                if kind == "task":
-                    self._analyze(partition, history, record, now_ms)
-                    analysed += 1
-                elif kind == "usage":
-                    self._cost(partition, record, now_ms)
+            batch.extend((partition, record) for record in records)
+        tasks = [_task_text(record) for _, record in batch if record.get("kind") == "task"]
+        started = iter(self.analyzer.start(tasks))
+        for partition, record in batch:
+            kind = record.get("kind")
+            if kind == "task":
+                self._analyze(partition, self.histories[partition], record, next(started), now_ms)
+            elif kind == "usage":
+                self._cost(partition, record, now_ms)
         rows = self.out.send()
         for partition, history in self.histories.items():
             for key, blob in history.records():
                 self.store.put(partition, key, blob)
         self.store.write()
-        return {"records": len(messages), "analysed": analysed, "rows": rows}
+        return {"records": len(messages), "analysed": len(tasks), "rows": rows}
 
     def _history(self, partition: int) -> SessionHistory:
         history = self.histories.get(partition)
@@ -99,16 +113,14 @@ class AnalyticsEngine:
             history.load(self.store.recover(partition))
         return history
 
-    def _analyze(self, partition: int, history: SessionHistory, record: dict[str, Any], now_ms: int) -> None:
-        skey, task_id = record["session_key"], record["task_id"]
-        usage, spans = _usage(record)
-        text = TaskText(task_id, record.get("input") or "", record.get("output"), record.get("system_prompt"),
-                        record.get("model"), usage, spans, record.get("created_at_ms") or 0)
-        result = analyze(text, history.tasks(skey), self.config)
+    def _analyze(self, partition: int, history: SessionHistory, record: dict[str, Any], started: Started,
+                 now_ms: int) -> None:
+        skey, task_id, text = record["session_key"], record["task_id"], started.task
+        result = self.analyzer.finish(started, history.earlier(skey, self.analyzer.earlier))
         names = result.event_names
         self.out.row("tasks", partition, self._task_row(result, now_ms))
         self._events(partition, record, text.created_at_ms, result.events, history.events_of(skey, task_id), now_ms)
-        history.put(skey, text, names)
+        history.put(skey, text, names, self.analyzer.kept(started))
         self._point(skey, task_id, {"lang": result.language or "", "sent": result.sentiment_score,
                                     "ev": list(names), "cost": result.cost_usd})
         self._revisit(partition, history, record, text.created_at_ms, now_ms)
@@ -142,18 +154,18 @@ class AnalyticsEngine:
         """A task that came late changes what its session's later tasks saw before them: their
         events are detected again (within the history kept), whatever the arrival order was."""
         skey = record["session_key"]
-        later = [t for t in history.tasks(skey) if t.created_at_ms > at_ms]
-        for text in later:
-            before = history.events_of(skey, text.task_id)
-            result = analyze(text, history.tasks(skey), self.config)
+        kept = history.earlier(skey, self.analyzer.earlier)
+        for task in [t for t in kept if t.created_at_ms > at_ms]:
+            before = history.events_of(skey, task.task_id)
+            result = self.analyzer.redetect(task, before, kept)
             names = result.event_names
             if set(names) == set(before):
                 continue
-            self.out.row("tasks", partition, {"task_id": text.task_id, "events": orjson.dumps(names).decode()})
-            self._events(partition, {**record, "task_id": text.task_id}, text.created_at_ms, result.events, before,
+            self.out.row("tasks", partition, {"task_id": task.task_id, "events": orjson.dumps(names).decode()})
+            self._events(partition, {**record, "task_id": task.task_id}, task.created_at_ms, result.events, before,
                          now_ms)
-            history.put(skey, text, names)
-            self._point(skey, text.task_id, {"ev": list(names)})
+            history.retag(skey, task.task_id, names)
+            self._point(skey, task.task_id, {"ev": list(names)})
 
     def _task_row(self, result: Analysis, now_ms: int) -> dict[str, Any]:
         row = {"task_id": result.task_id, "sentiment_score": result.sentiment_score,

@@ -13,6 +13,7 @@ from phospho_schemas import Topics
 
 from ..config import ProjectConfig
 from ..engine.analytics import AnalyticsEngine
+from ..engine.collector import settle as settle_gc
 from ..settings import WorkerSettings
 from .app import build_app, fail_fast
 
@@ -26,6 +27,8 @@ def analytics_app(settings: WorkerSettings, config: ProjectConfig) -> tuple[faus
     app_id = f"{settings.app_id}{ANALYTICS_SUFFIX}"
     app = build_app(settings, app_id)
     engine = AnalyticsEngine(settings, config, app_id)
+    engine.warm_up()
+    settle_gc()
     inputs = app.topic(Topics(settings.topic_prefix).analysis_tasks, key_serializer="raw", value_serializer="raw")
     turn = asyncio.Lock()
 

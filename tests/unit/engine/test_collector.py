@@ -1,4 +1,5 @@
-"""BatchCollector: what survives a batch is frozen, and garbage cycles are still freed in time."""
+"""The collector kept off a stage's state: BatchCollector freezes what survives a batch and still frees
+garbage cycles in time; settle() freezes what a worker holds and collects young objects less often."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import weakref
 
 import pytest
 
-from phospho_stream.engine.collector import BatchCollector
+from phospho_stream.engine.collector import YOUNG_THRESHOLD, BatchCollector, settle
 
 
 class _Node:
@@ -42,3 +43,15 @@ def test_a_cycle_frozen_then_dropped_stays_until_the_full_collection() -> None:
     collector.full_every_seconds = 0
     collector.batch_done()
     assert ref() is None
+
+
+def test_settle_freezes_what_is_held_and_raises_the_young_threshold():
+    before = gc.get_threshold()
+    kept = [{"lexicon": i} for i in range(1000)]
+    try:
+        settle()
+        assert gc.get_freeze_count() >= len(kept)
+        assert gc.get_threshold() == (max(YOUNG_THRESHOLD, before[0]), before[1], before[2])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -1,6 +1,6 @@
 """Text analytics of one task, as pure functions: language, sentiment, events, cost."""
 
-from .analyze import RULES_VERSION, analytics_version, analyze
+from .analyze import RULES_VERSION, Analyzer, EarlierTask, Started, analytics_version, analyze
 from .cost import Cost, task_cost
 from .detection import Detector
 from .keywords import KeywordMatcher
@@ -12,7 +12,7 @@ from .text import clean_text
 from .usage import TokenUsage, token_usage
 
 __all__ = [
-    "analyze", "analytics_version", "RULES_VERSION", "TaskText", "Analysis", "AnalysisError",
+    "analyze", "Analyzer", "EarlierTask", "Started", "analytics_version", "RULES_VERSION", "TaskText", "Analysis", "AnalysisError",
     "Detection", "detect_language", "analyze_sentiment", "sentiment_label", "Sentiment",
     "Detector", "KeywordMatcher", "ScopeTexts", "PreparedTask", "SCOPES", "task_cost", "Cost",
     "token_usage", "TokenUsage", "clean_text",

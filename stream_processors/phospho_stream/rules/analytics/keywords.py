@@ -58,6 +58,8 @@ class KeywordMatcher(Generic[Tag]):
             self._automaton.add_word(folded, (len(folded), _needs_boundary(folded[0]),
                                               _needs_boundary(folded[-1]), tuple(tags)))
         self._empty = not entries
+        #: whether a keyword holds a newline (so that it may match across two lines of a text)
+        self.spans_lines = any("\n" in folded for folded in entries)
         if entries:
             self._automaton.make_automaton()
 

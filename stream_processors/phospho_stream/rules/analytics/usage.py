@@ -8,10 +8,13 @@ from typing import Any
 
 __all__ = ["TokenUsage", "token_usage"]
 
-_INPUT = ("prompt_tokens", "input_tokens", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
-          "llm.usage.prompt_tokens", "prompt_token_count")
-_OUTPUT = ("completion_tokens", "output_tokens", "gen_ai.usage.output_tokens",
-           "gen_ai.usage.completion_tokens", "llm.usage.completion_tokens", "candidates_token_count")
+_INPUT = (("prompt_tokens",), ("input_tokens",), ("gen_ai.usage.input_tokens",), ("gen_ai.usage.prompt_tokens",),
+          ("llm.usage.prompt_tokens",), ("prompt_token_count",))
+_OUTPUT = (("completion_tokens",), ("output_tokens",), ("gen_ai.usage.output_tokens",),
+           ("gen_ai.usage.completion_tokens",), ("llm.usage.completion_tokens",), ("candidates_token_count",))
+_CACHE_READ_BESIDE = (("cache_read_input_tokens",),)
+_CACHE_WRITE_BESIDE = (("cache_creation_input_tokens",),)
+_THOUGHTS_BESIDE = (("thoughts_token_count",),)
 #: cached input already counted in the input tokens (OpenAI, Gemini)
 _CACHED_INSIDE = (("prompt_tokens_details", "cached_tokens"), ("input_tokens_details", "cached_tokens"),
                   ("cached_tokens",), ("cached_content_token_count",))
@@ -43,11 +46,11 @@ def token_usage(usage: Mapping[str, Any] | None) -> TokenUsage | None:
     """
     if not isinstance(usage, Mapping):
         return None
-    input_tokens = _first(usage, [(key,) for key in _INPUT])
-    output_tokens = _first(usage, [(key,) for key in _OUTPUT])
-    cache_read_beside = _first(usage, [("cache_read_input_tokens",)])
-    cache_write_beside = _first(usage, [("cache_creation_input_tokens",)])
-    thoughts_beside = _first(usage, [("thoughts_token_count",)])
+    input_tokens = _first(usage, _INPUT)
+    output_tokens = _first(usage, _OUTPUT)
+    cache_read_beside = _first(usage, _CACHE_READ_BESIDE)
+    cache_write_beside = _first(usage, _CACHE_WRITE_BESIDE)
+    thoughts_beside = _first(usage, _THOUGHTS_BESIDE)
     if all(n is None for n in (input_tokens, output_tokens, cache_read_beside, cache_write_beside)):
         return None
     cached = (_first(usage, _CACHED_INSIDE) or 0) + (cache_read_beside or 0)
@@ -58,18 +61,24 @@ def token_usage(usage: Mapping[str, Any] | None) -> TokenUsage | None:
                       min(reasoning, total_out))
 
 
-def _first(usage: Mapping[str, Any], paths: list[tuple[str, ...]] | tuple[tuple[str, ...], ...]) -> int | None:
+def _first(usage: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]) -> int | None:
     for path in paths:
         value: Any = usage
         for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        count = _count(value)
-        if count is not None:
-            return count
+            if value.__class__ is not dict and not isinstance(value, Mapping):
+                value = None
+                break
+            value = value.get(key)
+        if value is not None:
+            count = _count(value)
+            if count is not None:
+                return count
     return None
 
 
 def _count(value: Any) -> int | None:
+    if value.__class__ is int:
+        return value if 0 <= value < 1e15 else None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):
