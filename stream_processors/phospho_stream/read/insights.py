@@ -24,11 +24,12 @@ __all__ = ["INSIGHTS", "INSIGHT_TUNING", "insight_results", "render_insights", "
 INSIGHTS: tuple[tuple[str, str], ...] = (
     # every task is in exactly one session window: summing the windows counts the tasks without
     # deduplicating 10M task rows (the same number as count() FROM phospho.tasks); one read of the
-    # windows gives tasks, sessions, users (a user is the distinct user of windows) and cost
+    # windows gives tasks, sessions, users (the distinct users of windows, counted on a 128-bit hash
+    # of the id as uniqExact does with a string, with a faster hash) and cost
     ("Overview", """SELECT w.tasks AS tasks, w.sessions AS sessions, w.users AS users,
         (SELECT count() FROM phospho.feedback) AS feedback, (SELECT count() FROM phospho.events) AS detections,
         w.total_cost_usd AS total_cost_usd, (SELECT count() FROM phospho.dead_letters) AS dead_letters
-        FROM (SELECT sum(task_count) AS tasks, count() AS sessions, uniqExact(user_id) AS users,
+        FROM (SELECT sum(task_count) AS tasks, count() AS sessions, uniqExact(reinterpretAsUInt128(murmurHash3_128(user_id))) AS users,
                      round(sum(cost_usd), 6) AS total_cost_usd FROM phospho.sessions) AS w"""),
     ("Tasks per session", """SELECT round(avg(task_count), 2) AS avg_tasks, quantileExact(0.5)(task_count) AS median,
         quantileExact(0.9)(task_count) AS p90, max(task_count) AS max FROM phospho.sessions"""),

@@ -24,6 +24,9 @@ REFERENCE = {
         (SELECT count() FROM phospho.users) AS users, (SELECT count() FROM phospho.feedback) AS feedback,
         (SELECT count() FROM phospho.events) AS detections, (SELECT round(sum(cost_usd), 6) FROM phospho.sessions) AS total_cost_usd,
         (SELECT count() FROM phospho.dead_letters) AS dead_letters""",
+    "Events (detections per event)": """SELECT event_name, count() AS detections, uniqExact(task_id) AS tasks,
+        uniqExact(session_id) AS sessions, uniqExact(user_id) AS users, arrayStringConcat(arraySort(groupUniqArray(source)), ', ') AS source,
+        max(created_at) AS last_seen FROM phospho.events GROUP BY event_name ORDER BY detections DESC, event_name LIMIT 20""",
     "Versions compared": f"""WITH {_BASELINE} AS baseline,
     (SELECT groupUniqArray(coalesce(nullIf(version_id, ''), '(none)')) FROM phospho.tasks) AS versions
 SELECT version, version = baseline AS is_baseline, tasks,
@@ -108,7 +111,8 @@ for s in range(60):
             score = rng.choice([None, round(rng.uniform(-1, 1), 3)])
             partial.append({"task_id": t, "sentiment_score": score, "cost_usd": rng.choice([None, rng.uniform(0, 0.01)]),
                             "events": json.dumps(names), "analytics_version": "a1"})
-            events += [event(t, n, 1, f"s{s}", user, at_ms=when) for n in names]
+            events += [event(t, n, 1, f"s{s}", rng.choice([user, None]), at_ms=when) for n in names]
+            events += [event(t, n, 2, f"s{s}", user, deleted=1, at_ms=when) for n in names if rng.random() < 0.2]
         if rng.random() < 0.6:
             partial.append({"task_id": t, "eval_flag": rng.choice(["success", "failure", "undefined"]),
                             "llm_events": json.dumps(rng.sample(EVENTS, rng.randint(0, 1)))})
