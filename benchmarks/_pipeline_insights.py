@@ -6,11 +6,13 @@ chDB path per process).
 Config: "chdb_dir", "sizes" (task counts, ascending), "repeats", "inputs" and "answers" (texts),
 "result_path". Rows are generated with INSERT ... SELECT FROM numbers() straight into the
 phospho_store tables, as the stages write them: per task a core row (its own columns, texts
-included), a window row ({task_id, window_id}) and an analytics row (language, sentiment,
-events, cost), a feedback row on 10 % of tasks; per session window (1-9 tasks, mean 5; one user
-per 10 sessions) its final row and, when it has more than one task, the version before it; an
-event row on 30 % of tasks. Then each query of the insights module runs `repeats` times
-through the read-only path (median kept), and so do a few reads of the tasks view.
+included, an app version per session, its span summary), a window row ({task_id, window_id}) and
+an analytics row (language, sentiment, events, cost), an evaluation row on 80 % of tasks (the
+judge's flag, its cost, LLM events), a feedback row on 10 %; per session window (1-9 tasks, mean
+5; one user per 10 sessions) its final row and, when it has more than one task, the version
+before it; an event row on 30 % of tasks; per size a topics run over its latest ~20,000 tasks.
+Then every query of INSIGHTS runs `repeats` times through the read-only path (median kept), and
+so do a few reads of the tasks view (informational: not insights).
 """
 
 from __future__ import annotations
@@ -22,14 +24,12 @@ import time
 from typing import Any
 
 from phospho_sinks import connect, migrate, read_only_query
-
-try:
-    from phospho_stream.read.insights import INSIGHTS
-except ImportError:
-    from phospho_stream.read import INSIGHTS
+from phospho_stream.read.insights import INSIGHT_TUNING, INSIGHTS
 
 T0_MS = 1_763_000_000_000
 LANGS = "['en','en','en','fr','de','es','ja','zh','it','pt']"
+#: a session's app version (metadata version_id; '' is none)
+VERSIONS = "arrayElement(['20251113_v1','20251120_v2',''], 1 + cityHash64(s, 14) % 3)"
 EVENTS = "['refund request','cancellation','frustrated user','assistant apology','order number','thanks'," \
          "'shipping','account access','money amount','link in answer']"
 
@@ -63,6 +63,10 @@ def generate(store: Any, s_from: int, s_count: int, users: int, inputs: str, ans
     cost = "((cityHash64(s, {k}, 12) % 1000) / 100000.0)"
     flag = "if(cityHash64(s, {k}, 6) % 3 = 0, 'failure', 'success')"
     has_flag = "cityHash64(s, {k}, 7) % 10 = 0"
+    has_eval = "cityHash64(s, {k}, 15) % 10 < 8"
+    eval_flag = "multiIf(cityHash64(s, {k}, 16) % 10 < 7, 'success', cityHash64(s, {k}, 16) % 10 < 9, 'failure', 'undefined')"
+    # the window's flag of a task: the user's, else the judge's verdict (undefined counts for neither)
+    task_flag = f"if({has_flag}, {flag}, if({has_eval}, {eval_flag}, ''))"
     at = "t0 + {k} * 60000"
 
     def counts(expr: str, last: str = "L") -> str:  # a Map(String, UInt32) of expr over the window's tasks
@@ -74,8 +78,8 @@ def generate(store: Any, s_from: int, s_count: int, users: int, inputs: str, ans
             arrayElement({inputs}, 1 + cityHash64(s, 0, 1) % length({inputs})),
             arrayElement({inputs}, 1 + cityHash64(s, {last} - 1, 1) % length({inputs})),
             arraySum(arrayMap(j -> 500 + cityHash64(s, j, 2) % 3000, range({last}))),
-            arrayCount(j -> {has_flag.format(k='j')} AND {flag.format(k='j')} = 'success', range({last})),
-            arrayCount(j -> {has_flag.format(k='j')} AND {flag.format(k='j')} = 'failure', range({last})),
+            arrayCount(j -> {task_flag.format(k='j')} = 'success', range({last})),
+            arrayCount(j -> {task_flag.format(k='j')} = 'failure', range({last})),
             arrayCount(j -> cityHash64(s, j, 5) % 100 = 0, range({last})),
             {counts(lang, last)}, arraySum(arrayMap(j -> {sent.format(k='j')}, range({last}))), {last},
             arrayMin(arrayMap(j -> {sent.format(k='j')}, range({last}))), {counts(event, last)},
@@ -86,14 +90,22 @@ def generate(store: Any, s_from: int, s_count: int, users: int, inputs: str, ans
         f"""INSERT INTO phospho_store.tasks (task_id, event_id, project_id, session_id, session_id_generated,
             session_key, user_id, version_id, created_at_ms, client_created_at_ms, sent_at_ms, input, output,
             system_prompt, model, prompt_tokens, completion_tokens, total_tokens, raw_input, raw_input_type_name,
-            raw_output, raw_output_type_name, metadata, metadata_json, stream, errors, sdk_version, redactions)
-        SELECT {task_id}, hex(cityHash64(s, k, 3)), 'bench-insights', sid, false, skey, uid, '20251113_bench',
+            raw_output, raw_output_type_name, metadata, metadata_json, stream, errors, sdk_version, redactions,
+            span_count, llm_call_count, span_models, llm_latency_ms, llm_wall_ms)
+        SELECT {task_id}, hex(cityHash64(s, k, 3)), 'bench-insights', sid, false, skey, uid, {VERSIONS},
             {at.format(k='k')}, {at.format(k='k')}, {at.format(k='k')} + 20, {text_in},
             arrayElement({answers}, 1 + cityHash64(s, k, 4) % length({answers})), 'You are a helpful assistant.',
             'gpt-4o-mini', 200 + cityHash64(s, k, 2) % 2000, 300 + cityHash64(s, k, 2) % 1000, NULL, {text_in}, 'str',
             NULL, 'str', '{{}}', '{{}}', false,
-            if(cityHash64(s, k, 5) % 100 = 0, '["output: cut at max_field_chars"]', '[]'), '0.1.0', '{{}}'
+            if(cityHash64(s, k, 5) % 100 = 0, '["output: cut at max_field_chars"]', '[]'), '0.1.0', '{{}}',
+            1, 1, '["gpt-4o-mini"]', 300 + cityHash64(s, k, 18) % 1500, 350 + cityHash64(s, k, 18) % 1500
         {per_task}""",
+        f"""INSERT INTO phospho_store.tasks (task_id, eval_flag, eval_reason, eval_model, eval_prompt_version,
+            eval_cost_usd, eval_at_ms, llm_events, llm_errors)
+        SELECT {task_id}, {eval_flag.format(k='k')}, 'the answer addresses the request', 'gpt-4o-mini', 'bench-p1',
+            0.00002 + (cityHash64(s, k, 17) % 100) / 10000000.0, {at.format(k='k')} + 3000,
+            if(cityHash64(s, k, 19) % 20 = 0, '["off topic"]', '[]'), '[]'
+        {per_task} WHERE {has_eval.format(k='k')}""",
         f"INSERT INTO phospho_store.tasks (task_id, window_id) SELECT {task_id}, wid {per_task}",
         f"""INSERT INTO phospho_store.tasks (task_id, language, sentiment_score, sentiment_magnitude, sentiment_label,
             sentiment_method, events, cost_usd, cost_note, analytics_truncated, analytics_errors, analytics_version,
@@ -120,12 +132,25 @@ def generate(store: Any, s_from: int, s_count: int, users: int, inputs: str, ans
         store.command(sql)
 
 
-def timed(store: Any, sql: str, repeats: int) -> dict[str, Any]:
+def topics_run(store: Any, sessions: int, size: int) -> None:
+    """A topics run over the latest ~20,000 tasks (the last 4,000 sessions), as `phospho-stream topics`
+    writes it: 12 topics and each task's topic."""
+    run, at = f"bench-run-{size}", T0_MS + sessions * 40000
+    store.command(f"""INSERT INTO phospho_store.topics (run_id, topic_id, name, size, examples, terms, method, created_at_ms)
+        SELECT '{run}', number, concat('topic ', toString(number)), 0, '["an example"]', '["term"]', 'kmeans', {at}
+        FROM numbers(12)""")
+    store.command(f"""INSERT INTO phospho_store.task_topics (run_id, task_id, topic_id, created_at_ms)
+        SELECT '{run}', concat('task-', hex(cityHash64(s, k))), cityHash64(s, k, 20) % 12, {at}
+        FROM (SELECT number AS s, 1 + cityHash64(number) % 9 AS L FROM numbers({max(0, sessions - 4000)}, {min(4000, sessions)}))
+        ARRAY JOIN range(L) AS k""")
+
+
+def timed(store: Any, sql: str, repeats: int, tuning: dict[str, Any] | None = None) -> dict[str, Any]:
     runs: list[float] = []
     try:
         for _ in range(repeats):
             t = time.perf_counter()
-            read_only_query(store, sql)
+            read_only_query(store, sql, tuning=tuning)
             runs.append(time.perf_counter() - t)
     except Exception as exc:  # noqa: BLE001 - reported with the figures
         return {"runs": runs, "median": None, "error": str(exc).splitlines()[0][:300]}
@@ -143,6 +168,7 @@ def main(cfg: dict[str, Any]) -> dict[str, Any]:
             chunk = min(200_000, sessions - done)
             generate(store, done, chunk, max(1, sessions // 10), inputs, answers)
             done += chunk
+        topics_run(store, sessions, target)
         generated = time.perf_counter() - t0
         counts = store.query("""SELECT (SELECT count() FROM phospho_store.tasks), (SELECT sum(task_count) FROM phospho.sessions),
             (SELECT count() FROM phospho.sessions), (SELECT count() FROM phospho_store.sessions),
@@ -150,7 +176,8 @@ def main(cfg: dict[str, Any]) -> dict[str, Any]:
         size: dict[str, Any] = dict(zip(("task_rows", "tasks", "windows", "window_rows", "feedback", "events"),
                                         map(int, counts), strict=True))
         size["generate_seconds"] = generated
-        size["queries"] = [{"title": title, **timed(store, sql, cfg["repeats"])} for title, sql in INSIGHTS]
+        size["queries"] = [{"title": title, **timed(store, sql, cfg["repeats"], INSIGHT_TUNING)}
+                           for title, sql in INSIGHTS]
         size["task_queries"] = [{"title": title, **timed(store, sql, cfg["repeats"])} for title, sql in TASK_QUERIES]
         sizes.append(size)
         print(f"insights: {size['tasks']:,} tasks ({size['task_rows']:,} partial rows) generated in {generated:.0f} s; "

@@ -292,9 +292,12 @@ def method(report: dict[str, Any]) -> list[str]:
     sizes = _get(report, "insights", "sizes") or []
     if sizes:
         lines.append("Insights (`_pipeline_insights.py`): INSERT ... SELECT FROM numbers() into the phospho_store tables, as "
-                     "the stages write them: per task a core row, a window row and an analytics row (plus a feedback row on "
-                     "10 %), per window its final row and the version before it, events on 30 %: " + "; ".join(
+                     "the stages write them: per task a core row (three app versions, a span summary), a window row and an "
+                     "analytics row, an evaluation row on 80 % (the judge's flag, LLM events) and a feedback row on 10 %, per "
+                     "window its final row and the version before it, events on 30 %, a topics run over the latest ~20,000 "
+                     "tasks: " + "; ".join(
                          f"{s['tasks']:,} tasks, {s['windows']:,} windows, generated in {s['generate_seconds']:.0f} s "
                          f"({s['task_rows']:,} partial task rows left after background merges)" for s in sizes)
-                     + ". Merges not forced; the queries run through the views (FINAL inside).")
+                     + ". Merges not forced; the queries run through the views (FINAL inside); load average before the "
+                     f"part: {', '.join(f'{x:.1f}' for x in report['insights'].get('loadavg') or []) or 'n/a'} (2 cores).")
     return lines

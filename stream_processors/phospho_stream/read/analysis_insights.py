@@ -9,8 +9,13 @@ __all__ = ["ANALYSIS_INSIGHTS"]
 
 #: (title, SQL) pairs, after the session and user insights
 ANALYSIS_INSIGHTS: tuple[tuple[str, str], ...] = (
-    ("Events (detections per event)", """SELECT event_name, count() AS detections, uniqExact(task_id) AS tasks,
-        uniqExact(session_id) AS sessions, uniqExact(user_id) AS users, arrayStringConcat(arraySort(groupUniqArray(source)), ', ') AS source,
+    # a task detects an event once (the table's key is task and event), so its tasks are its
+    # detections; distinct sessions and users counted on a 128-bit hash of the id, as uniqExact
+    # does with a string but with a faster hash
+    ("Events (detections per event)", """SELECT event_name, count() AS detections, count() AS tasks,
+        uniqExact(reinterpretAsUInt128(murmurHash3_128(session_id))) AS sessions,
+        uniqExact(reinterpretAsUInt128(murmurHash3_128(user_id))) AS users,
+        arrayStringConcat(arraySort(groupUniqArray(source)), ', ') AS source,
         max(created_at) AS last_seen FROM phospho.events GROUP BY event_name ORDER BY detections DESC, event_name LIMIT 20"""),
     ("Languages (analysed tasks)", """SELECT if(lang = '', 'unknown', lang) AS language, n AS tasks,
         round(100 * n / sum(n) OVER (), 1) AS share_pct

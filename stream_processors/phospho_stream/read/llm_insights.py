@@ -11,11 +11,7 @@ for means (sentiment, cost per task, LLM latency); NULL when a side has too few 
 
 from __future__ import annotations
 
-__all__ = ["LLM_INSIGHTS", "VERSIONS_SQL", "EVENT_RATES_SQL", "EVALUATION_SQL", "TOPICS_SQL", "BASELINE_SQL"]
-
-#: the version whose first task is the oldest
-BASELINE_SQL = """(SELECT coalesce(nullIf(version_id, ''), '(none)') AS v FROM phospho.tasks
-    GROUP BY v ORDER BY min(created_at), v LIMIT 1)"""
+__all__ = ["LLM_INSIGHTS", "VERSIONS_SQL", "EVENT_RATES_SQL", "EVALUATION_SQL", "TOPICS_SQL"]
 
 _Z = "1.96"
 
@@ -31,55 +27,66 @@ def _p(expression: str) -> str:
     return f"if(isNaN({expression}), NULL, round({expression}, 4))"
 
 
-VERSIONS_SQL = f"""WITH {BASELINE_SQL} AS baseline,
-    (SELECT groupUniqArray(coalesce(nullIf(version_id, ''), '(none)')) FROM phospho.tasks) AS versions
-SELECT version, version = baseline AS is_baseline, tasks,
+def _welch_states(column: str, name: str) -> str:
+    """A version's side of Welch's test on `column` (its non-NULL values), as group 1 (the
+    version) and as group 0 (the baseline, merged into every other version's)."""
+    x, known = f"assumeNotNull({column})", f"isNotNull({column})"
+    return (f"welchTTestStateIf({x}, toUInt8(1), {known}) AS {name}_1, "
+            f"welchTTestStateIf({x}, toUInt8(0), {known}) AS {name}_0")
+
+
+def _welch_p(name: str) -> str:
+    return _p(f"arrayReduce('welchTTestMerge', [{name}_1, base_{name}_0]).2")
+
+
+# one read of the tasks, grouped by version; every figure against the baseline comes from the
+# baseline's row (its counts, its side of each Welch test), found over these few rows
+_PER_VERSION = f"""SELECT coalesce(nullIf(version_id, ''), '(none)') AS version, min(created_at) AS first_at,
+        count() AS tasks, countIf(flag = 'success') AS successes, countIf(flag IN ('success', 'failure')) AS flagged,
+        avg(sentiment_score) AS mean_sentiment, avg(cost_usd) AS mean_cost, avg(latency) AS mean_latency,
+        {_welch_states('sentiment_score', 'sentiment')}, {_welch_states('cost_usd', 'cost')},
+        {_welch_states('latency', 'latency')}
+    FROM (SELECT version_id, created_at, flag, sentiment_score, cost_usd,
+              if(llm_call_count > 0, toFloat64(llm_latency_ms), NULL) AS latency FROM phospho.tasks)
+    GROUP BY version"""
+
+VERSIONS_SQL = f"""SELECT version, version = baseline AS is_baseline, tasks,
     {_wilson('successes', 'flagged', '-')} AS success_low, round(successes / nullIf(flagged, 0), 3) AS success_rate,
     {_wilson('successes', 'flagged', '+')} AS success_high,
     if(version = baseline, NULL, {_p("proportionsZTest(successes, base_successes, flagged, base_flagged, 0.95, 'unpooled').2")})
         AS p_success,
-    round(mean_sentiment, 3) AS sentiment, if(version = baseline, NULL, {_p('p_sentiment')}) AS p_sentiment,
-    round(mean_cost, 6) AS cost_per_task, if(version = baseline, NULL, {_p('p_cost')}) AS p_cost,
-    round(mean_latency) AS llm_latency_ms, if(version = baseline, NULL, {_p('p_latency')}) AS p_latency
+    round(mean_sentiment, 3) AS sentiment, if(version = baseline, NULL, {_welch_p('sentiment')}) AS p_sentiment,
+    round(mean_cost, 6) AS cost_per_task, if(version = baseline, NULL, {_welch_p('cost')}) AS p_cost,
+    round(mean_latency) AS llm_latency_ms, if(version = baseline, NULL, {_welch_p('latency')}) AS p_latency
 FROM (
-    SELECT v AS version,
-        countIf(g = 1 OR v = baseline) AS tasks,
-        countIf((g = 1 OR v = baseline) AND flag = 'success') AS successes,
-        countIf((g = 1 OR v = baseline) AND flag IN ('success', 'failure')) AS flagged,
-        countIf(g = 0 AND flag = 'success') AS base_successes,
-        countIf(g = 0 AND flag IN ('success', 'failure')) AS base_flagged,
-        avgIf(sentiment_score, g = 1 OR v = baseline) AS mean_sentiment,
-        avgIf(cost_usd, g = 1 OR v = baseline) AS mean_cost, avgIf(latency, g = 1 OR v = baseline) AS mean_latency,
-        welchTTest(sentiment_score, g).2 AS p_sentiment, welchTTest(cost_usd, g).2 AS p_cost,
-        welchTTest(latency, g).2 AS p_latency
-    FROM (
-        SELECT coalesce(nullIf(version_id, ''), '(none)') AS own, flag, sentiment_score, cost_usd,
-            if(llm_call_count > 0, toFloat64(llm_latency_ms), NULL) AS latency,
-            -- a baseline task counts for the baseline and, as group 0, against every other version
-            arrayJoin(if(own = baseline, versions, [own])) AS v, toUInt8(own != baseline) AS g
-        FROM phospho.tasks)
-    GROUP BY version)
+    SELECT *, anyIf(successes, version = baseline) OVER () AS base_successes,
+        anyIf(flagged, version = baseline) OVER () AS base_flagged,
+        anyIf(sentiment_0, version = baseline) OVER () AS base_sentiment_0,
+        anyIf(cost_0, version = baseline) OVER () AS base_cost_0,
+        anyIf(latency_0, version = baseline) OVER () AS base_latency_0
+    FROM (SELECT *, argMin(version, (first_at, version)) OVER () AS baseline FROM ({_PER_VERSION})))
 ORDER BY is_baseline DESC, version"""
 
-EVENT_RATES_SQL = f"""WITH {BASELINE_SQL} AS baseline
-SELECT event_name, version, tasks, hits, round(hits / tasks, 4) AS rate,
+EVENT_RATES_SQL = f"""SELECT event_name, version, tasks, hits, round(hits / tasks, 4) AS rate,
     round(base_hits / nullIf(base_tasks, 0), 4) AS baseline_rate,
     if(version = baseline, NULL, {_p("proportionsZTest(hits, base_hits, tasks, base_tasks, 0.95, 'unpooled').2")})
         AS p_value
 FROM (
-    SELECT event_name, version, tasks, hits,
+    SELECT event_name, version, tasks, hits, baseline,
         toUInt64(anyIf(hits, version = baseline) OVER (PARTITION BY event_name)) AS base_hits,
         toUInt64(anyIf(tasks, version = baseline) OVER (PARTITION BY event_name)) AS base_tasks
     FROM (
-        -- every (event, version) pair, with no hit where none was found (reads may join with NULLs)
-        SELECT names.event_name AS event_name, per_version.version AS version, per_version.tasks AS tasks,
-            toUInt64(ifNull(found.hits, 0)) AS hits
-        FROM (SELECT coalesce(nullIf(version_id, ''), '(none)') AS version, count() AS tasks FROM phospho.tasks
-              GROUP BY version) AS per_version
-        CROSS JOIN (SELECT DISTINCT arrayJoin(events) AS event_name FROM phospho.tasks) AS names
-        LEFT JOIN (SELECT coalesce(nullIf(version_id, ''), '(none)') AS version, arrayJoin(events) AS event_name,
-                       count() AS hits FROM phospho.tasks GROUP BY version, event_name) AS found
-            ON found.version = per_version.version AND found.event_name = names.event_name))
+        -- every (event, version) pair, with no hit where none was found
+        SELECT event_name, version, tasks, baseline, toUInt64(found.2[indexOf(found.1, event_name)]) AS hits
+        FROM (
+            SELECT version, tasks, found, argMin(version, (first_at, version)) OVER () AS baseline,
+                arrayDistinct(flatten(groupArray(found.1) OVER ())) AS names
+            FROM (
+                -- one read of the tasks: per version its tasks and how many of them found each event
+                SELECT coalesce(nullIf(version_id, ''), '(none)') AS version, count() AS tasks,
+                    min(created_at) AS first_at, sumMap(events, arrayMap(e -> toUInt64(1), events)) AS found
+                FROM phospho.tasks GROUP BY version))
+        ARRAY JOIN names AS event_name))
 ORDER BY event_name, version != baseline, version"""
 
 EVALUATION_SQL = """SELECT count() AS evaluated, countIf(eval_flag = 'success') AS success,
@@ -90,13 +97,16 @@ EVALUATION_SQL = """SELECT count() AS evaluated, countIf(eval_flag = 'success') 
     round(sum(eval_cost_usd), 4) AS llm_cost_usd
 FROM phospho.tasks WHERE isNotNull(eval_flag)"""
 
+# the run's tasks read by key (with optimize_move_to_prewhere_if_final, see INSIGHT_TUNING, before
+# the merge of partial rows); the latest task's time from the windows (a window ends at its latest task)
 TOPICS_SQL = """WITH (SELECT argMax(run_id, created_at) FROM phospho.topics) AS latest
 SELECT topic_id, any(name) AS name, count() AS tasks,
     round(countIf(flag = 'success') / nullIf(countIf(flag IN ('success', 'failure')), 0), 3) AS success_rate,
     round(avg(sentiment_score), 3) AS sentiment,
-    countIf(created_at >= (SELECT max(created_at) FROM phospho.tasks) - INTERVAL 1 DAY) AS last_day
+    countIf(created_at >= (SELECT max(end_time) FROM phospho.sessions) - INTERVAL 1 DAY) AS last_day
 FROM (SELECT topic_id, task_id FROM phospho.task_topics WHERE run_id = latest) AS tt
-INNER JOIN (SELECT task_id, flag, sentiment_score, created_at FROM phospho.tasks) AS t USING (task_id)
+INNER JOIN (SELECT task_id, flag, sentiment_score, created_at FROM phospho.tasks
+            WHERE task_id IN (SELECT task_id FROM phospho.task_topics WHERE run_id = latest)) AS t USING (task_id)
 INNER JOIN (SELECT topic_id, name FROM phospho.topics WHERE run_id = latest) AS tp USING (topic_id)
 GROUP BY topic_id ORDER BY tasks DESC, topic_id"""
 

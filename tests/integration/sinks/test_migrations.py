@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent("""
     store.command('''INSERT INTO phospho.feedback_rows (event_id, project_id, task_id, session_id, user_id, flag,
         source, created_at_ms, errors, orphan, version) VALUES ('f1', 'p', 't1', 'chat', 'ann', 'success', 'user',
         2000, [], false, 1)''')
-    assert migrate(store) == [3, 4]
+    assert migrate(store) == [m.version for m in MIGRATIONS[2:]]
     out = {
         "task": store.query("SELECT task_id, input, metadata, errors, span_models, feedback_flag, session_window_id "
                             "FROM phospho.tasks").rows,
