@@ -2,7 +2,7 @@
 
 Format 5 (formats 1-4 were pickles of a key's whole state, which could execute code when read
 from a changelog anyone with write access could fill; they are not read: a deployment upgraded
-from them starts its state afresh, see DESIGN.md). Every record is a JSON array whose first
+from them starts its state afresh, see the README's upgrade notes). Every record is a JSON array whose first
 item is the format, so a later format can still read this one.
 """
 
