@@ -143,15 +143,15 @@ def limits(report: dict[str, Any]) -> list[str]:
         out.append(f"End to end: the worker had produced every task row {_f(e2e.get('worker_rows_done_s'), '{:.1f} s')} after "
                    f"the first log, and SQL counted them all at {e2e['seconds']:.1f} s: the worker is the bound. Cores used "
                    f"meanwhile: {cores} (load average {e2e.get('loadavg_before', 0):.1f} when that run began: other work "
-                   "had the rest). The worker is one process: faust's event loop and the engine's thread share one GIL.")
+                   "had the rest). The core worker is two processes: faust's loop, and its engine in a child fed in order.")
     worker, engine, noop = pre.get("worker") or {}, pre.get("engine") or {}, pre.get("noop") or {}
     if worker.get("rate") and engine.get("rate") and noop.get("rate"):
         serial = 1 / (1 / engine["rate"] + 1 / noop["rate"])
         out.append(f"Worker alone: {worker['rate']:,.0f} tasks/s on {_f(worker.get('cores'), '{:.2f}')} cores, against its "
                    f"engine without faust (E, {engine['rate']:,.0f}) and faust reading the same events doing nothing (A, "
                    f"{noop['rate']:,.0f}): one after the other they would make 1 / (1/E + 1/A) = {serial:,.0f} tasks/s. In one "
-                   "process a task costs faust's per-event work plus the engine's; the old worker ran its engine in a child "
-                   "process, so the two overlapped on two cores.")
+                   "worker they overlap (the engine runs in a child process), but on this machine's two cores they share the "
+                   "CPU with the broker and the harness, and faust's per-event cost (A) is the ceiling of one worker.")
     analytics, analytics_engine = pre.get("analytics") or {}, pre.get("analytics_engine") or {}
     if analytics.get("rate"):
         out.append(f"Analytics worker: {analytics['rate']:,.0f} tasks/s on {_f(analytics.get('cores'), '{:.2f}')} cores; its "
