@@ -3,7 +3,6 @@ records to the analytics engine, acknowledged once it made them durable."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from ..config import ProjectConfig
 from ..engine.analytics import AnalyticsEngine
 from ..engine.collector import settle as settle_gc
 from ..settings import WorkerSettings
-from .app import build_app, fail_fast
+from .app import EngineCalls, batch_of, build_app
 
 __all__ = ["analytics_app", "ANALYTICS_SUFFIX"]
 
@@ -30,14 +29,7 @@ def analytics_app(settings: WorkerSettings, config: ProjectConfig) -> tuple[faus
     engine.warm_up()
     settle_gc()
     inputs = app.topic(Topics(settings.topic_prefix).analysis_tasks, key_serializer="raw", value_serializer="raw")
-    turn = asyncio.Lock()
-
-    async def call(what: str, method: Any, *args: Any) -> Any:
-        async with turn:
-            try:
-                return await asyncio.to_thread(method, *args)
-            except Exception as exc:  # noqa: BLE001 - any failure stops the stage unacknowledged
-                fail_fast(f"analytics worker ({what})", exc)
+    call = EngineCalls("analytics")
 
     @app.task
     async def create_topics() -> None:
@@ -46,8 +38,7 @@ def analytics_app(settings: WorkerSettings, config: ProjectConfig) -> tuple[faus
     @app.agent(inputs)
     async def analytics(stream: Any) -> None:
         async for events in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_seconds):
-            messages = [(m.topic, m.partition, m.offset, m.key, m.value) for m in (e.message for e in events)]
-            await call("batch", engine.process, messages, int(time.time() * 1000))
+            await call("batch", engine.process, batch_of(events), int(time.time() * 1000))
 
     @app.on_partitions_revoked.connect
     async def revoked(app_: Any, revoked: set[Any], **_: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -13,7 +14,7 @@ import faust
 from ..settings import WorkerSettings
 from .transport import FetchWaitTransport
 
-__all__ = ["build_app", "run_app", "fail_fast"]
+__all__ = ["build_app", "run_app", "fail_fast", "EngineCalls", "batch_of"]
 
 logger = logging.getLogger("phospho.worker")
 
@@ -51,6 +52,36 @@ def fail_fast(what: str, exc: BaseException) -> None:
     logger.critical("phospho-stream %s: %s: %s; stopping (the batch will be read again)", what, type(exc).__name__, exc)
     sys.stderr.flush()
     os._exit(1)
+
+
+def batch_of(events: Any) -> list[tuple[str, int, int, bytes | None, bytes | None]]:
+    """A batch of faust events as the engines take it: (topic, partition, offset, key, value)."""
+    return [(m.topic, m.partition, m.offset, m.key, m.value) for m in (e.message for e in events)]
+
+
+class EngineCalls:
+    """A stage engine's methods called one at a time (batches, timers, rebalances) in a thread,
+    so faust's loop keeps fetching; a failure stops the worker unacknowledged (`fail_fast`),
+    but for the exceptions in `passed` and a cancellation, which reach the caller (after
+    `on_cancel` for the latter)."""
+
+    def __init__(self, stage: str, passed: tuple[type[BaseException], ...] = (),
+                 on_cancel: Callable[[], Any] | None = None) -> None:
+        self.stage, self.passed, self.on_cancel = stage, passed, on_cancel
+        self._turn = asyncio.Lock()
+
+    async def __call__(self, what: str, method: Callable[..., Any], *args: Any) -> Any:
+        async with self._turn:
+            try:
+                return await asyncio.to_thread(method, *args)
+            except asyncio.CancelledError:
+                if self.on_cancel is not None:
+                    self.on_cancel()
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure stops the stage unacknowledged
+                if isinstance(exc, self.passed):
+                    raise
+                fail_fast(f"{self.stage} worker ({what})", exc)
 
 
 def run_app(app: faust.App, loglevel: str = "warn", on_stop: Callable[[], Any] | None = None) -> None:

@@ -21,7 +21,7 @@ from phospho_schemas import Topics
 
 from ..config import ProjectConfig
 from ..settings import WorkerSettings
-from .app import build_app, fail_fast
+from .app import batch_of, build_app, fail_fast
 from .engine_process import EngineProcess
 
 __all__ = ["core_app"]
@@ -72,8 +72,7 @@ def core_app(settings: WorkerSettings, config: ProjectConfig | None = None,
             async with turn:
                 if gen != generation:
                     continue  # revoked meanwhile: never acknowledged, the partitions' owner reads them again
-                messages = [(m.topic, m.partition, m.offset, m.key, m.value) for m in (e.message for e in events)]
-                future = await submit("process", messages, int(time.time() * 1000))
+                future = await submit("process", batch_of(events), int(time.time() * 1000))
             await sent.put((stream, events, future))
 
     @app.task

@@ -11,7 +11,6 @@ calls that may wait hours for the endpoint or the next day's budget.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -23,7 +22,7 @@ from ..config import ProjectConfig
 from ..engine.evaluation import EvaluationEngine
 from ..errors import BatchAborted
 from ..settings import WorkerSettings
-from .app import build_app, fail_fast
+from .app import EngineCalls, batch_of, build_app
 
 __all__ = ["evaluation_app", "EVALUATION_SUFFIX"]
 
@@ -36,19 +35,8 @@ def evaluation_app(settings: WorkerSettings, config: ProjectConfig) -> tuple[fau
     app = build_app(settings, app_id)
     engine = EvaluationEngine(settings, config, app_id)
     inputs = app.topic(Topics(settings.topic_prefix).analysis_tasks, key_serializer="raw", value_serializer="raw")
-    turn = asyncio.Lock()
-
-    async def call(what: str, method: Any, *args: Any) -> Any:
-        async with turn:
-            try:
-                return await asyncio.to_thread(method, *args)
-            except BatchAborted:
-                raise
-            except asyncio.CancelledError:
-                engine.abort()  # the worker stops: the batch's calls stop, nothing is acknowledged
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure stops the stage unacknowledged
-                fail_fast(f"evaluation worker ({what})", exc)
+    # a stopping worker stops the batch's calls (nothing is acknowledged); an aborted batch is read again
+    call = EngineCalls("evaluation", passed=(BatchAborted,), on_cancel=engine.abort)
 
     @app.task
     async def start() -> None:
@@ -57,9 +45,8 @@ def evaluation_app(settings: WorkerSettings, config: ProjectConfig) -> tuple[fau
     @app.agent(inputs)
     async def evaluation(stream: Any) -> None:
         async for events in stream.noack_take(settings.evaluation_batch_size, within=settings.worker_batch_seconds):
-            messages = [(m.topic, m.partition, m.offset, m.key, m.value) for m in (e.message for e in events)]
             try:
-                await call("batch", engine.process, messages, int(time.time() * 1000))
+                await call("batch", engine.process, batch_of(events), int(time.time() * 1000))
             except BatchAborted:
                 continue  # not acknowledged: the partitions' next owner (or this worker) reads it again
             for event in events:
