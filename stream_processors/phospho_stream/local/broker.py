@@ -9,7 +9,6 @@ suite (one broker per test session).
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -20,7 +19,7 @@ from phospho_schemas import Topics
 
 from ..engine.topics import pipeline_topic_config
 from ..errors import BrokerError
-from .process import die_with_parent, port_in_use
+from .process import die_with_parent, port_in_use, stop_process
 
 __all__ = ["EmbeddedBroker", "BrokerError", "DEFAULT_PARTITIONS", "free_port"]
 
@@ -142,14 +141,7 @@ class EmbeddedBroker:
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
+        stop_process(proc, timeout)
 
     def __enter__(self) -> EmbeddedBroker:
         self.start()

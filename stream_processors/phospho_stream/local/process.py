@@ -6,9 +6,10 @@ from __future__ import annotations
 import ctypes
 import signal
 import socket
+import subprocess
 import sys
 
-__all__ = ["die_with_parent", "port_in_use"]
+__all__ = ["die_with_parent", "port_in_use", "stop_process"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -30,3 +31,15 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds; nothing when it is gone already."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
