@@ -1,5 +1,6 @@
 """Child processes that die with the process that started them (Linux: PR_SET_PDEATHSIG), so a
-killed `up` leaves no broker acknowledging events into nothing, nor a worker writing stale state."""
+killed `up` leaves no broker acknowledging events into nothing, nor a worker writing stale state;
+stopping one (SIGTERM, then SIGKILL); whether a port is taken."""
 
 from __future__ import annotations
 
