@@ -68,7 +68,9 @@ class StatusLine:
         for stage in ("analytics", "evaluation"):
             if stage in self.groups:
                 facts[f"{stage}_backlog"] = lag(self._groups[stage], [self.topics.analysis_tasks])[1]
-        facts["evaluation"] = status_line(read_status(self.data_dir))
+        evaluation = read_status(self.data_dir)
+        facts["evaluation"] = status_line(evaluation)
+        facts["evaluation_state"] = evaluation.get("state") if evaluation else None
         facts.update(self.extra())
         return facts
 
@@ -79,9 +81,8 @@ class StatusLine:
             parts.append(f"analytics backlog {facts['analytics_backlog']:,}")
         if "evaluation_backlog" in facts:
             parts.append(f"evaluation backlog {facts['evaluation_backlog']:,}")
-        evaluation = facts.get("evaluation", "")
-        if "WAITING" in evaluation or evaluation.startswith("eval: off"):
-            parts.append(evaluation)  # why the evaluation waits (a budget, the endpoint), or is off
+        if facts.get("evaluation_state") in ("waiting", "off"):
+            parts.append(facts["evaluation"])  # why the evaluation waits (a budget, the endpoint), or is off
         if facts.get("store_paused"):
             parts.append("[bold red]STORE DOWN, sink paused[/]")
         if facts.get("restarts"):
