@@ -52,7 +52,12 @@ def shot(browser: Any, name: str) -> None:
 
 
 def total(browser: Any) -> int:
-    return int(browser.find_element(By.CSS_SELECTOR, "main [data-testid=total]").get_attribute("data-total"))
+    """The list's total as drawn. Read in one script, so a live redraw between finding the element
+    and reading it cannot leave a stale reference."""
+    value = browser.execute_script(
+        "const e = document.querySelector('main [data-testid=total]'); return e && e.dataset.total")
+    assert value is not None, "the page shows no total"
+    return int(value)
 
 
 def row_ids(browser: Any, scope: str = "main") -> list[str]:

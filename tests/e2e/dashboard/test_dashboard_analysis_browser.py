@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -219,8 +220,7 @@ def test_live_redraws_the_page_in_place_with_new_rows(browser, live_app, chdb_st
         assert browser.execute_script("return document.body.dataset.rendered") == rendered  # no navigation: redrawn in place
         assert browser.find_element(By.CSS_SELECTOR, "[data-testid=status]").text.startswith("Live · updated ")
         # a filter being typed is never taken away: the page waits until it is applied
-        search = browser.find_element(By.NAME, "q")
-        search.send_keys("live")
+        type_into_live_page(browser, "q", "live")
         write(chdb_store, "tasks", [task(f"live-3-{tag}", user, f"chat-{tag}", f"s:chat-{tag}|1", 1_700_000_120_000, 5)])
         time.sleep(6)
         assert total(browser) == 2 and browser.find_element(By.NAME, "q").get_attribute("value") == "live"
@@ -254,6 +254,20 @@ def test_the_evaluation_and_topics_show_once_written(browser, live_app, chdb_sto
     latest = [t["name"] for t in live_app_api(live_app, "insights/topics")["topics"]]
     shown = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "[data-testid=topics] tbody td[data-label=Topic]")]
     assert shown == latest and latest
+
+
+def type_into_live_page(browser, name, text):
+    """Type into a field of a page that live redraws: a redraw between finding the field and the
+    first key replaces it, so find it again; once focused, the page waits for the typing."""
+    for _ in range(5):
+        try:
+            field = browser.find_element(By.NAME, name)
+            field.click()
+            field.send_keys(text)
+            return
+        except StaleElementReferenceException:
+            continue
+    raise AssertionError(f"the field {name!r} was redrawn under every attempt to type into it")
 
 
 def live_app_api(server, name):
