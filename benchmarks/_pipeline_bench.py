@@ -132,14 +132,16 @@ def read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def start_sdk(bench: Bench, bootstrap: str, prefix: str, mode: str, **cfg: Any) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+def start_sdk(bench: Bench, bootstrap: str, prefix: str, mode: str, python: str | None = None,
+              **cfg: Any) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """The SDK child (`python`: another interpreter, e.g. an older checkout's, whose phospho logs)."""
     run = f"r{uuid.uuid4().hex[:6]}"
     cfg = {"mode": mode, "run": run, "spool_dir": str(bench.workdir / f"spool-{run}"),
            "result_path": str(bench.workdir / f"sdk-{run}.json"), **bench.texts, **cfg}
     path = bench.workdir / f"sdk-{run}.config.json"
     path.write_text(json.dumps(cfg))
     env = bench.env(bootstrap, prefix, f"sdk-{run}")
-    return bench.spawn("sdk", [sys.executable, str(HERE / "_pipeline_sdk.py"), str(path)], env), cfg
+    return bench.spawn("sdk", [python or sys.executable, str(HERE / "_pipeline_sdk.py"), str(path)], env), cfg
 
 
 def sdk_phase(proc: subprocess.Popen[bytes], cfg: dict[str, Any], phase: str, timeout: float) -> dict[str, Any]:

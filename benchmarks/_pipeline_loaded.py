@@ -37,7 +37,7 @@ def run_preloaded(bench: Bench) -> dict[str, Any]:
     topics = Topics(prefix)
     with fresh_broker(prefix) as broker:
         progress(f"pre-loaded: logging {n:,} tasks with the SDK")
-        sdk, cfg = start_sdk(bench, broker.bootstrap, prefix, "burst", tasks=n)
+        sdk, cfg = start_sdk(bench, broker.bootstrap, prefix, "burst", python=args.sdk_python, tasks=n)
         loaded = sdk_phase(sdk, cfg, "done", bench.timeout() * 2)
         if not loaded["flush_ok"]:
             raise RuntimeError(f"the SDK did not deliver every event: {loaded['stats']}")
@@ -64,7 +64,7 @@ def run_preloaded(bench: Bench) -> dict[str, Any]:
         res["worker"] = run_worker(bench, broker.bootstrap, prefix, "alone", [bench.cli(), "worker"], "core")
         if args.old_worker_cmd:
             progress(f"pre-loaded: the old worker ({args.old_worker_cmd})")
-            res["old_worker"] = run_worker(bench, broker.bootstrap, prefix, "old", shlex.split(args.old_worker_cmd), "any")
+            res["old_worker"] = run_worker(bench, broker.bootstrap, prefix, "old", shlex.split(args.old_worker_cmd), "core")
         progress("pre-loaded: the analytics worker alone, on the core worker's analysis records")
         res["analytics"] = run_worker(bench, broker.bootstrap, prefix, "analytics", [
             bench.cli(), "worker", "--stage", "analytics", "--config", str(bench.config_path)], "analytics")

@@ -6,6 +6,8 @@ alone, each as pipeline.py measures them. Nothing is written to BENCHMARKS.md.
     .venv/bin/python benchmarks/core_stage.py                  # 100k tasks, 2 runs of each
     .venv/bin/python benchmarks/core_stage.py --profile        # E once under cProfile, top 40 printed
     .venv/bin/python benchmarks/core_stage.py --only engine --tasks 30000
+    .venv/bin/python benchmarks/core_stage.py --only worker,old --sdk-python /tmp/old/.venv/bin/python \
+        --old-worker-cmd "/tmp/old/.venv/bin/phospho-stream worker"   # same input for both workers
 
 Raw results: .bench/core-stage.json; the profile: .bench/core-stage.prof.
 """
@@ -35,6 +37,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--only", default=",".join(PATHS), help=f"comma-separated paths among {', '.join(PATHS)}")
     p.add_argument("--old-worker-cmd", default=None, help="path `old`: an older worker command on the same input, "
                    "e.g. 'env PYTHONPATH=<old checkout's package dirs> .venv/bin/phospho-stream worker'")
+    p.add_argument("--sdk-python", default=None, metavar="PATH", help="the interpreter that logs the input, e.g. the "
+                   "old checkout's .venv/bin/python: an older worker cannot decode a newer SDK's events (their writer "
+                   "schema is unknown to it), while today's worker decodes every earlier version")
     p.add_argument("--profile", action="store_true", help="run E once under a profiler instead of the timed runs "
                    "(cProfile, or py-spy with --py-spy)")
     p.add_argument("--py-spy", default=None, metavar="PATH", help="py-spy's executable: profile the worker runs "
@@ -83,7 +88,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="phospho-bench-core-") as tmp, open_bench(bench_args, Path(tmp)) as bench, \
             fresh_broker(prefix) as broker:
         progress(f"logging {n:,} tasks with the SDK (load average {machine_info()['loadavg_at_start']})")
-        sdk, cfg = start_sdk(bench, broker.bootstrap, prefix, "burst", tasks=n)
+        sdk, cfg = start_sdk(bench, broker.bootstrap, prefix, "burst", python=args.sdk_python, tasks=n)
         loaded = sdk_phase(sdk, cfg, "done", bench.timeout() * 2)
         events = sum(loaded["counts"].values())
         if args.profile:

@@ -4,7 +4,8 @@ analytics stage, against baselines measured in the same run.
 
     .venv/bin/python benchmarks/pipeline.py            # full run (100k tasks, 200/s x 15 s, 1M and 10M rows)
     .venv/bin/python benchmarks/pipeline.py --quick    # smoke run, small sizes, BENCHMARKS.md left alone
-    .venv/bin/python benchmarks/pipeline.py --old-worker-cmd "/tmp/old/.venv/bin/phospho-stream worker"
+    .venv/bin/python benchmarks/pipeline.py --old-worker-cmd "/tmp/old/.venv/bin/phospho-stream worker" \
+        --sdk-python /tmp/old/.venv/bin/python     # the pre-loaded tasks logged by the old SDK, for both workers
 
 Every part runs on a fresh embedded broker (Tansu, 4 partitions). A `live` part runs one
 `phospho-stream worker` process (and, when asked, one `worker --stage analytics` at a lower
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--insight-sizes", default=None, help="task counts, comma-separated (default 1e6,1e7; --quick 1e5,3e5)")
     p.add_argument("--old-worker-cmd", default=None, help="an older worker command to run on the pre-loaded tasks too "
                    "(it reads the same PHOSPHO_* environment), e.g. '<old worktree>/.venv/bin/phospho-stream worker'")
+    p.add_argument("--sdk-python", default=None, metavar="PATH", help="the interpreter whose phospho logs the "
+                   "pre-loaded tasks (with --old-worker-cmd: the old checkout's .venv/bin/python, since an older "
+                   "worker cannot decode a newer SDK's events, and today's worker decodes every earlier version)")
     p.add_argument("--analytics-nice", type=int, default=10, help="niceness of the analytics worker beside the core")
     p.add_argument("--py-spy", default=None, metavar="PATH", help="py-spy's executable: profile every worker run "
                    "(.bench/pipeline-<part>.pyspy.txt; the figures of such a run are not comparable)")

@@ -13,7 +13,7 @@ import logging
 import multiprocessing
 import signal
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 from ..config import ProjectConfig
@@ -82,15 +82,11 @@ class EngineProcess:
                 ok, value = self._conn.recv()
             except (EOFError, OSError):
                 break
-            future = self._waiting.popleft()
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(EngineError(value))
+            _settle(self._waiting.popleft(), value if ok else None, None if ok else EngineError(value))
         with self._sending:
             while self._waiting:
-                self._waiting.popleft().set_exception(
-                    EngineError(f"the core engine's process exited (code {self._process.exitcode})"))
+                _settle(self._waiting.popleft(), None,
+                        EngineError(f"the core engine's process exited (code {self._process.exitcode})"))
 
     def close(self) -> None:
         """Stop the child once what it was sent is done."""
@@ -103,3 +99,14 @@ class EngineProcess:
         if self._process.is_alive():
             self._process.kill()
         self._conn.close()
+
+
+def _settle(future: Future[Any], result: Any, error: EngineError | None) -> None:
+    """Give a call its result or error, unless its caller stopped waiting and cancelled it."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except InvalidStateError:  # cancelled: the agent is shutting down
+        pass
