@@ -72,8 +72,10 @@ class AnalyticsEngine:
                                        "Be concise.", "gpt-4o", {"prompt_tokens": 10, "completion_tokens": 5}))
 
     def ensure_topics(self) -> None:
-        ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.settings.topic_partitions,
-                               self.settings.state_replication, self.config.privacy.retention.topic_ms, EngineError)
+        drift = ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.settings.topic_partitions,
+                                       self.settings.state_replication, self.config.privacy.retention.topic_ms, EngineError)
+        if drift:
+            logger.warning("%s", drift)
         self.store.ensure_topic()
 
     def process(self, messages: list[tuple[str, int, int, bytes | None, bytes | None]],

@@ -67,8 +67,10 @@ class CoreEngine:
 
     def ensure_topics(self) -> None:
         """The topics this stage reads and writes, and its changelog."""
-        ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.partitions, self.settings.state_replication,
-                               self.topic_retention_ms, EngineError)
+        drift = ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.partitions, self.settings.state_replication,
+                                       self.topic_retention_ms, EngineError)
+        if drift:
+            logger.warning("%s", drift)
         self.store.ensure_topic()
 
     def process(self, messages: list[Message], now_ms: int | None = None) -> dict[str, int]:

@@ -80,8 +80,10 @@ def _kafka(settings: UpSettings, data_dir: Path, external: str | None,
         if not kafka_answers(external, timeout=5):
             raise UpError(f"no Kafka answers at {external} (PHOSPHO_KAFKA_BOOTSTRAP_SERVERS): start it, or unset "
                           "the variable to use the embedded broker")
-        ensure_pipeline_topics(external, Topics(settings.topic_prefix), settings.topic_partitions,
-                               retention_ms=retention.topic_ms, error=UpError)
+        drift = ensure_pipeline_topics(external, Topics(settings.topic_prefix), settings.topic_partitions,
+                                       retention_ms=retention.topic_ms, error=UpError)
+        if drift:
+            print(f"phospho-stream up: warning: {drift}", file=sys.stderr)
         return None, external
     broker = EmbeddedBroker(host=settings.host, port=settings.kafka_port or None, topic_prefix=settings.topic_prefix,
                             partitions=settings.topic_partitions, log_path=data_dir / "tansu.log",

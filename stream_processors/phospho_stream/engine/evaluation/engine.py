@@ -77,8 +77,10 @@ class EvaluationEngine:
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Create the topics it reads and writes and its changelog; start writing its status."""
-        ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.partitions, self.settings.state_replication,
-                               self.config.privacy.retention.topic_ms, EngineError)
+        drift = ensure_pipeline_topics(self.settings.bootstrap, self.topics, self.partitions, self.settings.state_replication,
+                                       self.config.privacy.retention.topic_ms, EngineError)
+        if drift:
+            logger.warning("%s", drift)
         self.store.ensure_topic()
         self.status_writer.start()
 
