@@ -57,3 +57,15 @@ def test_a_dead_child_fails_what_waits_and_what_is_sent_after(settings):
     with pytest.raises(EngineError, match="gone|exited"):
         engine.submit("drop", {0}).result(30)
     engine.close()
+
+
+def test_a_call_its_caller_cancelled_is_skipped_and_the_next_ones_still_answer(settings):
+    """At shutdown the agent stops waiting and cancels its call; the reader thread goes on."""
+    engine = EngineProcess(settings)
+    try:
+        cancelled = engine.submit("ensure_topics")
+        assert cancelled.cancel()
+        assert engine.submit("drop", {0}).result(60) is None
+        assert engine._reader.is_alive()
+    finally:
+        engine.close()
