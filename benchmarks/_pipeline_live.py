@@ -54,8 +54,10 @@ def run_live(bench: Bench, label: str, mode: str, analytics: bool = False) -> di
         env, started = bench.env(broker.bootstrap, prefix, app_id), time.time()
         workers = [bench.spawn(f"{label}-worker", [bench.cli(), "worker"], env)]
         if analytics:
+            analytics_env = {**env, "PHOSPHO_ANALYSIS_YIELD_LAG": str(args.analysis_yield_lag)}  # as up sets it
             workers.append(bench.spawn(f"{label}-analytics", [bench.cli(), "worker", "--stage", "analytics", "--config",
-                                                              str(bench.config_path)], env, nice=args.analytics_nice))
+                                                              str(bench.config_path)], analytics_env,
+                                       nice=args.analytics_nice))
         spies = [bench.profile(proc, f"{label}-{i}") for i, proc in enumerate(workers)]
         try:
             with Sink(bench, broker.bootstrap, prefix) as sink:

@@ -81,10 +81,11 @@ def _runs(part: dict[str, Any]) -> str:
 def throughput_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(path, tasks/s, seconds, detail) of each throughput figure; with repeated runs, the
     median rate, and the other figures of the run closest to it."""
-    rows = []
+    rows, args = [], report.get("args") or {}
     e2e, ea, pre = report.get("e2e") or {}, report.get("e2e_analytics") or {}, report.get("preloaded") or {}
     for label, part in (("end to end: log() -> committed chDB rows (core worker + sink)", e2e),
-                        ("end to end, analytics worker running (nice +10)", ea)):
+                        (f"end to end, analytics worker running (nice +{args.get('analytics_nice')}, waits while the "
+                         f"core is {args.get('analysis_yield_lag') or 0:,} events behind)", ea)):
         if part.get("rate"):
             detail = (f"SDK logged in {part['log_seconds']:.1f} s; the worker's last task row at "
                       f"{_f(part.get('worker_rows_done_s'), '{:.1f} s')}; all sessions at {part['sessions_complete_s']:.1f} s")
@@ -268,8 +269,10 @@ def method(report: dict[str, Any]) -> list[str]:
         "one thread can. Rate = N / (first log -> `SELECT count() FROM phospho.tasks` = N + 20), polled every 50 ms once "
         "the core's raw task rows are all in. `PHOSPHO_WORKER_PRODUCER_BATCH_BYTES=1`, as `up` sets it on this broker.",
         f"With analytics: the same, plus `phospho-stream worker --stage analytics` with benchmarks/analytics.py's config "
-        f"(language, sentiment, 10 keyword and 10 regex events) started with nice +{args['analytics_nice']}: the core keeps "
-        "the CPU while both have work, the analytics catches up after.",
+        f"(language, sentiment, 10 keyword and 10 regex events) started with nice +{args['analytics_nice']} and "
+        f"`PHOSPHO_ANALYSIS_YIELD_LAG={args.get('analysis_yield_lag', 0)}`, as `up` runs it: the core keeps the CPU while "
+        "both have work (the analytics waits while the core has that many events not committed), the analytics catches "
+        "up after.",
         "B, A, the workers alone: N tasks logged and flushed first, then each reads them from the beginning as a new consumer "
         "group. B (`_pipeline_raw.py`): confluent-kafka with partitions assigned, `EventDecoder.decode`, the core's "
         "`task_row`, orjson, `insert_json` into phospho_store.tasks every 10,000 rows; rate from its first message to its "

@@ -63,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sdk-python", default=None, metavar="PATH", help="the interpreter whose phospho logs the "
                    "pre-loaded tasks (with --old-worker-cmd: the old checkout's .venv/bin/python, since an older "
                    "worker cannot decode a newer SDK's events, and today's worker decodes every earlier version)")
+    p.add_argument("--analysis-yield-lag", type=int, default=None,
+                   help="PHOSPHO_ANALYSIS_YIELD_LAG of the analytics worker (default: the one up gives it)")
     p.add_argument("--analytics-nice", type=int, default=10, help="niceness of the analytics worker beside the core")
     p.add_argument("--py-spy", default=None, metavar="PATH", help="py-spy's executable: profile every worker run "
                    "(.bench/pipeline-<part>.pyspy.txt; the figures of such a run are not comparable)")
@@ -166,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     ensure_project_python()
     from _pipeline_bench import BENCH_DIR
     from _pipeline_report import END, START, evaluate, show, to_markdown
+
+    from phospho_stream.settings import UpSettings
+
+    if args.analysis_yield_lag is None:
+        args.analysis_yield_lag = UpSettings.model_fields["analysis_yield_lag"].default
 
     BENCH_DIR.mkdir(exist_ok=True)
     for old in BENCH_DIR.glob("pipeline-*.log"):

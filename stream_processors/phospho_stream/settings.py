@@ -85,6 +85,12 @@ class WorkerSettings(PipelineSettings):
         "calls run at once within llm.max_concurrency, and its input is acknowledged when all are answered)")
     worker_producer_batch_bytes: int = Field(
         16_384, ge=1, description="bytes per producer batch of the row topics (1 on the embedded broker, for exact lag)")
+    analysis_yield_lag: int = Field(
+        0, ge=0, description="the analytics stage waits before each batch while the core stage has more than this "
+        "many input events not committed, so on one machine the core's rows come first (0: never; up gives its "
+        "analytics stage its own default, 10,000)")
+    analysis_yield_seconds: float = Field(
+        10.0, gt=0, description="the longest such wait at a time: the analytics stage then takes one batch")
     expire_every_seconds: float = Field(5.0, gt=0, description="how often waiting feedback and old state are checked")
     worker_max_event_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="an input event larger than this is dead-lettered (the SDK sends at "
@@ -158,6 +164,9 @@ class UpSettings(PipelineSettings, OtlpReceiverSettings):
     analysis_nice: int = Field(
         5, ge=0, le=19, description="scheduling priority given up by the analysis stages' workers, so that the "
         "core's rows keep flowing when the machine is busy (they catch up after)")
+    analysis_yield_lag: int = Field(
+        10_000, ge=0, description="the analytics stage up runs waits while the core stage has more than this many "
+        "input events not committed, so a burst's task rows reach SQL first (0: never)")
     topics_every_minutes: float = Field(
         60, ge=0, description="minutes between the topics runs up makes over the recent task inputs (0: none; "
         "`phospho-stream topics` runs one at any time)")

@@ -11,26 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 from rich.console import Console
 
 from phospho_schemas import Topics
 
 from ..engine.evaluation import read_status, status_line
+from ..engine.lag import lag
 
-__all__ = ["StatusLine", "STATUS_FILE", "lag"]
+__all__ = ["StatusLine", "STATUS_FILE"]
 
 STATUS_FILE = "status.json"
-
-
-def lag(group: Consumer, topics: list[str]) -> tuple[int, int]:
-    """(events in the topics, events the consumer's group has not committed yet), from the high
-    watermarks (the embedded broker's can be short by a record batch: figures for a person)."""
-    meta = group.list_topics(timeout=5).topics
-    parts = [TopicPartition(t, p) for t in topics if t in meta for p in meta[t].partitions]
-    ends = {(tp.topic, tp.partition): group.get_watermark_offsets(tp, timeout=5)[1] for tp in parts}
-    done = {(tp.topic, tp.partition): max(0, tp.offset) for tp in group.committed(parts, timeout=5)}
-    return sum(ends.values()), sum(max(0, ends[k] - done.get(k, 0)) for k in ends)
 
 
 class StatusLine:

@@ -135,7 +135,8 @@ def _start(settings: UpSettings, config_path: Path | None, config: ProjectConfig
         raise UpError(f"the OTLP receiver cannot start on {settings.host}:{settings.otlp_port}: {exc} "
                       "(--otlp-port)") from None
     env = {**os.environ, "PHOSPHO_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PHOSPHO_DATA_DIR": str(data_dir),
-           "PHOSPHO_TOPIC_PREFIX": settings.topic_prefix, "PHOSPHO_TOPIC_PARTITIONS": str(settings.topic_partitions)}
+           "PHOSPHO_TOPIC_PREFIX": settings.topic_prefix, "PHOSPHO_TOPIC_PARTITIONS": str(settings.topic_partitions),
+           "PHOSPHO_ANALYSIS_YIELD_LAG": str(settings.analysis_yield_lag)}
     if broker is not None:  # Tansu's high watermark stops at its last batch's first record: exact lag figures
         env["PHOSPHO_WORKER_PRODUCER_BATCH_BYTES"] = "1"
     if config_path is not None:
