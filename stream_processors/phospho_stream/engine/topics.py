@@ -14,7 +14,6 @@ from phospho_schemas import Topics
 __all__ = ["ensure_topics", "ensure_pipeline_topics", "pipeline_topic_config", "retention_drift", "kafka_answers"]
 
 
-
 def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replication: int = -1,
                   config: dict[str, str] | None = None, error: type[Exception] = RuntimeError) -> None:
     """Create each missing topic (an existing one is left as it is); raise `error` otherwise."""
