@@ -5,8 +5,6 @@ reads its session history back."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from phospho_schemas import Topics
@@ -37,14 +35,6 @@ events:
     detection_scope: session
     keywords: useless
 """
-
-
-@pytest.fixture()
-def settings(broker, tmp_path) -> WorkerSettings:
-    prefix = f"a{uuid.uuid4().hex[:8]}."
-    broker.create_topics(Topics(prefix).all())
-    return WorkerSettings(bootstrap=broker.bootstrap, topic_prefix=prefix, app_id=f"core-{prefix}",
-                          topic_partitions=4, data_dir=tmp_path)
 
 
 def run_stages(settings: WorkerSettings, events: list, analytics: AnalyticsEngine) -> None:

@@ -4,8 +4,6 @@ engine reads its state back and a batch delivered again changes nothing."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from phospho_schemas import Topics
@@ -17,14 +15,6 @@ from tests.support.events import MIN, feedback, span, task
 from tests.support.stage import Feeder, produce, sink_all
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def settings(broker, tmp_path) -> WorkerSettings:
-    prefix = f"c{uuid.uuid4().hex[:8]}."
-    broker.create_topics(Topics(prefix).all())
-    return WorkerSettings(bootstrap=broker.bootstrap, topic_prefix=prefix, app_id=f"core-{prefix}",
-                          topic_partitions=4, data_dir=tmp_path)
 
 
 def run(settings: WorkerSettings, events, engine: CoreEngine | None = None) -> CoreEngine:

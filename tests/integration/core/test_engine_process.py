@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from phospho_schemas import Topics
 from phospho_stream.errors import EngineError
-from phospho_stream.settings import WorkerSettings
 from phospho_stream.worker.engine_process import EngineProcess
 
 from tests.support.events import task
 from tests.support.kafka import consume_raw, json_rows
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def settings(broker, tmp_path) -> WorkerSettings:
-    prefix = f"c{uuid.uuid4().hex[:8]}."
-    broker.create_topics(Topics(prefix).all())
-    return WorkerSettings(bootstrap=broker.bootstrap, topic_prefix=prefix, app_id=f"core-{prefix}",
-                          topic_partitions=4, data_dir=tmp_path)
 
 
 def test_batches_sent_back_to_back_are_applied_in_order_and_their_rows_sent(settings):
