@@ -32,10 +32,14 @@ class Tombstones:
     def __len__(self) -> int:
         return len(self._ids[0])
 
-    def load(self, store: Store) -> None:
-        """Every deletion the store recorded (phospho_store.deleted_users)."""
-        rows = store.query(f"SELECT user_id, task_ids, window_ids FROM {STORE_DATABASE}.deleted_users").rows
-        for user_id, task_ids, window_ids in rows:
+    def load(self, store: Store, request_id: str | None = None) -> None:
+        """Every deletion the store recorded (phospho_store.deleted_users), or the one of
+        `request_id` (its tombstone, once delete_user wrote it)."""
+        sql = f"SELECT user_id, task_ids, window_ids FROM {STORE_DATABASE}.deleted_users"
+        params = None
+        if request_id is not None:
+            sql, params = f"{sql} WHERE request_id = {{r:String}}", {"r": request_id}
+        for user_id, task_ids, window_ids in store.query(sql, params).rows:
             self.add(user_id, task_ids, window_ids)
 
     def add(self, user_id: str, task_ids: Iterable[str] = (), window_ids: Iterable[str] = ()) -> None:

@@ -184,13 +184,12 @@ class SinkRunner:
             if request is not None:
                 try:
                     counts = delete_user(self._store, request)
-                    task_ids, window_ids = self._deleted_ids(request)
+                    self._tombstones.load(self._store, request.request_id)
                 except StoreError as exc:
                     self.stats.failed_writes += 1
                     self.stats.last_error = str(exc)
                     self._pause(exc)
                     return
-                self._tombstones.add(request.user_id, task_ids, window_ids)
                 self.stats.deletions += 1
                 logger.warning("phospho sink: deleted user %s (request %s, by %s): %s rows", request.user_id,
                                request.request_id, request.requested_by, sum(counts.values()))
@@ -199,11 +198,6 @@ class SinkRunner:
             except KafkaException as exc:  # executed again after a restart: it removes nothing more
                 logger.warning("phospho sink: deletion offset commit failed (%s)", exc)
             self._requests.pop(0)
-
-    def _deleted_ids(self, request: DeletionRequest) -> tuple[list[str], list[str]]:
-        rows = self._store.query(f"SELECT task_ids, window_ids FROM {STORE_DATABASE}.deleted_users "
-                                 "WHERE request_id = {r:String}", {"r": request.request_id}).rows
-        return ([t for row in rows for t in row[0]], [w for row in rows for w in row[1]])
 
     def _flush(self) -> bool:
         if not len(self._writer) and not self._offsets:

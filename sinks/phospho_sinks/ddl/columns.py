@@ -260,6 +260,7 @@ _DELETIONS = _view(
     ("counts", "Map(String, UInt64)", "Rows removed per view (tasks, spans, feedback, events, evaluations, sessions, task_topics)."),
     ("rows_removed", "UInt64", "Rows removed in all."),
 )
+
 _SCHEMA_MIGRATIONS = _view(
     "schema_migrations", "The storage migrations applied to this store (a table, not a view).",
     ("version", "UInt32", "The migration's number."),
