@@ -61,7 +61,7 @@ def main(stage: str, expected: int, config_path: str | None) -> dict[str, float 
     topics = Topics(settings.topic_prefix)
     if stage == "core":
         engine: CoreEngine | AnalyticsEngine = CoreEngine(settings)
-        inputs = [*topics.event_topics(), topics.core_points]
+        inputs = list(topics.core_inputs())
     else:
         engine = AnalyticsEngine(settings, load_config(config_path), f"{settings.app_id}-analytics")
         engine.warm_up()  # as the worker does

@@ -23,7 +23,7 @@ expected, result_path = int(sys.argv[1]), sys.argv[2]
 settings = WorkerSettings()
 app = build_app(settings, settings.app_id)
 topics = Topics(settings.topic_prefix)
-inputs = app.topic(*topics.event_topics(), topics.core_points, key_serializer="raw", value_serializer="raw")
+inputs = app.topic(*topics.core_inputs(), key_serializer="raw", value_serializer="raw")
 seen: dict[str, Any] = {"count": 0, "first_batch_at": None, "first_batch_events": 0}
 
 

@@ -101,7 +101,7 @@ def core_pass(broker: EmbeddedBroker, events: list, redactor: Redactor | None, d
     engine = CoreEngine(settings, redactor)
     engine.ensure_topics()
     consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": uuid.uuid4().hex, "log_level": 0})
-    consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in (*topics.event_topics(), topics.core_points)
+    consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in topics.core_inputs()
                      for p in range(PARTITIONS)])
     wall = cpu = 0.0
     seen, quiet_since = 0, time.monotonic()

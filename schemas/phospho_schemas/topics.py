@@ -63,6 +63,10 @@ class Topics:
     def internal_topics(self) -> tuple[str, str]:
         return (self.core_points, self.analysis_tasks)
 
+    def core_inputs(self) -> tuple[str, str, str, str]:
+        """What the core stage reads: the SDK's events and its own points."""
+        return (*self.event_topics(), self.core_points)
+
     def state(self, app_id: str) -> str:
         """The compacted changelog of a stage's state (its consumer group is `app_id`)."""
         return f"{app_id}-state"

@@ -30,7 +30,7 @@ class CoreBehind:
 
     def __init__(self, bootstrap: str, topics: Topics, core_group: str, threshold: int, every: float = 0.5) -> None:
         self.threshold, self.every = threshold, every
-        self.inputs = [*topics.event_topics(), topics.core_points]
+        self.inputs = list(topics.core_inputs())
         # never subscribed: it only reads the core group's committed offsets
         self._group = Consumer({"bootstrap.servers": bootstrap, "group.id": core_group, "log_level": 0})
         self._checked, self._behind = 0.0, False

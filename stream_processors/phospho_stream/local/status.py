@@ -48,8 +48,7 @@ class StatusLine:
         self.console.print(line, highlight=False)
 
     def facts(self) -> dict[str, Any]:
-        inputs = [*self.topics.event_topics()]
-        total, core_lag = lag(self._groups["core"], [*inputs, self.topics.core_points])
+        total, core_lag = lag(self._groups["core"], list(self.topics.core_inputs()))
         now = time.monotonic()
         rate = 0.0
         if self._last is not None and now > self._last[0]:

@@ -37,7 +37,7 @@ def core_app(settings: WorkerSettings, config: ProjectConfig | None = None,
     app = build_app(settings, settings.app_id)
     topics = Topics(settings.topic_prefix)
     engine = engine or EngineProcess(settings, config)
-    inputs = app.topic(*topics.event_topics(), topics.core_points, key_serializer="raw", value_serializer="raw")
+    inputs = app.topic(*topics.core_inputs(), key_serializer="raw", value_serializer="raw")
     turn = asyncio.Lock()  # what goes to the engine, in order: batches, the timer, rebalances
     gathered: asyncio.Queue[tuple[int, Any, list[Any]]] = asyncio.Queue(maxsize=1)
     sent: asyncio.Queue[tuple[Any, list[Any], Future[Any]]] = asyncio.Queue(maxsize=1)

@@ -43,7 +43,7 @@ def run_stages(settings: WorkerSettings, events: list, analytics: AnalyticsEngin
     core.ensure_topics()
     analytics.ensure_topics()
     produce(settings.bootstrap, topics, events)
-    inputs = Feeder(settings.bootstrap, [*topics.event_topics(), topics.core_points])
+    inputs = Feeder(settings.bootstrap, list(topics.core_inputs()))
     analysis = Feeder(settings.bootstrap, [topics.analysis_tasks])
     try:
         for _ in range(3):  # core -> analytics -> core (the sessions get the analytics' figures)

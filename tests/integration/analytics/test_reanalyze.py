@@ -58,7 +58,7 @@ def test_an_event_defined_today_finds_its_past_occurrences(broker, chdb_store, t
     after = parse_config(AFTER)
     result = reanalyze(store_reader(chdb_store), broker.bootstrap, topics, 4, after, project_id=tag)  # the store is shared
     assert (result.tasks, result.events, result.retracted, result.sessions) == (3, 2, 1, 1)
-    feeder = Feeder(broker.bootstrap, [*topics.event_topics(), topics.core_points])  # the core gets the points
+    feeder = Feeder(broker.bootstrap, list(topics.core_inputs()))  # the core gets the points
     from phospho_stream.engine.core import CoreEngine
 
     core = CoreEngine(settings)

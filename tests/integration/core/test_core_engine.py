@@ -22,7 +22,7 @@ def run(settings: WorkerSettings, events, engine: CoreEngine | None = None) -> C
     engine = engine or CoreEngine(settings)
     engine.ensure_topics()
     produce(settings.bootstrap, topics, events)
-    feeder = Feeder(settings.bootstrap, [*topics.event_topics(), topics.core_points])
+    feeder = Feeder(settings.bootstrap, list(topics.core_inputs()))
     try:
         feeder.drain(engine.process)
     finally:

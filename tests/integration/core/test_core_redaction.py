@@ -40,7 +40,7 @@ def test_nothing_the_core_sends_holds_a_raw_value_and_the_counts_reach_the_rows(
         span("s1", "t1", input_text=f"look up {CARD}", attributes={"phone": PHONE}),
         feedback("t1", "success", at=MIN, notes=f"thanks, {MAIL}"),
     ])
-    feeder = Feeder(settings.bootstrap, [*topics.event_topics(), topics.core_points])
+    feeder = Feeder(settings.bootstrap, list(topics.core_inputs()))
     try:
         feeder.drain(engine.process)
         horizon_ms = settings.horizon_ms
